@@ -1,0 +1,51 @@
+"""Briefing: retrieval-only question answering with quoted, cited passages.
+
+    import rag
+    index = rag.Index.build(["seeds"])
+    answer = index.ask("Who is Paul Poast?")
+    print(answer.markdown())
+
+Importing `rag` is cheap: the embedding model loads on first use.
+"""
+
+from __future__ import annotations
+
+from .answer import Answer, Quote
+from .chunk import Chunk
+from .errors import (
+    BriefingError,
+    DocumentError,
+    FileTooLargeError,
+    IndexFormatError,
+    IndexMismatchError,
+    ModelLoadError,
+    NoDocumentsError,
+    QueryError,
+    UnknownDocumentError,
+    UnsupportedFileError,
+)
+from .index import Index
+from .load import Document, Kind
+from .retrieve import Hit
+from .settings import Settings
+
+__all__ = [
+    "Answer",
+    "BriefingError",
+    "Chunk",
+    "Document",
+    "DocumentError",
+    "FileTooLargeError",
+    "Hit",
+    "Index",
+    "IndexFormatError",
+    "IndexMismatchError",
+    "Kind",
+    "ModelLoadError",
+    "NoDocumentsError",
+    "QueryError",
+    "Quote",
+    "Settings",
+    "UnknownDocumentError",
+    "UnsupportedFileError",
+]

@@ -1,0 +1,151 @@
+"""Split documents into sentences and into passages (chunks) of whole sentences.
+
+Every span is a pair of character offsets into `Document.text`, and
+`document.text[start:end] == text` holds for every chunk and sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .load import Document, paragraph_spans
+
+_WORDLIKE = re.compile(r"\w")
+_MIN_REPEAT_CHARS = 20
+"""Shorter sentences ("Yes.", "Table 1.") may repeat legitimately and are kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage: consecutive whole sentences of one document.
+
+    `sentences` holds the `(start, end)` of each sentence in the passage, in order.
+    """
+
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.doc_id}:{self.start}-{self.end}"
+
+    def to_record(self) -> dict:
+        return {"id": self.id, "doc_id": self.doc_id, "title": self.title,
+                "start": self.start, "end": self.end,
+                "text": self.text, "sentences": [list(s) for s in self.sentences]}
+
+    @classmethod
+    def from_record(cls, record: dict) -> Chunk:
+        return cls(doc_id=record["doc_id"], title=record["title"],
+                   start=record["start"], end=record["end"],
+                   text=record["text"], sentences=tuple(tuple(s) for s in record["sentences"]))
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None, *,
+                    max_chars: int = 800) -> list[tuple[int, int]]:
+    """`(start, end)` of each sentence of `text[start:end]`, trimmed of surrounding space.
+
+    Sentence boundaries come from `sentencex`; a piece with no word character (a
+    stray closing quote) joins the sentence before it, and a run longer than
+    `max_chars` (a table, text without punctuation) is split at spaces.
+    """
+    from sentencex import segment
+
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for piece in segment("en", text[start:end]):
+        found = text.find(piece, cursor, end)
+        if found < 0:  # the splitter altered the text: fall back to what remains
+            found, piece = cursor, text[cursor:end]
+        s, e = _trim(text, found, found + len(piece))
+        cursor = found + len(piece)
+        if s >= e:
+            continue
+        if spans and not _WORDLIKE.search(text[s:e]):
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.extend(_split_long(text, s, e, max_chars))
+        if cursor >= end:
+            break
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    pieces = []
+    while end - start > max_chars:
+        cut = text.rfind(" ", start + 1, start + max_chars)
+        if cut <= start:
+            cut = start + max_chars
+        s, e = _trim(text, start, cut)
+        if s < e:
+            pieces.append((s, e))
+        start, _ = _trim(text, cut, end)
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
+def document_sentences(document: Document, *, max_chars: int = 800
+                       ) -> list[list[tuple[int, int]]]:
+    """The document's quotable sentences, grouped in runs that no passage may cross.
+
+    A run breaks at each skipped paragraph (repeat or boilerplate), at each page,
+    and where a sentence repeats an earlier one word for word (a photo caption
+    printed twice): the repeat is left out.
+    """
+    skipped = set(document.skipped)
+    page_starts = {start for start, _ in document.pages[1:]}
+    seen: set[str] = set()
+    runs: list[list[tuple[int, int]]] = [[]]
+    for span in paragraph_spans(document.text):
+        if span in skipped:
+            runs.append([])
+            continue
+        if any(span[0] <= p <= span[1] for p in page_starts):
+            runs.append([])
+        for start, end in split_sentences(document.text, *span, max_chars=max_chars):
+            key = " ".join(document.text[start:end].lower().split())
+            if len(key) >= _MIN_REPEAT_CHARS and key in seen:
+                runs.append([])
+                continue
+            seen.add(key)
+            runs[-1].append((start, end))
+    return [run for run in runs if run]
+
+
+def chunk_document(document: Document, *, chunk_chars: int = 600, overlap: int = 1,
+                   max_sentence_chars: int = 800) -> list[Chunk]:
+    """Passages of whole sentences up to about `chunk_chars` characters.
+
+    Consecutive passages share `overlap` sentences; a passage never crosses a
+    skipped paragraph or a page break, and a single sentence longer than
+    `chunk_chars` is a passage of its own.
+    """
+    chunks = []
+    for run in document_sentences(document, max_chars=max_sentence_chars):
+        first = 0
+        while first < len(run):
+            last = first
+            while last + 1 < len(run) and run[last + 1][1] - run[first][0] <= chunk_chars:
+                last += 1
+            start, end = run[first][0], run[last][1]
+            chunks.append(Chunk(document.id, document.title, start, end, document.text[start:end],
+                                tuple(run[first:last + 1])))
+            if last + 1 >= len(run):
+                break
+            first = max(first + 1, last + 1 - overlap)
+    return chunks

