@@ -25,7 +25,7 @@ from .errors import (
     UnsupportedFileError,
 )
 from .index import Index
-from .load import Document, Kind
+from .load import Document, Kind, text_document
 from .retrieve import Hit
 from .settings import Settings
 
@@ -48,4 +48,5 @@ __all__ = [
     "Settings",
     "UnknownDocumentError",
     "UnsupportedFileError",
+    "text_document",
 ]

@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -123,6 +124,28 @@ class Index:
         self._index_documents(report.documents, progress=progress)
         self.problems = report.problems
         return report
+
+    def add_documents(self, documents: Iterable[Document], *,
+                      progress: bool | None = None) -> None:
+        """Add already loaded documents (see `rag.load.text_document`); same id replaces."""
+        self._index_documents(list(documents), progress=progress)
+
+    def configure(self, **changes) -> Index:
+        """A view of this index with other query-time settings (fusion weights, top_k, ...).
+
+        It shares documents and vectors with this index. Settings that shape the saved
+        index (model, chunking) cannot change this way: build a new index for those.
+        """
+        settings = replace(self.settings, **changes)
+        if settings.index_facts() != self.settings.index_facts():
+            changed = sorted(k for k, v in settings.index_facts().items()
+                             if self.settings.index_facts()[k] != v)
+            raise IndexMismatchError(f"{', '.join(changed)} shape the index itself; build a new "
+                                     "index to change them")
+        view = Index(settings=settings, store=self._store, documents=self._documents,
+                     embedder=self._embedder)
+        view._lock = self._lock
+        return view
 
     def add_bytes(self, data: bytes, *, name: str, source: str | None = None) -> Document:
         """Add one document from its bytes (an upload); `name` gives its type and title."""

@@ -196,6 +196,17 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
     )
 
 
+def text_document(text: str, *, doc_id: str, title: str = "", source: str = "") -> Document:
+    """A document from text already in memory (a benchmark corpus, another program's data)."""
+    if not isinstance(text, str) or not text.strip():
+        raise DocumentError(source or doc_id, "the text is empty", "give the document some text")
+    text = normalize_text(text)
+    checksum = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return Document(id=doc_id, title=title or first_line_title(text) or doc_id,
+                    source=source or doc_id, kind=Kind.TEXT, text=text, checksum=checksum,
+                    size=len(text.encode("utf-8", "surrogatepass")), skipped=skipped_spans(text))
+
+
 def kind_of(name: str, *, source: str) -> Kind:
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:

