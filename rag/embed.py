@@ -44,8 +44,18 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def register_model(name: str, model) -> None:
+    """Use `model` (anything with sentence-transformers' `encode` and
+    `get_sentence_embedding_dimension`) for the model setting `name` in this process."""
+    with _models_lock:
+        _models[name] = model
+
+
 def load_model(name: str):
     """The SentenceTransformer for `name`, loaded once per process (CPU)."""
+    with _models_lock:
+        if name in _models:
+            return _models[name]
     location = resolve_model(name)
     with _models_lock:
         if location not in _models:

@@ -281,10 +281,18 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
 
 
 def _detect(data: bytes) -> str | None:
+    """Legacy single-byte text: charset-normalizer's guess, but Windows-1252 when it is one
+    of the equally plausible decodings (short Western texts fit many code pages equally)."""
     from charset_normalizer import from_bytes
 
-    match = from_bytes(data).best()
-    return None if match is None else str(match)
+    matches = list(from_bytes(data))
+    if not matches:
+        return None
+    least_chaos = min(m.chaos for m in matches)
+    for match in matches:
+        if match.chaos <= least_chaos + 0.01 and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", errors="replace")
+    return str(min(matches, key=lambda m: m.chaos))
 
 
 def _looks_binary(text: str) -> bool:

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.chunk import Chunk, chunk_document, split_sentences
+from rag.load import text_document
+
+
+def spans_text(text, spans):
+    return [text[s:e] for s, e in spans]
+
+
+def test_sentences_are_trimmed_whole_and_offset_exact():
+    text = "  Dr. Smith met Mr. Jones in the U.S. yesterday.  He left at 5 p.m. sharp!\n"
+    spans = split_sentences(text)
+    assert spans_text(text, spans) == ["Dr. Smith met Mr. Jones in the U.S. yesterday.",
+                                       "He left at 5 p.m. sharp!"]
+    assert spans == [(2, 48), (50, 74)]
+
+
+def test_stray_closing_quote_joins_its_sentence():
+    text = 'He said “all means without delay." Then he left.'
+    assert spans_text(text, split_sentences(text)) == ['He said “all means without delay."',
+                                                       "Then he left."]
+
+
+def test_overlong_run_is_split_at_spaces():
+    text = " ".join(["word"] * 50)  # 249 characters, no punctuation
+    spans = split_sentences(text, max_chars=100)
+    assert [e - s for s, e in spans] == [99, 99, 49]
+    assert " ".join(spans_text(text, spans)) == text
+
+
+def doc(text):
+    return text_document(text, doc_id="d", title="T")
+
+
+def test_chunks_group_sentences_with_overlap():
+    d = doc("One is here. Two is here. Three is here. Four is here. Five is here.")
+    chunks = chunk_document(d, chunk_chars=30, overlap=1)
+    assert [c.text for c in chunks] == [
+        "One is here. Two is here.", "Two is here. Three is here.",
+        "Three is here. Four is here.", "Four is here. Five is here."]
+    assert chunks[1].id == "d:13-40"
+    assert chunks[1].sentences == ((13, 25), (26, 40))
+
+
+def test_no_overlap():
+    d = doc("One is here. Two is here. Three is here.")
+    assert [c.text for c in chunk_document(d, chunk_chars=30, overlap=0)] == [
+        "One is here. Two is here.", "Three is here."]
+
+
+def test_long_sentence_is_its_own_chunk():
+    d = doc("Short one. " + "A very long sentence " * 5 + "ends here. Last.")
+    chunks = chunk_document(d, chunk_chars=40, overlap=0)
+    assert [len(c.sentences) for c in chunks] == [1, 1, 1]
+    assert chunks[1].text.startswith("A very long sentence") and chunks[1].text.endswith("here.")
+
+
+def test_repeated_sentence_and_skipped_paragraph_are_never_in_a_chunk():
+    d = doc("The photo caption is long enough.\nThe photo caption is long enough.\n\n"
+            "Body text follows here.\n\nDownload the Mint News App to get updates.\n")
+    chunks = chunk_document(d, chunk_chars=600)
+    texts = [c.text for c in chunks]
+    assert texts == ["The photo caption is long enough.", "Body text follows here."]
+
+
+def test_chunks_do_not_cross_pages():
+    from dataclasses import replace
+    d = doc("Page one ends. \n\nPage two starts.")
+    d = replace(d, pages=((0, 14), (17, 33)))
+    assert [c.text for c in chunk_document(d, chunk_chars=600)] == ["Page one ends.",
+                                                                   "Page two starts."]
+
+
+def test_chunk_record_round_trip():
+    chunk = chunk_document(doc("Alpha beta. Gamma delta."), chunk_chars=600)[0]
+    assert Chunk.from_record(chunk.to_record()) == chunk
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=600), st.integers(20, 300), st.integers(0, 3))
+def test_offsets_invariant_on_arbitrary_text(text, chunk_chars, overlap):
+    if not text.strip():
+        return
+    d = doc(text)
+    previous_end = -1
+    for chunk in chunk_document(d, chunk_chars=chunk_chars, overlap=overlap,
+                                max_sentence_chars=200):
+        assert d.text[chunk.start:chunk.end] == chunk.text
+        assert chunk.text == chunk.text.strip() and chunk.text
+        assert chunk.sentences[0][0] == chunk.start and chunk.sentences[-1][1] == chunk.end
+        for start, end in chunk.sentences:
+            assert chunk.start <= start < end <= chunk.end
+            assert d.text[start:end].strip() == d.text[start:end]
+        assert chunk.end > previous_end  # passages move forward
+        previous_end = chunk.end

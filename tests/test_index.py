@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import rag
+from rag.errors import (
+    IndexFormatError,
+    IndexMismatchError,
+    NoDocumentsError,
+    QueryError,
+    UnknownDocumentError,
+)
+
+from .conftest import DATA
+
+
+@pytest.fixture
+def index(fake_settings):
+    return rag.Index.build([DATA], settings=fake_settings)
+
+
+def doc_id_of(index, title):
+    return next(d.id for d in index.documents() if d.title == title)
+
+
+def test_build_lists_documents_in_path_order(index):
+    assert [d.title for d in index.documents()] == ["Harbour report", "The Town Library",
+                                                    "Orchard notes"]
+    assert index.problems == []
+
+
+def test_search_ranks_and_offsets(index):
+    hits = index.search("harbour master Ines Varga crane", k=2)
+    harbour = index.document(doc_id_of(index, "Harbour report"))
+    assert hits[0].doc_id == harbour.id
+    assert "The harbour master, Ines Varga, has run the port since 2019." in hits[0].text
+    for hit in hits:
+        assert index.document(hit.doc_id).text[hit.start:hit.end] == hit.text
+    assert hits[0].title == "Harbour report" and hits[0].page is None
+
+
+def test_search_restricted_to_documents(index):
+    orchard = doc_id_of(index, "Orchard notes")
+    hits = index.search("harbour master", k=5, doc_ids=[orchard])
+    assert {h.doc_id for h in hits} == {orchard}
+    with pytest.raises(UnknownDocumentError, match="nope"):
+        index.search("x", doc_ids=["nope"])
+
+
+def test_ask_quotes_the_answering_sentence(index):
+    answer = index.ask("When does the apple harvest start?")
+    assert answer.quotes[0].text == "The apple harvest starts in September."
+    for quote in answer.quotes:
+        assert index.document(quote.hit.doc_id).text[quote.start:quote.end] == quote.text
+        assert quote.hit.start <= quote.start < quote.end <= quote.hit.end
+    assert len({(q.doc_id, q.start) for q in answer.quotes}) == len(answer.quotes)
+
+
+def test_ask_follow_up_reports_effective_query(index):
+    answer = index.ask("When did she start?", history=["Who is Ines Varga?"])
+    assert answer.query == "When did Ines Varga start?"
+    assert answer.rewritten
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
+def test_bad_questions(index, question):
+    with pytest.raises(QueryError):
+        index.ask(question)
+
+
+def test_bad_k(index):
+    with pytest.raises(QueryError, match="k must be a whole number greater than 0"):
+        index.search("harbour", k=0)
+
+
+def test_save_load_gives_identical_results(index, tmp_path, fake_settings):
+    index.save(tmp_path / "ix")
+    loaded = rag.Index.load(tmp_path / "ix")
+    for query in ("harbour storm", "library opening hours", "codling moths"):
+        assert loaded.search(query, k=4) == index.search(query, k=4)
+        assert loaded.ask(query).quotes == index.ask(query).quotes
+    manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["model"] == fake_settings.model
+    assert manifest["dimension"] == 256 and len(manifest["documents"]) == 3
+    assert manifest["settings"]["chunk_chars"] == 600
+    assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
+        "bm25", "chunks.jsonl", "dense.faiss", "documents.jsonl", "manifest.json",
+        "sentence_offsets.npy", "sentence_vectors.npy"]
+
+
+def test_load_refuses_other_model_and_says_how_to_rebuild(index, tmp_path, fake_settings):
+    index.save(tmp_path / "ix")
+    other = rag.Settings(model="another-model")
+    with pytest.raises(IndexMismatchError, match=r"model is 'test-hashing-embedder' there but "
+                                                 r"'another-model' here.*briefing index"):
+        rag.Index.load(tmp_path / "ix", settings=other)
+
+
+def test_load_refuses_other_format_version(index, tmp_path):
+    index.save(tmp_path / "ix")
+    path = tmp_path / "ix" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = 99
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError, match="format version 99; this Briefing reads version 1"):
+        rag.Index.load(tmp_path / "ix")
+
+
+@pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-chunks", "drop-documents",
+                                    "garbage-manifest"])
+def test_damaged_index_is_reported_not_crashed(index, tmp_path, damage):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    if damage == "truncate-faiss":
+        data = (folder / "dense.faiss").read_bytes()
+        (folder / "dense.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage-chunks":
+        (folder / "chunks.jsonl").write_text("{not json\n")
+    elif damage == "drop-documents":
+        (folder / "documents.jsonl").unlink()
+    else:
+        (folder / "manifest.json").write_text("\x00\x01")
+    with pytest.raises(IndexFormatError, match="briefing index --out"):
+        rag.Index.load(folder)
+
+
+def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    (folder / "chunks.jsonl").write_text("{not json\n")
+    reopened, changes = rag.Index.open([DATA], folder, settings=fake_settings)
+    assert len(changes["added"]) == 3
+    assert rag.Index.load(folder).search("harbour", k=1) == reopened.search("harbour", k=1)
+
+
+def test_interrupted_swap_is_recovered(index, tmp_path):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    # A crash between the two renames of a save leaves only the previous folder.
+    shutil.move(folder, tmp_path / ".ix.previous")
+    assert rag.Index.load(folder).search("harbour", k=1) == index.search("harbour", k=1)
+
+
+def test_add_update_remove_and_refresh(tmp_path, fake_settings, fake_model):
+    corpus = tmp_path / "docs"
+    shutil.copytree(DATA, corpus)
+    index = rag.Index.build([corpus], settings=fake_settings)
+    embedded = fake_model.texts_embedded
+
+    (corpus / "bees.txt").write_text("Bees make honey in the hive.")
+    (corpus / "orchard.md").write_text("# Orchard notes\n\nThe orchard now grows plums only.")
+    (corpus / "library.html").unlink()
+    changes = index.refresh([corpus])
+    # Only the new and the changed document were embedded: bees.txt has 1 passage and 1
+    # sentence, orchard.md 1 passage and 2 sentences (its heading is one).
+    assert fake_model.texts_embedded - embedded == 5
+    assert [len(changes[k]) for k in ("added", "updated", "removed", "unchanged")] == [1, 1, 1, 1]
+    assert [d.title for d in index.documents()] == ["Harbour report", "Bees make honey in the hive.",
+                                                    "Orchard notes"]
+    assert index.ask("What do bees make?").quotes[0].text == "Bees make honey in the hive."
+    assert "plums" in index.search("orchard", k=1)[0].text
+    assert all("library" not in h.text for h in index.search("library books", k=10))
+
+    removed = index.remove(doc_id_of(index, "Harbour report"))
+    assert removed.title == "Harbour report"
+    assert all(h.doc_id != removed.id for h in index.search("harbour", k=10))
+    with pytest.raises(UnknownDocumentError):
+        index.remove(removed.id)
+
+
+def test_embedding_cache_skips_known_text(tmp_path, fake_settings, fake_model):
+    rag.Index.build([DATA], settings=fake_settings, cache_dir=tmp_path)
+    first = fake_model.texts_embedded
+    rag.Index.build([DATA], settings=fake_settings, cache_dir=tmp_path)
+    assert first > 0 and fake_model.texts_embedded == first
+
+
+def test_add_bytes_and_problems(index):
+    document = index.add_bytes(b"Owls hunt at night.", name="owls.txt")
+    assert index.ask("When do owls hunt?").quotes[0].text == "Owls hunt at night."
+    assert index.document(document.id).title == "Owls hunt at night."
+    with pytest.raises(rag.DocumentError, match="binary"):
+        index.add_bytes(bytes(range(256)) * 10, name="x.txt")
+
+
+def test_build_with_nothing_loadable(tmp_path, fake_settings):
+    (tmp_path / "a.docx").write_bytes(b"PK")
+    with pytest.raises(NoDocumentsError, match="a.docx"):
+        rag.Index.build([tmp_path], settings=fake_settings)
+
+
+def test_configure_changes_query_settings_only(index):
+    assert index.configure(top_k=1).search("harbour") == index.search("harbour", k=1)
+    with pytest.raises(IndexMismatchError, match="chunk_chars"):
+        index.configure(chunk_chars=100)
+
+
+def test_answer_markdown_and_dict(index):
+    answer = index.ask("When does the apple harvest start?", k=1)
+    quote = answer.quotes[0]
+    assert answer.markdown().startswith(("> The apple harvest starts in September. [1]",
+                                         "**The documents don't cover this.**"))
+    assert f"[1] Orchard notes, chars {quote.start}-{quote.end}" in answer.markdown()
+    data = answer.to_dict()
+    assert data["quotes"][0]["text"] == "The apple harvest starts in September."
+    assert data["quotes"][0]["start"] == quote.start
+    json.dumps(data)

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import codecs
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.errors import DocumentError, FileTooLargeError, UnsupportedFileError
+from rag.load import Kind, load_bytes, load_documents, load_file, text_document
+
+from .conftest import DATA, SEEDS
+from .helpers import make_pdf
+
+MB = 1024 * 1024
+
+
+def load(data: bytes, name: str = "doc.txt"):
+    return load_bytes(data, name=name, source=name, max_bytes=MB)
+
+
+def test_text_file_title_text_and_checksum():
+    doc = load_file(DATA / "harbour.txt", max_bytes=MB)
+    assert doc.kind is Kind.TEXT
+    assert doc.title == "Harbour report"
+    assert doc.text.startswith("Harbour report\n\nThe harbour of Port Alba handles forty ships")
+    assert doc.checksum == __import__("hashlib").sha256(
+        (DATA / "harbour.txt").read_bytes()).hexdigest()
+    assert doc.id.startswith("harbour-")
+    assert load_file(DATA / "harbour.txt", max_bytes=MB).id == doc.id  # stable
+
+
+def test_markdown_title_drops_hashes():
+    doc = load_file(DATA / "orchard.md", max_bytes=MB)
+    assert doc.kind is Kind.MARKDOWN
+    assert doc.title == "Orchard notes"
+
+
+def test_html_keeps_visible_text_only():
+    doc = load_file(DATA / "library.html", max_bytes=MB)
+    assert doc.title == "The Town Library"
+    assert "alert" not in doc.text and "color: red" not in doc.text
+    assert "Home | About" not in doc.text  # navigation is not content
+    assert ("The library opens at nine and closes at six. It lends books, maps and old "
+            "newspapers.") in doc.text
+    assert "Children read aloud on Saturdays & Sundays." in doc.text
+
+
+def test_html_event_attributes_and_entities():
+    doc = load(b'<p onclick="steal()">Fish &lt;b&gt; chips</p><img src=x onerror="boom()">',
+               "x.html")
+    assert doc.text == "Fish <b> chips\n"
+
+
+def test_pdf_pages_and_title():
+    doc = load(make_pdf(["First page says hello.", "Second page says goodbye."],
+                        title="Greetings"), "g.pdf")
+    assert doc.kind is Kind.PDF
+    assert doc.title == "Greetings"
+    assert doc.text == "First page says hello.\n\nSecond page says goodbye.\n"
+    assert doc.pages == ((0, 22), (24, 49))
+    assert doc.page_at(0) == 1 and doc.page_at(24) == 2
+
+
+def test_pdf_without_text_layer_is_explained():
+    with pytest.raises(DocumentError, match="no text layer"):
+        load(make_pdf([""]), "scan.pdf")
+
+
+def test_truncated_pdf_is_explained():
+    with pytest.raises(DocumentError, match="damaged or truncated"):
+        load(make_pdf(["Some text here."])[:200], "cut.pdf")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be",
+                                      "latin-1", "cp1252"])
+def test_encodings(encoding):
+    text = "Café society: naïve résumés of the Zürich déjà vu.\n"
+    assert load(text.encode(encoding)).text == text
+
+
+def test_binary_file_named_txt_is_rejected():
+    data = bytes(range(256)) * 40
+    with pytest.raises(DocumentError, match="binary"):
+        load(data, "photo.txt")
+
+
+def test_empty_and_whitespace_files_are_rejected():
+    for data in (b"", b"  \n\t\n"):
+        with pytest.raises(DocumentError, match="empty"):
+            load(data)
+
+
+def test_unsupported_type_names_the_choices():
+    with pytest.raises(UnsupportedFileError, match=r"'\.docx' is not a supported.*\.txt"):
+        load(b"hello", "report.docx")
+
+
+def test_too_large(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 1000)
+    with pytest.raises(FileTooLargeError, match="5,000 bytes is over the 100-byte limit"):
+        load_file(big, max_bytes=100)
+
+
+def test_folder_reports_every_problem_and_loads_the_rest(tmp_path):
+    (tmp_path / "good.txt").write_text("A good document.")
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
+    (tmp_path / ".hidden.txt").write_text("hidden")
+    report = load_documents([tmp_path, tmp_path / "missing.txt"], max_bytes=MB)
+    assert [d.title for d in report.documents] == ["A good document."]
+    problems = sorted((p.source.rsplit("/", 1)[-1], p.problem) for p in report.problems)
+    assert problems == [
+        ("empty.md", "the file is empty"),
+        ("missing.txt", "no such file or folder"),
+        ("notes.docx", "'.docx' files are not read"),
+    ]
+
+
+def test_seed_article_repeats_and_boilerplate_are_skipped():
+    doc = load_file(SEEDS / "putin-kim-military-alliance.txt", max_bytes=MB)
+    skipped = [doc.text[s:e] for s, e in doc.skipped]
+    assert skipped == [doc.text[doc.text.index("Catch all the Business News"):].strip()]
+
+
+def test_repeated_paragraph_is_skipped():
+    doc = load(b"Intro paragraph here.\n\nCaption of the photo.\n\nBody.\n\nCaption of the photo.\n")
+    assert [doc.text[s:e] for s, e in doc.skipped] == ["Caption of the photo."]
+    assert doc.skipped[0][0] == doc.text.rindex("Caption")
+
+
+def test_text_document():
+    doc = text_document("  Title line\nBody text.  ", doc_id="d1")
+    assert (doc.id, doc.title, doc.text) == ("d1", "Title line", "Title line\nBody text.\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000), st.sampled_from(["a.txt", "b.md", "c.html", "d.pdf"]))
+def test_arbitrary_bytes_load_or_raise_document_error(data, name):
+    try:
+        doc = load(data, name)
+    except DocumentError as error:
+        assert error.source == name and error.problem
+    else:
+        assert doc.text.strip() and doc.checksum
+
+
+def test_bom_is_not_in_text():
+    assert load(codecs.BOM_UTF8 + b"Hello").text == "Hello\n"

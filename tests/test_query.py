@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import QueryError
+from rag.query import clean_query, names_in, resolve_followup
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00\x01", "?!"])
+def test_empty_questions_are_refused(text):
+    with pytest.raises(QueryError):
+        clean_query(text, max_chars=100)
+
+
+def test_long_question_names_the_limit():
+    with pytest.raises(QueryError, match="100,000 characters long; the limit is 2,000"):
+        clean_query("a" * 100_000, max_chars=2000)
+
+
+def test_control_characters_and_mixed_scripts():
+    assert clean_query("Who\x00 is\u200b Пол\tPoast 北京?", max_chars=100) == "Who is Пол Poast 北京?"
+
+
+def test_names_in_question():
+    assert names_in("What did Kamikawa say about North Korea's use of the word?") == [
+        "Kamikawa", "North Korea"]
+    assert names_in("Who is Lee Yong-joon?") == ["Lee Yong-joon"]
+    assert names_in("what is the boiling point of water?") == []
+
+
+@pytest.mark.parametrize("question, history, expected", [
+    ("What does he research?", ["Who is Paul Poast?"], "What does Paul Poast research?"),
+    ("What is his job?", ["Who is Paul Poast?"], "What is Paul Poast’s job?"),
+    ("What about Japan?", ["How did South Korea react to the treaty?"],
+     "How did Japan react to the treaty?"),
+    ("Where does he teach?", ["Who is Tongfi Kim?", "What does he study?"],
+     "Where does Tongfi Kim teach?"),
+    ("Which law governs exports?", ["Who is Paul Poast?"], "Which law governs exports?"),
+    ("What does he research?", [], "What does he research?"),
+    ("What did they say?", ["what happened next?"], "what happened next: What did they say?"),
+])
+def test_followups(question, history, expected):
+    assert resolve_followup(question, history) == expected

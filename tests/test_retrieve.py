@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.retrieve import reciprocal_rank_fusion
+
+
+def test_rrf_against_hand_computed_table():
+    # k = 1 keeps the arithmetic readable:
+    #   a: 1/(1+1) + 1/(1+3) = 0.75      b: 1/(1+2) + 1/(1+1) = 0.8333...
+    #   c: 1/(1+3)           = 0.25      d: 1/(1+2)           = 0.3333...
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d", "a"]], weights=[1, 1], k=1)
+    assert [i for i, _ in fused] == ["b", "a", "d", "c"]
+    assert [round(s, 6) for _, s in fused] == [0.833333, 0.75, 0.333333, 0.25]
+
+
+def test_rrf_weights_and_zero_weight():
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=[2, 1], k=0)
+    assert fused == [("a", 2.5), ("b", 2.0)]
+    dense_only = reciprocal_rank_fusion([["x", "y"], ["y", "x"]], weights=[1, 0], k=60)
+    assert [i for i, _ in dense_only] == ["x", "y"]
+
+
+def test_rrf_ties_keep_first_appearance():
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=[1, 1], k=60)
+    assert [i for i, _ in fused] == ["a", "b"]
+
+
+def test_rrf_needs_a_weight_per_ranking():
+    with pytest.raises(ValueError, match="one weight per ranking"):
+        reciprocal_rank_fusion([["a"]], weights=[1, 1])
