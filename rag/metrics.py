@@ -84,7 +84,7 @@ def abstention_scores(should_abstain: Sequence[bool], abstained: Sequence[bool]
     if len(should_abstain) != len(abstained):
         raise ValueError(f"need one decision per question, got {len(abstained)} for "
                          f"{len(should_abstain)}")
-    pairs = list(zip(should_abstain, abstained))
+    pairs = list(zip(should_abstain, abstained, strict=True))
     tp = sum(1 for gold, got in pairs if gold and got)
     fp = sum(1 for gold, got in pairs if not gold and got)
     fn = sum(1 for gold, got in pairs if gold and not got)
