@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -98,68 +100,120 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class ScoredSentence:
+    """A candidate sentence: its passage, span, the parts of its score, and its neighbours."""
+
     hit: Hit
     start: int
     end: int
     dense: float
     lexical: float
     score: float
+    terms: tuple[str, ...] = ()
+    neighbours: tuple[tuple[int, int], ...] = ()
 
 
-def lexical_overlap(query_terms: set[str], sentence_terms: list[str]) -> float:
-    """Share of the query's content terms (stemmed, no stop words) found in the sentence."""
-    if not query_terms:
+def term_weights(query_terms: set[str], sentence_terms: list[list[str]]) -> dict[str, float]:
+    """Inverse document frequency of each query term among the candidate sentences.
+
+    A name that occurs in one candidate sentence ("Tongfi") weighs more than one that
+    occurs in many ("Kim"); a term found in none weighs most (as if it occurred in half
+    a sentence), so missing it costs the most.
+    """
+    count = max(len(sentence_terms), 1)
+    frequency = dict.fromkeys(query_terms, 0)
+    for words in sentence_terms:
+        for term in query_terms.intersection(words):
+            frequency[term] += 1
+    return {t: math.log(1 + count / max(f, 0.5)) for t, f in frequency.items()}
+
+
+def lexical_overlap(weights: dict[str, float], words: Iterable[str]) -> float:
+    """The weighted share of the query's content terms (stemmed, no stop words) in `words`."""
+    total = sum(weights.values())
+    if not total:
         return 0.0
-    return len(query_terms.intersection(sentence_terms)) / len(query_terms)
+    return sum(weights[t] for t in set(words) if t in weights) / total
 
 
-# Weights of a sentence's score: its cosine to the query, the share of query terms it
-# holds, and the fused score of its passage relative to the best passage. Fitted on
-# the development questions by `briefing eval --tune` (see README, Quality).
-SENTENCE_WEIGHTS = {"dense": 1.0, "lexical": 0.35, "passage": 0.25}
+# A sentence's score adds its cosine to the query (embedded after the sentence before
+# it), the share of the query's content terms it holds, and its passage's fused score
+# relative to the best passage's. A quote takes in an adjacent sentence that scores
+# within QUOTE_MARGIN of it: the answer then spans both. Chosen by grid search on the
+# 89 answerable seed questions (bench/seed-questions.jsonl and the dev file), where
+# they put the answer in the first quote for 83 (79 without joining sentences); see
+# README, Quality.
+SENTENCE_WEIGHTS = {"dense": 1.0, "lexical": 0.8, "passage": 0.5}
+QUOTE_MARGIN = 0.2
 
 
 def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int], ...]],
                     sentence_sims: list[np.ndarray], sentence_terms: list[list[list[str]]],
-                    query_terms: set[str], document_texts: dict[str, str]
-                    ) -> list[ScoredSentence]:
+                    query_terms: set[str]) -> list[ScoredSentence]:
     """Every sentence of the candidate passages, scored and deduplicated, best first."""
     if not hits:
         return []
     top = max(h.score for h in hits) or 1.0
+    plain = dict.fromkeys(query_terms, 1.0)
     best: dict[tuple[str, int, int], ScoredSentence] = {}
+    neighbours: dict[tuple[str, int, int], set[tuple[int, int]]] = {}
     for hit, spans, sims, terms in zip(hits, sentence_spans, sentence_sims, sentence_terms):
         passage = hit.score / top
-        for (start, end), sim, words in zip(spans, sims, terms):
-            lexical = lexical_overlap(query_terms, words)
-            score = (SENTENCE_WEIGHTS["dense"] * float(sim) + SENTENCE_WEIGHTS["lexical"] * lexical
-                     + SENTENCE_WEIGHTS["passage"] * passage)
+        for i, ((start, end), sim, words) in enumerate(zip(spans, sims, terms)):
             key = (hit.doc_id, start, end)
+            neighbours.setdefault(key, set()).update(spans[j] for j in (i - 1, i + 1)
+                                                     if 0 <= j < len(spans))
+            lexical = lexical_overlap(plain, words)
+            score = (SENTENCE_WEIGHTS["dense"] * float(sim)
+                     + SENTENCE_WEIGHTS["lexical"] * lexical
+                     + SENTENCE_WEIGHTS["passage"] * passage)
             if key not in best or score > best[key].score:
-                best[key] = ScoredSentence(hit, start, end, float(sim), lexical, score)
-    return sorted(best.values(), key=lambda s: (-s.score, s.hit.doc_id, s.start))
+                best[key] = ScoredSentence(hit, start, end, float(sim), lexical, score,
+                                           tuple(words))
+    scored = [replace(s, neighbours=tuple(sorted(neighbours[k]))) for k, s in best.items()]
+    return sorted(scored, key=lambda s: (-s.score, s.hit.doc_id, s.start))
 
 
 def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
                 limit: int) -> list[Quote]:
-    """The best sentences, one quote each; the same words found elsewhere become `also`."""
+    """The best sentences as quotes, best first.
+
+    A quote takes in a neighbouring sentence that scores within QUOTE_MARGIN of it;
+    a sentence is quoted once, and the same words in another document become `also`.
+    """
     quotes: list[Quote] = []
     by_text: dict[str, int] = {}
-    for sentence in scored:
-        text = document_texts[sentence.hit.doc_id][sentence.start:sentence.end]
-        key = " ".join(text.lower().split())
-        if key in by_text:
-            index = by_text[key]
-            kept = quotes[index]
+    used: set[tuple[str, int, int]] = set()
+    for rank, sentence in enumerate(scored):
+        key = (sentence.hit.doc_id, sentence.start, sentence.end)
+        if key in used:
+            continue
+        used.add(key)
+        start, end = sentence.start, sentence.end
+        for other in scored[rank + 1:rank + 3]:
+            if sentence.score - other.score > QUOTE_MARGIN:
+                break
+            other_key = (other.hit.doc_id, other.start, other.end)
+            if (other.hit.doc_id == sentence.hit.doc_id and other_key not in used
+                    and (other.start, other.end) in sentence.neighbours):
+                start, end = min(start, other.start), max(end, other.end)
+                used.add(other_key)
+                break
+        text = document_texts[sentence.hit.doc_id][start:end]
+        normalized = " ".join(text.lower().split())
+        if normalized in by_text:
+            kept = quotes[by_text[normalized]]
             if sentence.hit.doc_id != kept.hit.doc_id and all(
                     h.doc_id != sentence.hit.doc_id for h in kept.also):
-                quotes[index] = Quote(kept.text, kept.start, kept.end, kept.score, kept.hit,
-                                      kept.also + (sentence.hit,))
+                quotes[by_text[normalized]] = replace(kept, also=kept.also + (sentence.hit,))
             continue
         if len(quotes) >= limit:
             continue
-        by_text[key] = len(quotes)
-        quotes.append(Quote(text, sentence.start, sentence.end, sentence.score, sentence.hit))
+        hit = sentence.hit
+        if not (hit.start <= start and end <= hit.end):  # the neighbour lies past the passage
+            hit = replace(hit, start=min(hit.start, start), end=max(hit.end, end),
+                          text=document_texts[hit.doc_id][min(hit.start, start):max(hit.end, end)])
+        by_text[normalized] = len(quotes)
+        quotes.append(Quote(text, start, end, sentence.score, hit))
     return quotes
 
 
@@ -177,17 +231,57 @@ def answer_probability(features: dict[str, float]) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def answer_features(scored: list[ScoredSentence], hits: list[Hit]) -> dict[str, float]:
-    """What the abstention decision looks at, all from the best sentence and passage."""
+FEATURES = ("sentence_dense", "sentence_lexical", "sentence_rare_terms", "passage_dense",
+            "passage_rare_terms", "answer_type")
+
+# Questions that ask for a number or a time can only be answered by a sentence holding
+# one: the classic answer-type check of rule-based question answering.
+_ASKS_NUMBER = re.compile(
+    r"^\W*(how (many|much|old|tall|high|far|big|large|long|heavy|deep|wide)"
+    r"|what (is|was|are|were) the (population|number|size|gdp|rate|exchange rate|price|cost"
+    r"|height|age|percentage|amount|total|budget|salary|temperature|distance|speed))\b",
+    re.IGNORECASE)
+_ASKS_TIME = re.compile(r"^\W*(when|what (year|date|day|time|month|decade|century)"
+                        r"|in which (year|month|decade|century)|which (year|month|day))\b",
+                        re.IGNORECASE)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?"
+    r"|trillions?|dozens?|half|quarter|double|twice|several|few|single)\b|%", re.IGNORECASE)
+_TIME = re.compile(
+    r"\d|\b(january|february|march|april|may|june|july|august|september|october|november"
+    r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
+    r"|tomorrow|tonight|weeks?|months?|years?|decades?|century|centuries|ago|since|until"
+    r"|morning|afternoon|evening|night|spring|summer|autumn|winter|earlier|later|recently"
+    r"|once|now|before|after)\b", re.IGNORECASE)
+
+
+def answer_type_match(question: str, quote: str) -> float:
+    """0.0 when the question asks for a number or a time that `quote` does not hold, else 1.0."""
+    if _ASKS_NUMBER.search(question) and not _NUMBER.search(quote):
+        return 0.0
+    if _ASKS_TIME.search(question) and not _TIME.search(quote):
+        return 0.0
+    return 1.0
+
+
+def answer_features(scored: list[ScoredSentence], hits: list[Hit],
+                    sentence_terms: list[list[list[str]]], query_terms: set[str], *,
+                    query: str = "", best_quote: str = "") -> dict[str, float]:
+    """What the abstention decision looks at: how close the best sentence and passage are
+    to the query, in meaning (cosine) and in words (share of query terms, plain and
+    weighted by how rare each term is among the candidates)."""
     if not scored:
-        return {"sentence_dense": 0.0, "sentence_lexical": 0.0, "passage_dense": 0.0,
-                "passage_lexical": 0.0}
+        return dict.fromkeys(FEATURES, 0.0)
     best = scored[0]
-    passage_lexical = max((s.lexical for s in scored if s.hit.chunk_id == best.hit.chunk_id),
-                          default=0.0)
+    weights = term_weights(query_terms, [w for words in sentence_terms for w in words])
+    passage = next(i for i, h in enumerate(hits) if h.chunk_id == best.hit.chunk_id)
     return {
         "sentence_dense": best.dense,
         "sentence_lexical": best.lexical,
+        "sentence_rare_terms": lexical_overlap(weights, best.terms),
         "passage_dense": max((h.dense or 0.0) for h in hits),
-        "passage_lexical": passage_lexical,
+        "passage_rare_terms": lexical_overlap(
+            weights, {w for words in sentence_terms[passage] for w in words}),
+        "answer_type": answer_type_match(query, best_quote),
     }

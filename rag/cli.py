@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also write the figures as JSON to FILE")
     common(evaluate)
     evaluate.set_defaults(run=run_eval)
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the abstention decision on labelled questions")
+    calibrate.add_argument("questions", nargs="+", type=Path,
+                           help="JSON lines of {question, answer|null, history?}")
+    calibrate.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    calibrate.add_argument("--max-wrong-abstention", type=float, default=0.05,
+                           help="largest share of answerable questions it may refuse (0.05)")
+    calibrate.add_argument("--write", type=Path, metavar="FILE",
+                           help="write the fitted model here (rag/abstention.json ships)")
+    common(calibrate)
+    calibrate.set_defaults(run=run_calibrate)
     return parser
 
 
@@ -189,6 +200,51 @@ def run_serve(args) -> int:
     auth_file = args.auth_file or os.environ.get("BRIEFING_AUTH_FILE")
     return serve(paths=args.docs, index_dir=args.index_dir, settings=settings_from(args),
                  host=args.host, port=args.port, auth_file=Path(auth_file) if auth_file else None)
+
+
+def run_calibrate(args) -> int:
+    from .calibrate import fit_abstention, write_model
+
+    index, _ = open_index(args, args.docs)
+    features, answerable = [], []
+    for path in args.questions:
+        for question in read_questions(path):
+            answer = index.ask(question["question"], history=question.get("history", []))
+            features.append(answer.features)
+            answerable.append(question.get("answer") is not None)
+    names = ", ".join(p.name for p in args.questions)
+    fit = fit_abstention(features, answerable, max_wrong_abstention=args.max_wrong_abstention,
+                         source=names)
+    print(f"{fit.answerable} answerable and {fit.unanswerable} unanswerable questions; "
+          f"out-of-fold: abstention precision {fit.abstain_precision:.3f}, recall "
+          f"{fit.abstain_recall:.3f}, wrong abstentions {fit.wrong_abstention_rate:.3f}")
+    print(json.dumps(fit.model, indent=2))
+    if args.write:
+        write_model(fit.model, args.write)
+        print(f"wrote {args.write}")
+    return 0
+
+
+def read_questions(path: Path) -> list[dict]:
+    """JSON lines with at least a `question`; a clear error names the bad line."""
+    from .errors import QueryError
+
+    questions = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise QueryError(f"cannot read {path}: {error.strerror or error}") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise QueryError(f"{path}, line {number}: not JSON ({error})") from error
+        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+            raise QueryError(f"{path}, line {number}: needs a \"question\" string")
+        questions.append(record)
+    return questions
 
 
 def run_eval(args) -> int:

@@ -284,13 +284,10 @@ class Index:
             sims = [self._store.sentence_vectors(h.chunk_id) @ vector for h in hits]
             texts = {h.doc_id: self._documents[h.doc_id].text for h in hits}
         terms = [tokenize([texts[h.doc_id][a:b] for a, b in sp]) for h, sp in zip(hits, spans)]
-        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, texts)
+        scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
         quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
-        features = answering.answer_features(scored, hits)
-        if scored:
-            passage_terms = {t for words in terms[hits.index(scored[0].hit)] for t in words}
-            features["passage_lexical"] = answering.lexical_overlap(query_terms,
-                                                                    list(passage_terms))
+        features = answering.answer_features(scored, hits, terms, query_terms, query=query,
+                                             best_quote=quotes[0].text if quotes else "")
         confidence = answering.answer_probability(features)
         abstained = s.abstain and (not quotes or
                                    confidence < answering.abstention_model()["threshold"])

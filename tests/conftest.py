@@ -13,7 +13,7 @@ from rag.settings import Settings  # noqa: E402
 
 from .helpers import FAKE_MODEL, HashingModel  # noqa: E402
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data" / "corpus"
 SEEDS = Path(__file__).parent.parent / "seeds"
 
 
