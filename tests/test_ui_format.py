@@ -1,0 +1,266 @@
+"""ui.format: escaping, citation numbering, highlight offsets and the Markdown export.
+
+Answers here are built by hand from rag's dataclasses; no model is loaded.
+"""
+
+from __future__ import annotations
+
+import rag
+from ui.format import (
+    EMPTY_CONVERSATION,
+    DocumentRow,
+    Turn,
+    answer_html,
+    cite_button,
+    conversation_html,
+    conversation_markdown,
+    document_html,
+    documents_html,
+    escape,
+    highlighted_passage,
+    human_size,
+    paragraph_number,
+    place,
+    shorten,
+    viewer_message,
+)
+
+# Offsets:  "Notes <1>\n\n" is 0-11; the passage "The harbour ... went." is 11-64, in which
+# the quoted sentence "Ships <b>came</b> & went." is 39-64; "It closed later." is 66-82.
+TEXT = "Notes <1>\n\nThe harbour opened in 1850. Ships <b>came</b> & went.\n\nIt closed later.\n"
+NOTES = rag.Document(id="notes-1", title="Notes <1>", source="/docs/notes.txt",
+                     kind=rag.Kind.TEXT, text=TEXT, checksum="c0ffee", size=len(TEXT))
+PASSAGE = rag.Hit(chunk_id="notes-1:11-64", doc_id="notes-1", title="Notes <1>",
+                  source="/docs/notes.txt", text=TEXT[11:64], start=11, end=64, score=0.03)
+CLOSING = rag.Hit(chunk_id="notes-1:66-82", doc_id="notes-1", title="Notes <1>",
+                  source="/docs/notes.txt", text=TEXT[66:82], start=66, end=82, score=0.02)
+SHIPS = rag.Quote(text=TEXT[39:64], start=39, end=64, score=0.9, hit=PASSAGE)
+CLOSED = rag.Quote(text=TEXT[66:82], start=66, end=82, score=0.5, hit=CLOSING)
+
+BUTTON_1 = ('<button type="button" class="cite" data-doc="notes-1" data-start="39" '
+            'data-end="64" data-pstart="11" data-pend="64" '
+            'title="Open Notes &lt;1&gt; at this passage">[1]</button>')
+
+
+def answered(question: str = "When did it open?", query: str = "When did the harbour open?"
+             ) -> Turn:
+    answer = rag.Answer(question=question, query=query, quotes=(SHIPS, CLOSED), abstained=False,
+                        hits=(PASSAGE, CLOSING))
+    return Turn(question=question, answer=answer, places=("paragraph 2", "paragraph 3"))
+
+
+def test_offsets_of_the_fixture_are_what_the_comments_say():
+    assert TEXT[11:64] == "The harbour opened in 1850. Ships <b>came</b> & went."
+    assert TEXT[39:64] == "Ships <b>came</b> & went."
+    assert TEXT[66:82] == "It closed later."
+
+
+def test_escape_neutralises_markup_and_quotes():
+    assert escape('<script>alert("x")</script> & \'q\'') == (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;q&#x27;")
+
+
+def test_highlight_marks_exactly_the_quoted_offsets_inside_the_passage():
+    assert highlighted_passage(PASSAGE, 39, 64) == (
+        "The harbour opened in 1850. <mark>Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>")
+    assert highlighted_passage(PASSAGE, 11, 38, marker="[m]") == (
+        "<mark>The harbour opened in 1850.</mark>[m] Ships &lt;b&gt;came&lt;/b&gt; &amp; went.")
+
+
+def test_highlight_clamps_offsets_outside_the_passage_and_marks_nothing_when_empty():
+    assert highlighted_passage(PASSAGE, 0, 22) == (
+        "<mark>The harbour</mark> opened in 1850. Ships &lt;b&gt;came&lt;/b&gt; &amp; went.")
+    assert highlighted_passage(PASSAGE, 50, 50, marker="[m]") == (
+        "The harbour opened in 1850. Ships &lt;b&gt;came&lt;/b&gt; &amp; went.[m]")
+
+
+def test_cite_button_carries_the_place_and_escapes_its_label():
+    assert cite_button(1, PASSAGE, 39, 64) == BUTTON_1
+    assert cite_button(2, PASSAGE, 39, 64, label="[2] <x>", css="source") == (
+        '<button type="button" class="source" data-doc="notes-1" data-start="39" data-end="64" '
+        'data-pstart="11" data-pend="64" title="Open Notes &lt;1&gt; at this passage">'
+        "[2] &lt;x&gt;</button>")
+
+
+def test_answer_numbers_quotes_best_first_and_lists_their_sources():
+    html = answer_html(answered())
+    assert html == (
+        '<div class="turn"><div class="question"><span class="who">You</span>'
+        "<p>When did it open?</p></div>"
+        '<div class="answer"><p class="searched">Searched for: When did the harbour open?</p>'
+        '<ol class="quotes">'
+        '<li class="quote"><blockquote>The harbour opened in 1850. '
+        f"<mark>Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>{BUTTON_1}</blockquote></li>"
+        '<li class="quote"><blockquote><mark>It closed later.</mark>'
+        '<button type="button" class="cite" data-doc="notes-1" data-start="66" data-end="82" '
+        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage">[2]</button>'
+        "</blockquote></li></ol>"
+        '<div class="sources"><span class="sources-title">Sources</span><ol>'
+        '<li><button type="button" class="source" data-doc="notes-1" data-start="39" '
+        'data-end="64" data-pstart="11" data-pend="64" title="Open Notes &lt;1&gt; at this '
+        'passage">[1] Notes &lt;1&gt;, paragraph 2</button></li>'
+        '<li><button type="button" class="source" data-doc="notes-1" data-start="66" '
+        'data-end="82" data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this '
+        'passage">[2] Notes &lt;1&gt;, paragraph 3</button></li>'
+        "</ol></div></div></div>")
+
+
+def test_answer_without_rewrite_has_no_searched_for_line():
+    assert "Searched for" not in answer_html(answered(query="When did it open?"))
+
+
+def test_abstention_says_so_and_shows_the_closest_passages_unhighlighted():
+    answer = rag.Answer(question="What is the boiling point of water?",
+                        query="What is the boiling point of water?", quotes=(SHIPS,),
+                        abstained=True, hits=(CLOSING,))
+    html = answer_html(Turn(question=answer.question, answer=answer, places=("paragraph 3",)))
+    assert html == (
+        '<div class="turn"><div class="question"><span class="who">You</span>'
+        "<p>What is the boiling point of water?</p></div>"
+        '<div class="answer abstained"><p class="no-answer">The documents don\'t cover this.</p>'
+        '<p class="closest-label">Closest passages, which do not answer it:</p>'
+        '<ol class="quotes"><li class="quote"><blockquote>It closed later.'
+        '<button type="button" class="cite" data-doc="notes-1" data-start="66" data-end="82" '
+        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage">[1]</button>'
+        "</blockquote></li></ol>"
+        '<div class="sources"><span class="sources-title">Sources</span><ol>'
+        '<li><button type="button" class="source" data-doc="notes-1" data-start="66" '
+        'data-end="82" data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this '
+        'passage">[1] Notes &lt;1&gt;, paragraph 3</button></li></ol></div></div></div>')
+    assert "<mark>" not in html
+
+
+def test_an_error_turn_shows_the_message_and_an_empty_question_shows_no_bubble():
+    assert answer_html(Turn(question="", error="The question is empty.")) == (
+        '<div class="turn"><div class="answer error" role="alert">The question is empty.'
+        "</div></div>")
+    assert answer_html(Turn(question="<b>hi</b>", error="Bad & worse")) == (
+        '<div class="turn"><div class="question"><span class="who">You</span>'
+        '<p>&lt;b&gt;hi&lt;/b&gt;</p></div><div class="answer error" role="alert">'
+        "Bad &amp; worse</div></div>")
+
+
+def test_a_huge_question_is_shown_shortened():
+    assert shorten("abc", 5) == "abc"
+    assert shorten("abcdef ghij", 8) == "abcdef g…"
+    assert shorten("abcdef ghij", 7) == "abcdef…"
+    html = answer_html(Turn(question="x" * 100_000, error="too long"))
+    assert html == ('<div class="turn"><div class="question"><span class="who">You</span>'
+                    f'<p>{"x" * 300}…</p></div><div class="answer error" role="alert">too long'
+                    "</div></div>")
+
+
+def test_conversation_is_the_turns_in_order_or_an_invitation():
+    assert conversation_html([]) == (
+        f'<div class="conversation"><p class="empty">{EMPTY_CONVERSATION}</p></div>')
+    first, second = Turn(question="a", error="x"), Turn(question="b", error="y")
+    assert conversation_html([first, second]) == (
+        f'<div class="conversation">{answer_html(first)}{answer_html(second)}</div>')
+
+
+def test_markdown_export_has_quotes_with_markers_and_numbered_sources():
+    abstained = rag.Answer(question="Boiling point?", query="Boiling point?", quotes=(),
+                           abstained=True, hits=(CLOSING,))
+    turns = [answered(), Turn(question="Boiling point?", answer=abstained,
+                              places=("paragraph 3",)),
+             Turn(question="", error="The question is empty.")]
+    assert conversation_markdown(turns) == (
+        "# Briefing conversation\n"
+        "\n"
+        "## When did it open?\n"
+        "\n"
+        "*Searched for:* When did the harbour open?\n"
+        "\n"
+        "> Ships &lt;b>came&lt;/b> & went. [1]\n"
+        "\n"
+        "> It closed later. [2]\n"
+        "\n"
+        "Sources:\n"
+        "1. Notes &lt;1>, paragraph 2, chars 39-64 (/docs/notes.txt)\n"
+        "2. Notes &lt;1>, paragraph 3, chars 66-82 (/docs/notes.txt)\n"
+        "\n"
+        "## Boiling point?\n"
+        "\n"
+        "**The documents don't cover this.** The closest passages were:\n"
+        "\n"
+        "> It closed later. [1]\n"
+        "\n"
+        "Sources:\n"
+        "1. Notes &lt;1>, paragraph 3, chars 66-82 (/docs/notes.txt)\n"
+        "\n"
+        "## (empty question)\n"
+        "\n"
+        "*The question is empty.*\n")
+
+
+def test_markdown_export_quotes_every_line_of_a_multi_paragraph_quote():
+    hit = rag.Hit(chunk_id="d:0-10", doc_id="d", title="D", source="d.txt", text="One.\n\nTwo.",
+                  start=0, end=10, score=1.0)
+    quote = rag.Quote(text="One.\n\nTwo.", start=0, end=10, score=1.0, hit=hit)
+    answer = rag.Answer(question="q", query="q", quotes=(quote,), abstained=False, hits=(hit,))
+    assert conversation_markdown([Turn(question="q", answer=answer)]) == (
+        "# Briefing conversation\n\n## q\n\n> One.\n>\n> Two. [1]\n\nSources:\n"
+        "1. D, chars 0-10 (d.txt)\n")
+
+
+def test_paragraph_numbers_and_places():
+    assert [paragraph_number(TEXT, o) for o in (0, 10, 11, 39, 65, 66, 81)] == [1, 1, 2, 2, 2,
+                                                                              3, 3]
+    assert place(NOTES, 39) == "paragraph 2"
+    pdf = rag.Document(id="p", title="P", source="p.pdf", kind=rag.Kind.PDF,
+                       text="Page one.\n\nPage two.\n", checksum="x", size=900,
+                       pages=((0, 9), (11, 20)))
+    assert place(pdf, 12) == "p. 2"
+
+
+def test_document_viewer_shades_the_passage_marks_the_sentence_and_escapes():
+    html = document_html(NOTES, passage=(11, 64), sentence=(39, 64))
+    assert html == (
+        '<div class="viewer" data-doc="notes-1"><div class="viewer-head"><h3>Notes &lt;1&gt;</h3>'
+        '<p class="meta">TXT · 83 B · paragraph 2, chars 39-64</p></div><div class="doc-text">'
+        "Notes &lt;1&gt;\n\n"
+        '<span class="passage">The harbour opened in 1850. </span>'
+        '<mark class="hl">Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>'
+        "\n\nIt closed later.\n</div></div>")
+
+
+def test_document_viewer_labels_pdf_pages_even_inside_a_highlight():
+    text = "Page one ends here.\n\nPage two starts.\n"
+    pdf = rag.Document(id="p-1", title="Report", source="r.pdf", kind=rag.Kind.PDF, text=text,
+                       checksum="x", size=2048, pages=((0, 19), (21, 37)))
+    html = document_html(pdf, passage=(9, 37), sentence=(14, 30))
+    assert html == (
+        '<div class="viewer" data-doc="p-1"><div class="viewer-head"><h3>Report</h3>'
+        '<p class="meta">PDF · 2.0 KB · p. 1, chars 14-30</p></div><div class="doc-text">'
+        '<span class="page-label">Page 1</span>Page one '
+        '<span class="passage">ends </span><mark class="hl">here.\n\n</mark>'
+        '<span class="page-label">Page 2</span><mark class="hl">Page two </mark>'
+        '<span class="passage">starts.</span>\n</div></div>')
+
+
+def test_document_viewer_without_a_citation_shows_the_plain_text():
+    assert document_html(NOTES) == (
+        '<div class="viewer" data-doc="notes-1"><div class="viewer-head"><h3>Notes &lt;1&gt;</h3>'
+        '<p class="meta">TXT · 83 B</p></div><div class="doc-text">'
+        "Notes &lt;1&gt;\n\nThe harbour opened in 1850. Ships &lt;b&gt;came&lt;/b&gt; &amp; went."
+        "\n\nIt closed later.\n</div></div>")
+    assert viewer_message("Gone <now>") == (
+        '<div class="viewer"><p class="empty">Gone &lt;now&gt;</p></div>')
+
+
+def test_documents_table():
+    rows = [DocumentRow(id="a", title="A <i>", kind="pdf", size=2048, chunks=7),
+            DocumentRow(id="b", title="B", kind="txt", size=12, chunks=1, uploaded=True)]
+    assert documents_html(rows) == (
+        '<table class="documents"><thead><tr><th>Title</th><th>Type</th><th>Size</th>'
+        "<th>Passages</th></tr></thead><tbody>"
+        '<tr><td>A &lt;i&gt;</td><td class="n">PDF</td><td class="n">2.0 KB</td>'
+        '<td class="n">7</td></tr>'
+        '<tr><td>B <span class="tag">uploaded</span></td><td class="n">TXT</td>'
+        '<td class="n">12 B</td><td class="n">1</td></tr></tbody></table>')
+    assert documents_html([]) == '<p class="empty">No documents are indexed.</p>'
+
+
+def test_human_size():
+    assert [human_size(n) for n in (0, 1023, 1024, 1536, 50 * 1024 * 1024, 3 * 1024 ** 4)] == [
+        "0 B", "1023 B", "1.0 KB", "1.5 KB", "50.0 MB", "3072.0 GB"]

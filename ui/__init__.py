@@ -1,0 +1,9 @@
+"""Briefing's browser chat: a thin Gradio layer over rag's public API.
+
+`ui.app.serve` starts it (the `briefing serve` command). `ui.library` keeps the index
+with its saved folder and uploads, `ui.conversation` asks questions for one browser
+session, `ui.format` renders answers and documents, and `ui.blocks` lays out the page.
+Importing `ui` is cheap: Gradio is imported when the app is built.
+"""
+
+from __future__ import annotations

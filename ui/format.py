@@ -1,0 +1,261 @@
+"""Answers, documents and conversations as HTML for the browser and Markdown for download.
+
+Pure functions: data in, text out. Every piece of document text goes through
+`html.escape`, so a document holding `<script>` or `<img onerror=...>` is shown as
+text and never runs. Citation buttons carry the cited place in `data-*` attributes;
+the page's script (see `ui.assets`) turns a click into a request for that document.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+import rag
+
+EMPTY_CONVERSATION = ("Ask a question about your documents. Every answer is quoted from them, "
+                      "with its source.")
+NO_ANSWER = "The documents don't cover this."
+EMPTY_VIEWER = "Click a citation such as [1] to open its document here."
+QUESTION_SHOWN_CHARS = 300
+"""A longer question is cut when shown: a pasted 100,000-character text would bury the chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One exchange: the question, and its answer or the error that stopped it.
+
+    `places` says where each cited passage sits ("paragraph 4", "p. 2"), one per item
+    of `cited(answer)`, worked out when the question was asked.
+    """
+
+    question: str
+    answer: rag.Answer | None = None
+    error: str = ""
+    places: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """One line of the documents panel."""
+
+    id: str
+    title: str
+    kind: str
+    size: int
+    chunks: int
+    uploaded: bool = False
+
+
+# --- small pieces -------------------------------------------------------------------------
+
+def escape(text: str) -> str:
+    """Text made safe to place in HTML content or a quoted attribute."""
+    return html.escape(text, quote=True)
+
+
+def shorten(text: str, limit: int = QUESTION_SHOWN_CHARS) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def human_size(size: int) -> str:
+    """1536 -> '1.5 KB': sizes as people read them (1 KB = 1024 bytes, as file managers do)."""
+    if size < 1024:
+        return f"{size} B"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+@lru_cache(maxsize=64)
+def _paragraph_starts(text: str) -> tuple[int, ...]:
+    # A paragraph starts at the first non-space character after a blank line (or the start).
+    return tuple(m.start(1) for m in re.finditer(r"(?:\A|\n[ \t]*\n)\s*(\S)", text))
+
+
+def paragraph_number(text: str, offset: int) -> int:
+    """The 1-based number of the paragraph (blank-line separated) holding `offset`."""
+    return max(1, bisect_right(_paragraph_starts(text), offset))
+
+
+def place(document: rag.Document, offset: int) -> str:
+    """Where `offset` sits, as a reader finds it: 'p. 3' in a PDF, else 'paragraph 4'."""
+    page = document.page_at(offset)
+    if page is not None:
+        return f"p. {page}"
+    return f"paragraph {paragraph_number(document.text, offset)}"
+
+
+def cited(answer: rag.Answer) -> list[tuple[rag.Hit, int, int]]:
+    """What an answer shows, in order: each quote's passage and the quote's span; when the
+    answer abstains, the closest passages, each spanning itself (nothing is highlighted
+    as an answer)."""
+    if answer.abstained:
+        return [(hit, hit.start, hit.end) for hit in answer.hits]
+    return [(quote.hit, quote.start, quote.end) for quote in answer.quotes]
+
+
+def highlighted_passage(hit: rag.Hit, start: int, end: int, *, marker: str = "") -> str:
+    """The passage as HTML with the quoted span `start:end` (document offsets) in <mark>,
+    followed by `marker` (HTML, e.g. the citation button). An empty span marks nothing."""
+    a = min(max(start - hit.start, 0), len(hit.text))
+    b = min(max(end - hit.start, a), len(hit.text))
+    if a == b:
+        return escape(hit.text) + marker
+    return (f"{escape(hit.text[:a])}<mark>{escape(hit.text[a:b])}</mark>{marker}"
+            f"{escape(hit.text[b:])}")
+
+
+def cite_button(number: int, hit: rag.Hit, start: int, end: int, *, label: str = "",
+                css: str = "cite") -> str:
+    """A button that opens the document at the cited place; `label` defaults to '[n]'."""
+    text = label or f"[{number}]"
+    return (f'<button type="button" class="{css}" data-doc="{escape(hit.doc_id)}" '
+            f'data-start="{start}" data-end="{end}" data-pstart="{hit.start}" '
+            f'data-pend="{hit.end}" title="Open {escape(hit.title)} at this passage">'
+            f"{escape(text)}</button>")
+
+
+# --- answers and conversations ------------------------------------------------------------
+
+def answer_html(turn: Turn) -> str:
+    """One turn: the question, then the quotes with their sources, the abstention, or the
+    error message."""
+    parts = ['<div class="turn">']
+    if turn.question.strip():
+        parts.append(f'<div class="question"><span class="who">You</span>'
+                     f"<p>{escape(shorten(turn.question))}</p></div>")
+    answer = turn.answer
+    if answer is None:
+        parts.append(f'<div class="answer error" role="alert">{escape(turn.error)}</div>')
+        return "".join(parts) + "</div>"
+    parts.append('<div class="answer abstained">' if answer.abstained else '<div class="answer">')
+    if answer.rewritten:
+        parts.append(f'<p class="searched">Searched for: {escape(answer.query)}</p>')
+    items = cited(answer)
+    if answer.abstained:
+        parts.append(f'<p class="no-answer">{NO_ANSWER}</p>')
+        if items:
+            parts.append('<p class="closest-label">Closest passages, which do not answer it:</p>')
+    parts.append('<ol class="quotes">')
+    for number, (hit, start, end) in enumerate(items, start=1):
+        marker = cite_button(number, hit, start, end)
+        # A closest passage is not an answer: nothing in it is highlighted as one.
+        shown = (escape(hit.text) + marker if answer.abstained
+                 else highlighted_passage(hit, start, end, marker=marker))
+        parts.append(f'<li class="quote"><blockquote>{shown}</blockquote></li>')
+    parts.append("</ol>")
+    if items:
+        parts.append('<div class="sources"><span class="sources-title">Sources</span><ol>')
+        for number, (hit, start, end) in enumerate(items, start=1):
+            where = turn.places[number - 1] if number <= len(turn.places) else ""
+            label = f"[{number}] {hit.title}" + (f", {where}" if where else "")
+            parts.append(f"<li>{cite_button(number, hit, start, end, label=label, css='source')}"
+                         "</li>")
+        parts.append("</ol></div>")
+    return "".join(parts) + "</div></div>"
+
+
+def conversation_html(turns: Sequence[Turn]) -> str:
+    """The whole conversation, oldest first, or an invitation to ask when it is empty."""
+    if not turns:
+        return f'<div class="conversation"><p class="empty">{escape(EMPTY_CONVERSATION)}</p></div>'
+    return '<div class="conversation">' + "".join(answer_html(t) for t in turns) + "</div>"
+
+
+def conversation_markdown(turns: Sequence[Turn]) -> str:
+    """The conversation as Markdown: each question, its quotes with [n] markers, its sources."""
+    lines = ["# Briefing conversation", ""]
+    for turn in turns:
+        lines += [f"## {_md(' '.join(shorten(turn.question).split())) or '(empty question)'}", ""]
+        answer = turn.answer
+        if answer is None:
+            lines += [f"*{_md(turn.error)}*", ""]
+            continue
+        if answer.rewritten:
+            lines += [f"*Searched for:* {_md(answer.query)}", ""]
+        items = cited(answer)
+        if answer.abstained:
+            lines += [f"**{NO_ANSWER}**" + (" The closest passages were:" if items else ""), ""]
+        for number, (hit, start, end) in enumerate(items, start=1):
+            text = hit.text[max(start - hit.start, 0):end - hit.start]
+            quoted = "\n".join(f"> {line}".rstrip() for line in _md(text).splitlines())
+            lines += [f"{quoted} [{number}]", ""]
+        if items:
+            lines.append("Sources:")
+            for number, (hit, start, end) in enumerate(items, start=1):
+                where = turn.places[number - 1] + ", " if number <= len(turn.places) else ""
+                lines.append(f"{number}. {_md(hit.title)}, {where}chars {start}-{end} "
+                             f"({_md(hit.source)})")
+            lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md(text: str) -> str:
+    # Markdown renderers pass raw HTML through; a '<' kept literal could open a tag.
+    return text.replace("<", "&lt;")
+
+
+# --- the source viewer and the documents panel ----------------------------------------------
+
+def document_html(document: rag.Document, *, passage: tuple[int, int] | None = None,
+                  sentence: tuple[int, int] | None = None) -> str:
+    """The whole document, with the cited passage shaded and the cited sentence marked.
+
+    PDF-derived text is labelled with its page numbers. The text is cut into flat runs
+    at every boundary (page starts, passage, sentence), so no element ever has to span
+    another's edge.
+    """
+    text = document.text
+    spans = [s for s in (passage, sentence) if s is not None]
+    cuts = {0, len(text)}
+    for start, end in spans:
+        cuts.update((min(max(start, 0), len(text)), min(max(end, 0), len(text))))
+    page_starts = {start: number for number, (start, _) in enumerate(document.pages, start=1)}
+    cuts.update(page_starts)
+    bounds = sorted(cuts)
+    runs = []
+    for a, b in pairwise(bounds):
+        if a in page_starts:
+            runs.append(f'<span class="page-label">Page {page_starts[a]}</span>')
+        chunk = escape(text[a:b])
+        if sentence and sentence[0] <= a < sentence[1]:
+            runs.append(f'<mark class="hl">{chunk}</mark>')
+        elif passage and passage[0] <= a < passage[1]:
+            runs.append(f'<span class="passage">{chunk}</span>')
+        else:
+            runs.append(chunk)
+    where = ""
+    if sentence:
+        where = f" · {place(document, sentence[0])}, chars {sentence[0]}-{sentence[1]}"
+    return (f'<div class="viewer" data-doc="{escape(document.id)}">'
+            f'<div class="viewer-head"><h3>{escape(document.title)}</h3>'
+            f'<p class="meta">{escape(document.kind.value.upper())} · '
+            f"{human_size(document.size)}{escape(where)}</p></div>"
+            f'<div class="doc-text">{"".join(runs)}</div></div>')
+
+
+def viewer_message(message: str) -> str:
+    """The source viewer holding a message instead of a document."""
+    return f'<div class="viewer"><p class="empty">{escape(message)}</p></div>'
+
+
+def documents_html(rows: Sequence[DocumentRow]) -> str:
+    """The indexed documents as a table: title, type, size, passages."""
+    if not rows:
+        return '<p class="empty">No documents are indexed.</p>'
+    tag = ' <span class="tag">uploaded</span>'
+    body = "".join(
+        f"<tr><td>{escape(r.title)}{tag if r.uploaded else ''}</td>"
+        f'<td class="n">{escape(r.kind.upper())}</td><td class="n">{human_size(r.size)}</td>'
+        f'<td class="n">{r.chunks}</td></tr>' for r in rows)
+    return ('<table class="documents"><thead><tr><th>Title</th><th>Type</th><th>Size</th>'
+            f"<th>Passages</th></tr></thead><tbody>{body}</tbody></table>")
