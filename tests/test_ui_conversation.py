@@ -1,0 +1,106 @@
+"""ui.conversation: one session's questions, follow-ups, scope and errors (fake embedder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rag
+from ui.conversation import ask, history, parse_history
+from ui.format import Turn
+
+UI_DATA = Path(__file__).parent / "ui_data"
+
+
+@pytest.fixture
+def index(fake_settings) -> rag.Index:
+    return rag.Index.build([UI_DATA], settings=fake_settings)
+
+
+def doc_id(index: rag.Index, title: str) -> str:
+    return next(d.id for d in index.documents() if d.title == title)
+
+
+def rag_message(index: rag.Index, question: str) -> str:
+    """What rag itself says about a bad question: the chat must show exactly that."""
+    with pytest.raises(rag.QueryError) as caught:
+        index.ask(question)
+    return str(caught.value)
+
+
+def test_an_answer_carries_quotes_and_where_each_sits(index):
+    turn = ask(index, "Who is Ines Varga?")
+    assert turn.error == ""
+    assert turn.answer.quotes[0].text == (
+        "The harbour master, Ines Varga, has run the port since 2019.")
+    assert turn.places[0] == "paragraph 2"
+    assert len(turn.places) == len(turn.answer.quotes)
+
+
+def test_follow_ups_are_searched_with_the_earlier_questions(index):
+    first = ask(index, "Who is Ines Varga?")
+    second = ask(index, "What does she inspect?", (first,))
+    assert second.answer.query == "What does Ines Varga inspect?"
+    assert second.answer.rewritten
+    assert "She inspects the cranes every Monday." in second.answer.quotes[0].text
+
+
+def test_history_skips_questions_that_failed():
+    good = Turn(question="Who is Ines Varga?", answer=rag.Answer("q", "q", (), True))
+    assert history([good, Turn(question="", error="empty"), good]) == [
+        "Who is Ines Varga?", "Who is Ines Varga?"]
+
+
+def test_bad_questions_become_clear_messages_not_exceptions(index):
+    empty = ask(index, "   ")
+    assert (empty.answer, empty.error) == (None, rag_message(index, "   "))
+    huge = ask(index, "x" * 100_000)
+    assert huge.answer is None
+    assert huge.error == rag_message(index, "x" * 100_000)
+    assert "100,000" in huge.error
+    assert ask(index, None).error == rag_message(index, "")
+
+
+def test_scope_restricts_the_search_and_dropped_documents_are_said(index):
+    orchard = doc_id(index, "Orchard notes")
+    turn = ask(index, "Who is Ines Varga?", doc_ids=[orchard])
+    assert {q.hit.doc_id for q in turn.answer.quotes} == {orchard}
+    gone = ask(index, "Who is Ines Varga?", doc_ids=["removed-doc"])
+    assert gone.error == ("The documents you chose to search are no longer indexed. Choose "
+                          "others, or untick all to search everything.")
+
+
+def test_an_unexpected_failure_is_a_message_and_a_log_entry(index, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(index, "ask", broken)
+    turn = ask(index, "Who is Ines Varga?")
+    assert turn.error == ("Something went wrong while answering. The details are in the "
+                          "server's log; try again or rephrase the question.")
+    assert "disk on fire" in caplog.text
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, []),
+    ("", []),
+    ([], []),
+    (["Who is Paul Poast?"], ["Who is Paul Poast?"]),
+    ('["a", "b"]', ["a", "b"]),
+    ([{"role": "user", "content": "a"}, {"role": "assistant", "content": "x"}], ["a"]),
+])
+def test_parse_history_accepts_lists_json_and_chat_messages(value, expected):
+    assert parse_history(value) == expected
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("not json", 'history must be a list of the earlier questions, or its JSON text, e.g. '
+                 '["Who is Paul Poast?"]'),
+    ('{"a": 1}', "history must be a list of the earlier questions, got dict"),
+    ([3], "history items must be questions (text) or chat messages with a role, got 3"),
+])
+def test_parse_history_refuses_other_shapes_clearly(value, message):
+    with pytest.raises(rag.QueryError) as caught:
+        parse_history(value)
+    assert str(caught.value) == message

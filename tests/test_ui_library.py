@@ -1,0 +1,130 @@
+"""ui.library: the app's index with its saved folder and uploads (fake embedder, no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rag
+from ui.library import UPLOAD_TYPES, Library
+
+from .helpers import make_pdf
+
+UI_DATA = Path(__file__).parent / "ui_data"
+
+
+@pytest.fixture
+def library(tmp_path, fake_settings) -> Library:
+    library, _ = Library.open([UI_DATA], tmp_path / "home" / "index", settings=fake_settings)
+    return library
+
+
+def upload_file(tmp_path: Path, name: str, data: bytes) -> Path:
+    # Gradio hands the app a temporary copy named like the user's file.
+    folder = tmp_path / "gradio-upload"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def titles(library: Library) -> list[str]:
+    return [row.title for row in library.rows()]
+
+
+def test_open_builds_saves_and_lists_the_documents(tmp_path, fake_settings):
+    index_dir = tmp_path / "home" / "index"
+    library, changes = Library.open([UI_DATA], index_dir, settings=fake_settings)
+    assert len(changes["added"]) == 3
+    assert [(r.title, r.kind, r.size, r.chunks, r.uploaded) for r in library.rows()] == [
+        ("Harbour report", "txt", 195, 1, False),
+        ("Markup sample", "html", 294, 1, False),
+        ("Orchard notes", "md", 139, 1, False),
+    ]
+    assert (index_dir / "manifest.json").exists()
+    assert library.uploads_dir == tmp_path / "home" / "uploads"
+    _, again = Library.open([UI_DATA], index_dir, settings=fake_settings)
+    assert again["added"] == again["updated"] == again["removed"] == []
+
+
+def test_an_upload_is_stored_under_a_generated_name_searchable_and_saved(tmp_path, library,
+                                                                         fake_settings):
+    data = b"Lantern festival\n\nThe lantern festival is held every April in Quimby.\n"
+    document = library.add_upload(upload_file(tmp_path, "my notes (final).txt", data),
+                                  name="my notes (final).txt")
+    stored = Path(document.source)
+    assert stored.parent == library.uploads_dir
+    assert stored.suffix == ".txt" and len(stored.stem) == 24 and "notes" not in stored.name
+    assert stored.read_bytes() == data
+    assert document.title == "Lantern festival"
+    assert library.index.ask("When is the lantern festival held?").quotes[0].text == (
+        "The lantern festival is held every April in Quimby.")
+    assert [(r.title, r.uploaded) for r in library.rows()][-1] == ("Lantern festival", True)
+    # Saved at once, and kept at the next start: the uploads folder is indexed too.
+    reopened, changes = Library.open([UI_DATA], library.index_dir, settings=fake_settings)
+    assert titles(reopened)[-1] == "Lantern festival"
+    assert changes["added"] == changes["removed"] == changes["updated"] == []
+
+
+def test_a_pdf_upload_keeps_its_pages(tmp_path, library):
+    pdf = make_pdf(["Cover page.", "The turnip harvest is blue."], title="Turnips")
+    document = library.add_upload(upload_file(tmp_path, "t.pdf", pdf), name="t.pdf")
+    assert document.kind is rag.Kind.PDF and len(document.pages) == 2
+    assert (document.title, titles(library)[-1]) == ("Turnips", "Turnips")
+
+
+def test_an_unsupported_type_is_refused_before_anything_is_stored(tmp_path, library):
+    with pytest.raises(rag.UnsupportedFileError) as caught:
+        library.add_upload(upload_file(tmp_path, "tool.exe", b"MZ\x90\x00"), name="tool.exe")
+    assert str(caught.value) == ("tool.exe: '.exe' files cannot be added (upload one of "
+                                 f"{', '.join(UPLOAD_TYPES)})")
+    assert not library.uploads_dir.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path, fake_settings):
+    settings = rag.Settings(model=fake_settings.model, max_file_bytes=1024)
+    library, _ = Library.open([UI_DATA], tmp_path / "index", settings=settings)
+    with pytest.raises(rag.FileTooLargeError) as caught:
+        library.add_upload(upload_file(tmp_path, "big.txt", b"word " * 400), name="big.txt")
+    assert str(caught.value) == ("big.txt: 2.0 KB is over the 1.0 KB limit (split it into "
+                                 "smaller files)")
+    assert not library.uploads_dir.exists()
+
+
+def test_an_unreadable_upload_is_reported_under_its_own_name_and_not_kept(tmp_path, library):
+    with pytest.raises(rag.DocumentError) as caught:
+        library.add_upload(upload_file(tmp_path, "blank.md", b"  \n\n "), name="blank.md")
+    assert caught.value.source == "blank.md"
+    assert str(caught.value).startswith("blank.md: ")
+    assert list(library.uploads_dir.iterdir()) == []
+    assert titles(library) == ["Harbour report", "Markup sample", "Orchard notes"]
+
+
+def test_removing_an_upload_deletes_its_file_and_saves(tmp_path, library, fake_settings):
+    document = library.add_upload(upload_file(tmp_path, "a.txt", b"Alpha note\n\nAlpha.\n"),
+                                  name="a.txt")
+    removed = library.remove(document.id)
+    assert removed.id == document.id and not Path(document.source).exists()
+    reopened, _ = Library.open([UI_DATA], library.index_dir, settings=fake_settings)
+    assert titles(reopened) == ["Harbour report", "Markup sample", "Orchard notes"]
+    with pytest.raises(rag.UnknownDocumentError):
+        library.remove(document.id)
+
+
+def test_removing_a_configured_document_keeps_its_file(library):
+    harbour = library.rows()[0]
+    document = library.remove(harbour.id)
+    assert Path(document.source).resolve() == (UI_DATA / "harbour.txt").resolve()
+    assert Path(document.source).exists()
+    assert titles(library) == ["Markup sample", "Orchard notes"]
+
+
+def test_choices_name_documents_and_tell_equal_titles_apart(tmp_path, library):
+    first = library.add_upload(upload_file(tmp_path, "x.txt", b"Same title\n\nOne.\n"),
+                               name="x.txt")
+    second = library.add_upload(upload_file(tmp_path, "y.txt", b"Same title\n\nTwo.\n"),
+                                name="y.txt")
+    assert library.choices()[:3] == [(r.title, r.id) for r in library.rows()[:3]]
+    assert library.choices()[3:] == [(f"Same title ({first.id})", first.id),
+                                     (f"Same title ({second.id})", second.id)]

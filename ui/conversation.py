@@ -1,0 +1,83 @@
+"""Questions asked for one browser session: each gives an answer or a clear message.
+
+A conversation is a tuple of `Turn`s kept in the session's `gr.State`. Its earlier
+questions are passed to `Index.ask(history=...)`, so follow-ups ("What does he
+research?") are searched for what they mean.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+import rag
+
+from .format import Turn, cited, place
+
+log = logging.getLogger(__name__)
+
+
+def history(turns: Sequence[Turn]) -> list[str]:
+    """The earlier questions that were answered, oldest first."""
+    return [t.question for t in turns if t.answer is not None]
+
+
+def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
+        doc_ids: Sequence[str] | None = None) -> Turn:
+    """Ask `question` after `turns`; a bad question or a failure becomes the turn's error.
+
+    `doc_ids` restricts the search to those documents (None or empty: all). Ids that are
+    no longer indexed are dropped; if none is left the turn says so.
+    """
+    question = question if isinstance(question, str) else ""
+    wanted = None
+    if doc_ids:
+        known = {d.id for d in index.documents()}
+        wanted = [d for d in doc_ids if d in known]
+        if not wanted:
+            return Turn(question=question, error="The documents you chose to search are no "
+                        "longer indexed. Choose others, or untick all to search everything.")
+    try:
+        answer = index.ask(question, history=history(turns), doc_ids=wanted)
+    except rag.BriefingError as error:
+        return Turn(question=question, error=str(error))
+    except Exception:  # the chat shows a message, never a traceback; the log keeps it
+        log.exception("answering %r failed", question[:200])
+        return Turn(question=question, error="Something went wrong while answering. The "
+                    "details are in the server's log; try again or rephrase the question.")
+    places = tuple(_place(index, hit.doc_id, start) for hit, start, _ in cited(answer))
+    return Turn(question=question, answer=answer, places=places)
+
+
+def _place(index: rag.Index, doc_id: str, offset: int) -> str:
+    try:
+        return place(index.document(doc_id), offset)
+    except rag.UnknownDocumentError:  # removed by another session in the meantime
+        return ""
+
+
+def parse_history(value: object) -> list[str]:
+    """Earlier questions given to the API: a list, or its JSON text, of questions or of
+    chat messages ({"role": "user", "content": ...}). Raises rag.QueryError otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise rag.QueryError("history must be a list of the earlier questions, or its JSON "
+                                 'text, e.g. ["Who is Paul Poast?"]') from None
+    if not isinstance(value, list):
+        raise rag.QueryError(f"history must be a list of the earlier questions, got "
+                             f"{type(value).__name__}")
+    questions = []
+    for item in value:
+        if isinstance(item, str):
+            questions.append(item)
+        elif isinstance(item, dict) and item.get("role") == "user":
+            questions.append(str(item.get("content", "")))
+        elif not (isinstance(item, dict) and item.get("role") == "assistant"):
+            raise rag.QueryError(f"history items must be questions (text) or chat messages "
+                                 f"with a role, got {item!r:.80}")
+    return questions

@@ -1,0 +1,132 @@
+"""The index behind the app, kept together with its saved folder and the uploaded files.
+
+Uploads are stored under `<index folder's parent>/uploads/` with names made from
+their content hash (never the uploader's file name), and that folder is indexed with
+the configured documents at start-up, so an upload survives a restart. Every change
+is saved at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import rag
+from rag.index import DEFAULT_SEEDS
+
+from .format import DocumentRow, human_size
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+"""What the upload accepts: the extensions rag reads (rag.Kind), with their common variants."""
+
+
+class Library:
+    """An index with the folder it is saved to and the folder its uploads are kept in.
+
+    Reads go straight to `index` (it is safe across threads); changes go through
+    `add_upload` and `remove`, which save the index afterwards, one save at a time.
+    """
+
+    def __init__(self, index: rag.Index, *, index_dir: Path, uploads_dir: Path) -> None:
+        self.index = index
+        self.index_dir = Path(index_dir)
+        self.uploads_dir = Path(uploads_dir)
+        self._save_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, paths: Sequence[Path] | None, index_dir: Path, *,
+             settings: rag.Settings | None = None,
+             progress: bool | None = None) -> tuple[Library, dict[str, list[str]]]:
+        """The saved index in `index_dir` brought up to date with `paths` (default: the
+        seeds) and the earlier uploads; built when missing, saved when changed."""
+        index_dir = Path(index_dir)
+        uploads_dir = index_dir.parent / "uploads"
+        sources = [Path(p) for p in paths] if paths else [DEFAULT_SEEDS]
+        if uploads_dir.is_dir():
+            sources.append(uploads_dir)
+        index, changes = rag.Index.open(sources, index_dir, settings=settings,
+                                        cache_dir=index_dir.parent / "cache", progress=progress)
+        return cls(index, index_dir=index_dir, uploads_dir=uploads_dir), changes
+
+    @property
+    def max_bytes(self) -> int:
+        return self.index.settings.max_file_bytes
+
+    def is_upload(self, document: rag.Document) -> bool:
+        return Path(document.source).parent.resolve() == self.uploads_dir.resolve()
+
+    def rows(self) -> list[DocumentRow]:
+        """The documents panel's lines, in the order the documents were added."""
+        counts = Counter(chunk.doc_id for chunk in self.index.chunks())
+        return [DocumentRow(id=d.id, title=d.title, kind=d.kind.value, size=d.size,
+                            chunks=counts[d.id], uploaded=self.is_upload(d))
+                for d in self.index.documents()]
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(title, id) pairs for pickers; titles repeated across documents get their id."""
+        documents = self.index.documents()
+        repeated = {t for t, n in Counter(d.title for d in documents).items() if n > 1}
+        return [(f"{d.title} ({d.id})" if d.title in repeated else d.title, d.id)
+                for d in documents]
+
+    def add_upload(self, path: str | Path, *, name: str,
+                   progress: bool | None = None) -> rag.Document:
+        """Store an uploaded file under a generated name, index it, and save the index.
+
+        `name` is the uploader's file name: it gives the type and is used in messages.
+        Raises rag.DocumentError (or a subclass) saying what is wrong and what to do.
+        """
+        path = Path(path)
+        suffix = Path(name).suffix.lower()
+        if suffix not in UPLOAD_TYPES:
+            raise rag.UnsupportedFileError(name, f"'{suffix or name}' files cannot be added",
+                                           f"upload one of {', '.join(UPLOAD_TYPES)}")
+        size = path.stat().st_size
+        if size > self.max_bytes:
+            raise rag.FileTooLargeError(
+                name, f"{human_size(size)} is over the {human_size(self.max_bytes)} limit",
+                "split it into smaller files")
+        stored = self.uploads_dir / f"{_file_hash(path)[:24]}{suffix}"
+        new = not stored.exists()
+        if new:
+            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, stored)
+        report = self.index.add([stored], progress=progress)
+        if report.problems or not report.documents:
+            if new:
+                stored.unlink(missing_ok=True)
+            problem = report.problems[0] if report.problems else None
+            if isinstance(problem, rag.DocumentError):
+                raise type(problem)(name, problem.problem, problem.fix)
+            raise rag.DocumentError(name, "it could not be read", "check the file")
+        self.save()
+        return report.documents[0]
+
+    def remove(self, doc_id: str) -> rag.Document:
+        """Remove a document from the index (and its stored file if it was uploaded), then
+        save. Raises rag.UnknownDocumentError."""
+        document = self.index.remove(doc_id)
+        if self.is_upload(document):
+            Path(document.source).unlink(missing_ok=True)
+        self.save()
+        return document
+
+    def save(self) -> None:
+        with self._save_lock:
+            self.index.save(self.index_dir)
+        log.info("saved the index to %s", self.index_dir)
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
