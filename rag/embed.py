@@ -128,7 +128,10 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model
+        dimension = getattr(model, "get_embedding_dimension", None) \
+            or model.get_sentence_embedding_dimension
+        return int(dimension())
 
     def embed_documents(self, texts: Sequence[str], *, progress: bool | None = None
                         ) -> np.ndarray:

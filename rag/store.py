@@ -226,29 +226,41 @@ class FaissStore:
 
     @classmethod
     def load(cls, folder: Path, dimension: int) -> FaissStore:
-        """Read a store written by `save`. Raises OSError/ValueError on damaged files."""
+        """Read a store written by `save`. Raises ValueError naming a damaged file."""
+        import bm25s
         import faiss
 
         store = cls(dimension)
-        with open(folder / "chunks.jsonl", encoding="utf-8") as lines:
-            store._chunks = [Chunk.from_record(json.loads(line)) for line in lines if line.strip()]
+        store._chunks = _read(folder / "chunks.jsonl", lambda path: [
+            Chunk.from_record(json.loads(line))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()])
         store._rows = {c.id: i for i, c in enumerate(store._chunks)}
-        index = faiss.read_index(str(folder / "dense.faiss"))
+        index = _read(folder / "dense.faiss", lambda path: faiss.read_index(str(path)))
         if index.d != dimension or index.ntotal != len(store._chunks):
             raise ValueError(f"dense.faiss holds {index.ntotal} vectors of dimension {index.d}, "
                              f"expected {len(store._chunks)} of dimension {dimension}")
         store._vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else store._vectors
         store._faiss = index
-        store._sentence_vectors = np.load(folder / "sentence_vectors.npy", allow_pickle=False)
-        store._sentence_offsets = np.load(folder / "sentence_offsets.npy", allow_pickle=False)
+        store._sentence_vectors = _read(folder / "sentence_vectors.npy",
+                                        lambda path: np.load(path, allow_pickle=False))
+        store._sentence_offsets = _read(folder / "sentence_offsets.npy",
+                                        lambda path: np.load(path, allow_pickle=False))
         if (len(store._sentence_offsets) != len(store._chunks) + 1
                 or store._sentence_offsets[-1] != len(store._sentence_vectors)):
-            raise ValueError("sentence_vectors.npy does not match chunks.jsonl")
-        if (folder / "bm25").is_dir():
-            import bm25s
-
-            store._bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)
+            raise ValueError("sentence_vectors.npy and sentence_offsets.npy do not match "
+                             "chunks.jsonl")
+        if store._chunks:
+            store._bm25 = _read(folder / "bm25", lambda path: bm25s.BM25.load(
+                str(path), show_progress=False, verbosity=0))
         return store
+
+
+def _read(path: Path, reader):
+    """`reader(path)`, with any failure reported as a ValueError that names the file."""
+    try:
+        return reader(path)
+    except Exception as error:  # faiss, numpy and json each raise their own kinds
+        raise ValueError(f"{path.name} cannot be read ({error})") from error
 
 
 def _as_matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:
