@@ -116,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also write the figures as JSON to FILE")
     common(evaluate)
     evaluate.set_defaults(run=run_eval)
+    bench = commands.add_parser("bench", help="measure build, re-index, query, scale, start-up")
+    bench.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                       help="corpus for the build figures (default: SciFact from ../shared, "
+                            "else the seeds)")
+    bench.add_argument("--sizes", default="10000,100000,1000000",
+                       help="passage counts for the scale figures (comma list)")
+    bench.add_argument("--queries", type=int, default=200, help="distinct questions timed")
+    bench.add_argument("--only", default=None,
+                       help="comma list of build,reindex,query,scale,startup (default all)")
+    bench.add_argument("--json", dest="json_out", type=Path, metavar="FILE",
+                       help="also write the figures as JSON to FILE")
+    common(bench)
+    bench.set_defaults(run=run_bench)
+
     calibrate = commands.add_parser(
         "calibrate", help="fit the abstention decision on labelled questions")
     calibrate.add_argument("questions", nargs="+", type=Path,
@@ -247,6 +261,12 @@ def read_questions(path: Path) -> list[dict]:
             raise QueryError(f"{path}, line {number}: needs a \"question\" string")
         questions.append(record)
     return questions
+
+
+def run_bench(args) -> int:
+    from . import bench
+
+    return bench.main(args)
 
 
 def run_eval(args) -> int:
