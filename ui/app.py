@@ -1,0 +1,126 @@
+"""`briefing serve`: open the index, start the chat in the browser, and say where it is.
+
+Start-up loads two heavy things, Gradio and the embedding model; they load side by side
+(the model in a thread), so a restart over a saved index is ready in seconds. The model
+answers one query before "ready" is printed, so the first question is as fast as the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import rag
+
+from .library import Library
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+class ServeError(rag.BriefingError, OSError):
+    """The app cannot start: a bad login file, or a port that is taken."""
+
+
+def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
+          settings: rag.Settings | None = None, host: str = DEFAULT_HOST,
+          port: int = DEFAULT_PORT, auth_file: Path | None = None) -> int:
+    """Serve the chat over the documents under `paths` (default: the seeds) until Ctrl+C.
+
+    The index is loaded from `index_dir` when saved there, refreshed from the files, and
+    saved when it changed. `auth_file` holds `user:password` lines; with it, the app asks
+    for a login. Returns the exit status. Raises ServeError and rag.BriefingError.
+    """
+    started = time.perf_counter()
+    auth = read_auth_file(auth_file) if auth_file else None
+    _say(f"Briefing: opening the index in {index_dir} (documents: "
+         f"{', '.join(map(str, paths)) if paths else 'the seeds'}) ...")
+    opened: dict = {}
+    loader = threading.Thread(target=_open_library, args=(opened, paths, Path(index_dir), settings),
+                              name="briefing-open", daemon=True)
+    loader.start()
+    # Gradio asks the internet for analytics and version news unless told not to.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .blocks import build, launch_options
+
+    loader.join()
+    if "error" in opened:
+        raise opened["error"]
+    library: Library = opened["library"]
+    _report(library, opened["changes"])
+    demo, handlers = build(library)
+    try:
+        _, local_url, _ = demo.launch(server_name=host, server_port=port, auth=auth,
+                                      prevent_thread_lock=True, quiet=True,
+                                      **launch_options(library))
+    except OSError as error:
+        handlers.close()
+        raise ServeError(f"Cannot listen on {host}:{port} ({error}). Stop what uses that port "
+                         "or choose another with --port.") from error
+    _say(f"Briefing is ready: {local_url}  (started in {time.perf_counter() - started:.1f} s; "
+         "press Ctrl+C to stop)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _say(f"Listening on {host}: other machines can reach it"
+             + ("." if auth else " and no login is required (see --auth)."))
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+        handlers.close()
+    return 0
+
+
+def _open_library(opened: dict, paths: Sequence[Path] | None, index_dir: Path,
+                  settings: rag.Settings | None) -> None:
+    try:
+        library, changes = Library.open(paths, index_dir, settings=settings, progress=True)
+        library.index.search("warm up")  # loads the model now rather than at the first question
+        opened.update(library=library, changes=changes)
+    except BaseException as error:  # handed to the main thread, which raises it
+        opened["error"] = error
+
+
+def _report(library: Library, changes: dict[str, list[str]]) -> None:
+    documents = library.index.documents()
+    _say(f"Indexed {len(documents)} documents, {len(library.index.chunks())} passages (added "
+         f"{len(changes['added'])}, updated {len(changes['updated'])}, removed "
+         f"{len(changes['removed'])}, unchanged {len(changes['unchanged'])}).")
+    for problem in library.index.problems:
+        _say(f"warning: skipped {problem}")
+
+
+def read_auth_file(path: Path) -> list[tuple[str, str]]:
+    """The `user:password` lines of a login file (blank lines and '#' comments skipped).
+
+    Raises ServeError naming the file and line when it cannot be used.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ServeError(f"Cannot read the login file {path} ({error}). Give a UTF-8 text file "
+                         "of 'user:password' lines.") from error
+    logins = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ServeError(f"{path}, line {number}: expected 'user:password' with both parts "
+                             "filled in.")
+        logins.append((user.strip(), password))
+    if not logins:
+        raise ServeError(f"{path} holds no 'user:password' line; add one, or start without "
+                         "--auth.")
+    return logins
+
+
+def _say(message: str) -> None:
+    # The terminal is this command's interface: progress and the ready line go there.
+    print(message, flush=True)

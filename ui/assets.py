@@ -1,0 +1,113 @@
+"""The page's CSS and the few lines of JavaScript that make citations clickable.
+
+Kept as Python strings so they ship with the package without package-data settings.
+"""
+
+from __future__ import annotations
+
+# Runs once when the conversation is mounted (gr.HTML's js_on_load). One listener on the
+# container handles every citation button, including those of answers added later;
+# `trigger('cite', ...)` becomes the Python event `conversation.cite` with this data.
+CONVERSATION_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-doc]');
+  if (!button || !element.contains(button)) return;
+  const d = button.dataset;
+  trigger('cite', {doc: d.doc, start: Number(d.start), end: Number(d.end),
+                   pstart: Number(d.pstart), pend: Number(d.pend)});
+});
+watch('value', () => {
+  // Show the newest question at the top of the chat, not the bottom of its answer.
+  const box = element.querySelector('.conversation');
+  const turns = element.querySelectorAll('.turn');
+  const last = turns[turns.length - 1];
+  if (!box || !last) return;
+  if (box.scrollHeight > box.clientHeight + 1) {
+    box.scrollTop = last.offsetTop - 4;
+  } else {
+    const top = last.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.6) window.scrollBy(0, top - 8);
+  }
+});
+"""
+
+# Scrolls the document to the highlighted sentence whenever the viewer gets a new value,
+# and brings the viewer itself into sight when it sits below the chat (phones).
+VIEWER_JS = """
+watch('value', () => {
+  const box = element.querySelector('.doc-text');
+  const mark = element.querySelector('mark.hl') || element.querySelector('.passage');
+  if (box && mark) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+  const top = element.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.5) element.scrollIntoView({block: 'start'});
+});
+"""
+
+CSS = """
+.gradio-container { max-width: 1400px !important; }
+#header h1 { margin: 0; font-size: 1.6rem; }
+#header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
+#viewer-column { position: sticky; top: 0.5rem; align-self: flex-start; }
+
+.conversation { max-height: 62vh; overflow-y: auto; position: relative; padding: 0.25rem;
+                overflow-wrap: anywhere; }
+.conversation .empty, .viewer .empty { color: var(--body-text-color-subdued); margin: 1rem 0.5rem; }
+.turn { margin: 0 0 1.25rem; }
+.question { margin: 0 0 0.5rem auto; max-width: 85%; width: fit-content;
+            background: var(--color-accent-soft); border-radius: 0.75rem; padding: 0.5rem 0.8rem; }
+.question .who { display: block; font-size: 0.75rem; font-weight: 600;
+                 color: var(--body-text-color-subdued); }
+.question p { margin: 0; white-space: pre-wrap; }
+.answer { border: 1px solid var(--border-color-primary); border-radius: 0.75rem;
+          padding: 0.6rem 0.8rem; background: var(--block-background-fill); }
+.answer.error { border-color: #d97706; background: #fffbeb; color: #78350f; }
+.answer .searched { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0 0 0.4rem; }
+.answer .no-answer { font-weight: 600; margin: 0 0 0.3rem; }
+.answer .closest-label { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0 0 0.3rem; }
+.quotes { list-style: none; margin: 0; padding: 0; }
+.quote { margin: 0 0 0.6rem; }
+.quote blockquote { margin: 0; padding: 0.1rem 0 0.1rem 0.7rem; white-space: pre-wrap;
+                    border-left: 3px solid var(--border-color-primary);
+                    color: var(--body-text-color-subdued); font-style: normal; }
+.abstained .quote blockquote { font-size: 0.9rem; }
+.quote mark, .doc-text mark.hl { background: #fde68a; color: #1f2937; border-radius: 2px;
+                                 padding: 0 1px; }
+.quote mark { font-weight: 500; }
+button.cite { border: none; background: none; color: var(--color-accent); font-weight: 600;
+              cursor: pointer; padding: 0 0.15rem; font-size: 0.9em; }
+button.cite:hover, button.source:hover { text-decoration: underline; }
+.sources { border-top: 1px solid var(--border-color-primary); margin-top: 0.4rem; padding-top: 0.4rem;
+           font-size: 0.85rem; }
+.sources-title { font-weight: 600; }
+.sources ol { list-style: none; margin: 0.2rem 0 0; padding: 0; }
+button.source { border: none; background: none; color: var(--color-accent); cursor: pointer;
+                padding: 0.1rem 0; text-align: left; font-size: inherit; }
+
+.viewer-head h3 { margin: 0; font-size: 1.05rem; }
+.viewer-head .meta { margin: 0.1rem 0 0.5rem; font-size: 0.8rem; color: var(--body-text-color-subdued); }
+.doc-text { position: relative; max-height: 70vh; overflow-y: auto; white-space: pre-wrap;
+            overflow-wrap: anywhere; line-height: 1.55; font-size: 0.92rem; padding: 0.5rem;
+            border: 1px solid var(--border-color-primary); border-radius: 0.5rem; }
+.doc-text .passage { background: var(--color-accent-soft); }
+.doc-text .page-label { display: block; margin: 0.8rem 0 0.3rem; font-size: 0.75rem;
+                        font-weight: 600; color: var(--body-text-color-subdued);
+                        border-bottom: 1px dashed var(--border-color-primary); }
+
+table.documents { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
+table.documents th, table.documents td { text-align: left; padding: 0.3rem 0.4rem;
+                                         border-bottom: 1px solid var(--border-color-primary); }
+table.documents .n { white-space: nowrap; }
+table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3rem;
+                       background: var(--color-accent-soft); }
+.status p { margin: 0.2rem 0; }
+.status .bad { color: #b45309; }
+#examples button { flex: 0 1 auto; }
+
+@media (max-width: 720px) {
+  .conversation { max-height: none; }
+  #viewer-column { position: static; }
+  .doc-text { max-height: 60vh; }
+  .question { max-width: 100%; }
+  table.documents td:nth-child(3), table.documents th:nth-child(3) { display: none; }
+}
+"""

@@ -1,0 +1,252 @@
+"""The Gradio page: chat, source viewer and documents panel, and the `/ask` API endpoint.
+
+Only calls to rag's public API (through `Library` and `conversation`) and the
+formatting functions; no retrieval logic lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import gradio as gr
+
+import rag
+
+from . import conversation
+from .assets import CONVERSATION_JS, VIEWER_JS
+from .format import (
+    EMPTY_VIEWER,
+    Turn,
+    conversation_html,
+    conversation_markdown,
+    document_html,
+    documents_html,
+    escape,
+    human_size,
+    viewer_message,
+)
+from .library import UPLOAD_TYPES, Library
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = (
+    "Who is Paul Poast?",
+    "What does NATO Article 5 stipulate?",
+    "What was the Camp David agreement aimed at?",
+)
+
+# Two questions run at once: answering is CPU-bound (one query embedding, then sentence
+# scoring) on a 2-core machine, so more would only slow each other down; waiting ones
+# are served in well under a second each. The queue is bounded so that a flood of
+# requests is refused ("queue full") instead of piling up memory and latency.
+ANSWER_CONCURRENCY = 2
+QUEUE_SIZE = 64
+# Uploads and removals run one at a time: indexing is heavy, and each ends in a save.
+DOCUMENT_CHANGES = "documents"
+# Gradio fills a handler's gr.Progress parameter; track_tqdm shows the embedding batches.
+UPLOAD_PROGRESS = gr.Progress(track_tqdm=True)
+
+
+class Handlers:
+    """The event handlers of one app, over one library shared by every session."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.exports = Path(tempfile.mkdtemp(prefix="briefing-exports-"))
+
+    def close(self) -> None:
+        shutil.rmtree(self.exports, ignore_errors=True)
+
+    # --- chat -------------------------------------------------------------------------------
+
+    def respond(self, question: str, turns: Sequence[Turn], scope: list[str] | None,
+                request: gr.Request | None = None):
+        """Chat: answer, re-render the conversation, clear the box, refresh the download."""
+        turn = conversation.ask(self.library.index, question or "", turns, doc_ids=scope)
+        turns = (*turns, turn)
+        keep = "" if turn.answer is not None or not (question or "").strip() else question
+        return (turns, conversation_html(turns), keep,
+                gr.update(value=self._export(turns, request), interactive=True))
+
+    def _export(self, turns: Sequence[Turn], request: gr.Request | None) -> str:
+        session = getattr(request, "session_hash", None) or "anonymous"
+        folder = self.exports / "".join(c for c in session if c.isalnum())[:64]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "briefing-conversation.md"
+        path.write_text(conversation_markdown(turns), encoding="utf-8")
+        return str(path)
+
+    def clear(self):
+        return ((), conversation_html(()), "", gr.update(value=None, interactive=False),
+                viewer_message(EMPTY_VIEWER))
+
+    def open_source(self, event: gr.EventData) -> str:
+        """Viewer: the cited document, scrolled to the passage; only indexed documents."""
+        data = getattr(event, "_data", None) or {}
+        try:
+            document = self.library.index.document(str(data.get("doc", "")))
+        except rag.UnknownDocumentError:
+            return viewer_message("That document is no longer indexed.")
+
+        def offset(key: str) -> int:
+            try:
+                return min(max(int(data.get(key, 0)), 0), len(document.text))
+            except (TypeError, ValueError):
+                return 0
+
+        passage = (offset("pstart"), offset("pend"))
+        sentence = (offset("start"), offset("end"))
+        return document_html(document, passage=passage if passage[1] > passage[0] else None,
+                             sentence=sentence if sentence[1] > sentence[0] else None)
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def panel(self, scope: list[str] | None = None):
+        """The documents table and both pickers, after a change or on page load."""
+        choices = self.library.choices()
+        ids = {value for _, value in choices}
+        kept = [d for d in scope or [] if d in ids]
+        return (documents_html(self.library.rows()), gr.update(choices=choices, value=kept),
+                gr.update(choices=choices, value=None))
+
+    def upload(self, files: list[str] | None, scope: list[str] | None,
+               progress: gr.Progress = UPLOAD_PROGRESS):
+        """Index uploaded files one by one; say what was added and what was refused."""
+        lines = []
+        paths = [Path(f) for f in files or []]
+        for number, path in enumerate(paths):
+            name = path.name
+            progress(number / max(len(paths), 1), desc=f"Indexing {name}")
+            try:
+                document = self.library.add_upload(path, name=name, progress=True)
+            except rag.DocumentError as error:
+                lines.append(f'<p class="bad">Not added: {escape(str(error))}</p>')
+                continue
+            except OSError as error:
+                log.exception("upload of %s failed", name)
+                lines.append(f'<p class="bad">Not added: {escape(name)}: the file could not be '
+                             f"stored ({escape(error.strerror or str(error))})</p>")
+                continue
+            chunks = len(self.library.index.chunks(document.id))
+            lines.append(f"<p>Added “{escape(document.title)}” ({escape(name)}, {chunks} "
+                         f"passage{'s' if chunks != 1 else ''}). It is searchable now.</p>")
+        return (f'<div class="status">{"".join(lines)}</div>', None, *self.panel(scope))
+
+    def remove(self, doc_id: str | None, scope: list[str] | None):
+        if not doc_id:
+            return ('<div class="status"><p class="bad">Choose a document to remove.</p></div>',
+                    *self.panel(scope))
+        try:
+            document = self.library.remove(doc_id)
+        except rag.UnknownDocumentError:
+            message = '<p class="bad">That document was already removed.</p>'
+        else:
+            message = f"<p>Removed “{escape(document.title)}”.</p>"
+            if not self.library.is_upload(document):
+                message += ("<p>It is one of the documents Briefing was started with, so it "
+                            "comes back at the next start.</p>")
+        return f'<div class="status">{message}</div>', *self.panel(scope)
+
+    # --- API ----------------------------------------------------------------------------------
+
+    def api_ask(self, question: str, history: list[str] | str | None = None,
+                doc_ids: list[str] | None = None) -> dict:
+        """Answer a question with quotes from the documents.
+
+        Args:
+            question: the question.
+            history: earlier questions of the conversation, oldest first (a list or its JSON text).
+            doc_ids: search only these documents (ids as listed by `briefing documents`).
+        Returns:
+            The answer as JSON: question, effective query, abstained, confidence, and quotes
+            with text, citation, document offsets, score and passage.
+        """
+        try:
+            earlier = conversation.parse_history(history)
+            answer = self.library.index.ask(question, history=earlier, doc_ids=doc_ids or None)
+        except rag.BriefingError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return answer.to_dict()
+
+
+def build(library: Library) -> tuple[gr.Blocks, Handlers]:
+    """The app over `library`. Launch it with `launch_options(library)`."""
+    handlers = Handlers(library)
+    choices = library.choices()
+    with gr.Blocks(title="Briefing", analytics_enabled=False) as demo:
+        turns = gr.State(())
+        gr.HTML('<div id="header"><h1>Briefing</h1><p>Answers quoted from your documents, '
+                "each with its source. Nothing is made up.</p></div>", js_on_load=None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
+                chat = gr.HTML(conversation_html(()), js_on_load=CONVERSATION_JS,
+                               elem_id="conversation", apply_default_css=False)
+                question = gr.Textbox(placeholder="Ask a question about the documents…",
+                                      show_label=False, lines=1, max_lines=6, submit_btn="Ask",
+                                      autofocus=True, elem_id="question")
+                with gr.Row(elem_id="examples"):
+                    examples = [gr.Button(text, size="sm", variant="secondary", min_width=0)
+                                for text in EXAMPLES]
+                with gr.Row():
+                    new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
+                    download = gr.DownloadButton("Download as Markdown", size="sm",
+                                                 interactive=False, elem_id="download")
+                with gr.Accordion("Documents", open=False, elem_id="documents"):
+                    table = gr.HTML(documents_html(library.rows()), js_on_load=None)
+                    scope = gr.CheckboxGroup(choices=choices, value=[], elem_id="scope",
+                                             label="Search only in (none ticked: all documents)")
+                    upload = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}; up to "
+                                           f"{human_size(library.max_bytes)} each)",
+                                     file_count="multiple", file_types=list(UPLOAD_TYPES),
+                                     elem_id="upload", height=120)
+                    status = gr.HTML("", js_on_load=None, elem_id="doc-status")
+                    with gr.Row():
+                        pick = gr.Dropdown(choices=choices, value=None, label="Remove a document",
+                                           elem_id="remove-pick", scale=3)
+                        remove = gr.Button("Remove", variant="stop", elem_id="remove", scale=1,
+                                           min_width=90)
+            with gr.Column(scale=2, min_width=320, elem_id="viewer-column"):
+                viewer = gr.HTML(viewer_message(EMPTY_VIEWER), js_on_load=VIEWER_JS,
+                                 elem_id="viewer", apply_default_css=False)
+
+        chat_out = [turns, chat, question, download]
+        private = {"api_visibility": "private", "show_progress": "minimal"}
+        question.submit(handlers.respond, [question, turns, scope], chat_out, **private)
+        for button in examples:
+            button.click(handlers.respond, [button, turns, scope], chat_out, **private)
+        new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
+                       **private)
+        chat.cite(handlers.open_source, None, viewer, **private)
+        panel_out = [table, scope, pick]
+        upload.upload(handlers.upload, [upload, scope], [status, upload, *panel_out],
+                      concurrency_limit=1, concurrency_id=DOCUMENT_CHANGES,
+                      api_visibility="private")
+        remove.click(handlers.remove, [pick, scope], [status, *panel_out], concurrency_limit=1,
+                     concurrency_id=DOCUMENT_CHANGES, api_visibility="private")
+        demo.load(handlers.panel, [scope], panel_out, api_visibility="private",
+                  show_progress="hidden")
+        gr.api(handlers.api_ask, api_name="ask")
+    demo.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo, handlers
+
+
+def launch_options(library: Library) -> dict:
+    """What `demo.launch` needs besides host, port and auth: the page's look and safe limits."""
+    from .assets import CSS
+
+    return {
+        "share": False,
+        "max_file_size": library.max_bytes,
+        "show_error": False,
+        "ssr_mode": False,
+        "mcp_server": False,
+        "pwa": False,
+        "enable_monitoring": False,
+        "theme": gr.themes.Soft(primary_hue="blue"),
+        "css": CSS,
+        "footer_links": ["api"],
+    }
