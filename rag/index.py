@@ -88,8 +88,9 @@ class Index:
         settings = settings or Settings()
         cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
         embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
-        return cls(settings=settings, store=FaissStore(embedder.dimension), documents={},
-                   embedder=embedder)
+        store = FaissStore(embedder.dimension, dense_index=settings.dense_index,
+                           hnsw_above=settings.hnsw_above)
+        return cls(settings=settings, store=store, documents={}, embedder=embedder)
 
     # --- documents ----------------------------------------------------------------------
 
@@ -382,7 +383,9 @@ class Index:
             with open(folder / "documents.jsonl", encoding="utf-8") as lines:
                 documents = [Document.from_record(json.loads(line)) for line in lines
                              if line.strip()]
-            store = FaissStore.load(folder, manifest["dimension"])
+            store = FaissStore.load(folder, manifest["dimension"],
+                                    dense_index=settings.dense_index,
+                                    hnsw_above=settings.hnsw_above)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise IndexFormatError(
                 f"The index in {folder} is damaged ({error}). Rebuild it: "

@@ -33,6 +33,11 @@ class Settings:
     # Loading
     max_file_bytes: int = 50 * 1024 * 1024
 
+    # Dense index
+    dense_index: str = "auto"
+    """'flat' (exact), 'hnsw' (approximate graph), or 'auto': flat up to `hnsw_above`."""
+    hnsw_above: int = 200_000
+
     # Retrieval
     top_k: int = 5
     candidates: int = 50
@@ -48,7 +53,10 @@ class Settings:
     abstain: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "chunk_chars", "max_sentence_chars", "max_file_bytes",
+        if self.dense_index not in ("auto", "flat", "hnsw"):
+            raise ValueError("Settings.dense_index must be 'auto', 'flat' or 'hnsw', got "
+                             f"{self.dense_index!r}")
+        for name in ("batch_size", "hnsw_above", "chunk_chars", "max_sentence_chars", "max_file_bytes",
                      "top_k", "candidates", "rrf_k", "max_quotes", "max_query_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:

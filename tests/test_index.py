@@ -88,7 +88,7 @@ def test_save_load_gives_identical_results(index, tmp_path, fake_settings):
     assert manifest["settings"]["chunk_chars"] == 600
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
         "bm25", "chunks.jsonl", "dense.faiss", "documents.jsonl", "manifest.json",
-        "sentence_offsets.npy", "sentence_vectors.npy"]
+        "sentence_offsets.npy", "sentence_vectors.npy", "vectors.npy"]
 
 
 def test_load_refuses_other_model_and_says_how_to_rebuild(index, tmp_path, fake_settings):

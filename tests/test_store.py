@@ -6,13 +6,13 @@ from rag.chunk import Chunk
 from rag.store import FaissStore
 
 
-def make_store(n=40, dimension=16, seed=0):
+def make_store(n=40, dimension=16, seed=0, **options):
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chunks = [Chunk(f"doc{i % 4}", "T", i * 10, i * 10 + 5, f"word{i} shared", ((i * 10, i * 10 + 5),))
               for i in range(n)]
-    store = FaissStore(dimension)
+    store = FaissStore(dimension, **options)
     store.add(chunks, vectors, [v[None, :] for v in vectors])
     return store, vectors, chunks, rng
 
@@ -51,7 +51,9 @@ def test_delete_keeps_sentence_vectors_aligned():
     assert len(store) == 6
     for i, chunk in enumerate(chunks):
         if chunk.doc_id != "doc1":
-            assert np.array_equal(store.sentence_vectors(chunk.id)[0], vectors[i])
+            # Sentence vectors are kept as float16.
+            expected = vectors[i].astype(np.float16).astype(np.float32)
+            assert np.array_equal(store.sentence_vectors(chunk.id)[0], expected)
     assert [h for h, _ in store.dense_search(vectors[1], 1)] != [chunks[1].id]
 
 
@@ -64,3 +66,33 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.keyword_search("word3 shared", 10) == store.keyword_search("word3 shared", 10)
     assert loaded.chunks == store.chunks
     assert np.array_equal(loaded.sentence_vectors(chunks[5].id), store.sentence_vectors(chunks[5].id))
+
+
+def test_hnsw_agrees_with_exact_search():
+    exact, vectors, chunks, rng = make_store(n=3000, dimension=32, dense_index="flat")
+    approximate, *_ = make_store(n=3000, dimension=32, hnsw_above=1000)
+    assert (exact.kind, approximate.kind) == ("flat", "hnsw")
+    found = 0
+    for _ in range(50):
+        query = rng.normal(size=32).astype(np.float32)
+        truth = {h for h, _ in exact.dense_search(query, 10)}
+        found += len(truth & {h for h, _ in approximate.dense_search(query, 10)})
+    assert found / 500 >= 0.98
+
+
+def test_store_switches_to_hnsw_when_it_grows(tmp_path):
+    store, vectors, chunks, rng = make_store(n=50, hnsw_above=60)
+    query = rng.normal(size=16).astype(np.float32)
+    store.dense_search(query, 5)
+    assert store.kind == "flat"
+    more = rng.normal(size=(20, 16)).astype(np.float32)
+    more /= np.linalg.norm(more, axis=1, keepdims=True)
+    extra = [Chunk("doc9", "T", 1000 + i, 1001 + i, f"extra{i}", ((1000 + i, 1001 + i),))
+             for i in range(20)]
+    store.add(extra, more, [m[None, :] for m in more])
+    assert store.kind == "hnsw"
+    assert store.dense_search(more[3], 1)[0][0] == extra[3].id
+    store.save(tmp_path)
+    loaded = FaissStore.load(tmp_path, 16, hnsw_above=60)
+    assert loaded.kind == "hnsw"
+    assert loaded.dense_search(more[3], 1)[0][0] == extra[3].id
