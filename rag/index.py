@@ -32,7 +32,7 @@ from .load import Document, LoadReport, load_bytes, load_documents
 from .query import clean_query, resolve_followup
 from .retrieve import Hit, reciprocal_rank_fusion
 from .settings import Settings
-from .store import FaissStore, Store, tokenize
+from .store import Store, create_store, load_store, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,8 @@ class Index:
         settings = settings or Settings()
         cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
         embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
-        store = FaissStore(embedder.dimension, dense_index=settings.dense_index,
-                           hnsw_above=settings.hnsw_above)
-        return cls(settings=settings, store=store, documents={}, embedder=embedder)
+        return cls(settings=settings, store=create_store(settings, embedder.dimension),
+                   documents={}, embedder=embedder)
 
     # --- documents ----------------------------------------------------------------------
 
@@ -383,9 +382,7 @@ class Index:
             with open(folder / "documents.jsonl", encoding="utf-8") as lines:
                 documents = [Document.from_record(json.loads(line)) for line in lines
                              if line.strip()]
-            store = FaissStore.load(folder, manifest["dimension"],
-                                    dense_index=settings.dense_index,
-                                    hnsw_above=settings.hnsw_above)
+            store = load_store(settings, folder, manifest["dimension"])
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise IndexFormatError(
                 f"The index in {folder} is damaged ({error}). Rebuild it: "

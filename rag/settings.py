@@ -33,7 +33,10 @@ class Settings:
     # Loading
     max_file_bytes: int = 50 * 1024 * 1024
 
-    # Dense index
+    # Where passages and vectors live
+    store: str = "faiss"
+    """'faiss' (in-process, saved with the index) or a Milvus URI: 'milvus:///path/x.db'
+    (Milvus Lite) or 'milvus://host:19530' (a Milvus server or cluster)."""
     dense_index: str = "auto"
     """'flat' (exact), 'hnsw' (approximate graph), or 'auto': flat up to `hnsw_above`."""
     hnsw_above: int = 200_000
@@ -79,6 +82,7 @@ class Settings:
         """The settings a saved index depends on: a change means re-chunking or re-embedding."""
         return {
             "model": self.model,
+            "store": self.store,
             "embed_title": self.embed_title,
             "chunk_chars": self.chunk_chars,
             "chunk_overlap": self.chunk_overlap,

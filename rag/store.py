@@ -75,6 +75,42 @@ class Store(Protocol):
 
     def __len__(self) -> int: ...
 
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every passage, in the order added."""
+
+    def save(self, folder: Path) -> None:
+        """Write what `load_store` needs into `folder` (the index makes the folder atomic)."""
+
+
+STORES = ("faiss", "milvus")
+
+
+def create_store(settings, dimension: int) -> Store:
+    """An empty store of the kind `settings.store` names: 'faiss' (default) or a Milvus URI."""
+    if settings.store == "faiss":
+        return FaissStore(dimension, dense_index=settings.dense_index,
+                          hnsw_above=settings.hnsw_above)
+    if settings.store.startswith("milvus"):
+        from .milvus_store import MilvusStore
+
+        return MilvusStore.create(settings, dimension)
+    raise ValueError(f"Settings.store must be 'faiss' or a Milvus URI (milvus://...), got "
+                     f"{settings.store!r}")
+
+
+def load_store(settings, folder: Path, dimension: int) -> Store:
+    """The store saved in `folder` by `Store.save`. Raises ValueError naming a damaged file."""
+    if settings.store == "faiss":
+        return FaissStore.load(folder, dimension, dense_index=settings.dense_index,
+                               hnsw_above=settings.hnsw_above)
+    if settings.store.startswith("milvus"):
+        from .milvus_store import MilvusStore
+
+        return MilvusStore.load(settings, folder, dimension)
+    raise ValueError(f"Settings.store must be 'faiss' or a Milvus URI (milvus://...), got "
+                     f"{settings.store!r}")
+
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed word tokens without English stop words."""
