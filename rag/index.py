@@ -24,6 +24,7 @@ from .errors import (
     DocumentError,
     IndexFormatError,
     IndexMismatchError,
+    ModelLoadError,
     NoDocumentsError,
     QueryError,
     UnknownDocumentError,
@@ -77,8 +78,8 @@ class Index:
             reasons = "; ".join(str(p) for p in report.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                    "folders holding .txt, .md, .html or .pdf documents.")
-        index._index_documents(report.documents, progress=progress)
-        index.problems = report.problems
+        failed = index._index_documents(report.documents, progress=progress)
+        index.problems = report.problems + failed
         return index
 
     @classmethod
@@ -121,14 +122,19 @@ class Index:
         Returns what was loaded and what could not be; nothing already indexed is lost.
         """
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
-        self._index_documents(report.documents, progress=progress)
+        failed = self._index_documents(report.documents, progress=progress)
+        report.documents = [d for d in report.documents
+                            if not any(p.source == d.source for p in failed)]
+        report.problems.extend(failed)
         self.problems = report.problems
         return report
 
     def add_documents(self, documents: Iterable[Document], *,
-                      progress: bool | None = None) -> None:
-        """Add already loaded documents (see `rag.load.text_document`); same id replaces."""
-        self._index_documents(list(documents), progress=progress)
+                      progress: bool | None = None) -> list[DocumentError]:
+        """Add already loaded documents (see `rag.load.text_document`); same id replaces.
+
+        Returns the documents that could not be embedded (the rest are indexed)."""
+        return self._index_documents(list(documents), progress=progress)
 
     def configure(self, **changes) -> Index:
         """A view of this index with other query-time settings (fusion weights, top_k, ...).
@@ -194,20 +200,57 @@ class Index:
         with self._lock:
             for doc_id in changes["removed"]:
                 self.remove(doc_id)
-        self._index_documents(fresh, progress=progress)
+        failed = self._index_documents(fresh, progress=progress)
+        self.problems.extend(failed)
+        for problem in failed:
+            for key in ("added", "updated"):
+                changes[key] = [d for d in changes[key] if found[d].source != problem.source]
         return changes
 
     def _index_documents(self, documents: Sequence[Document], *,
-                         progress: bool | None = None) -> None:
-        """Chunk and embed outside the lock, then swap the documents in under it."""
+                         progress: bool | None = None) -> list[DocumentError]:
+        """Chunk and embed outside the lock, then swap the documents in under it.
+
+        When embedding fails, each document is tried alone: those that fail are left
+        out and returned as problems, the rest are indexed. If all fail, the first
+        failure is raised.
+        """
         if not documents:
-            return
+            return []
+        try:
+            prepared = [self._prepare(documents, progress=progress)]
+            failed: list[DocumentError] = []
+        except ModelLoadError:
+            raise
+        except Exception as error:  # the model or memory failed on some text: isolate it
+            log.warning("embedding failed (%s); retrying document by document", error)
+            prepared, failed = [], []
+            for document in documents:
+                try:
+                    prepared.append(self._prepare([document], progress=False))
+                except ModelLoadError:
+                    raise
+                except Exception as single:
+                    failed.append(DocumentError(
+                        document.source, f"could not be embedded ({single})",
+                        "the other documents were indexed; try this one again or leave it out"))
+            if not prepared:
+                raise failed[0] from error
+        with self._lock:
+            for batch, chunks, chunk_vectors, sentence_vectors in prepared:
+                self._store.delete([d.id for d in batch if d.id in self._documents])
+                self._store.add(chunks, chunk_vectors, sentence_vectors)
+                for document in batch:
+                    self._documents.pop(document.id, None)
+                    self._documents[document.id] = document
+        return failed
+
+    def _prepare(self, documents: Sequence[Document], *, progress: bool | None):
+        """Chunks and vectors of `documents`: (documents, chunks, vectors, sentence vectors)."""
         s = self.settings
-        chunks_by_doc = {d.id: chunk_document(d, chunk_chars=s.chunk_chars,
-                                              overlap=s.chunk_overlap,
-                                              max_sentence_chars=s.max_sentence_chars)
-                         for d in documents}
-        chunks = [c for d in documents for c in chunks_by_doc[d.id]]
+        chunks = [c for d in documents
+                  for c in chunk_document(d, chunk_chars=s.chunk_chars, overlap=s.chunk_overlap,
+                                          max_sentence_chars=s.max_sentence_chars)]
         texts = {d.id: d.text for d in documents}
         passage_texts = [passage_text(c, embed_title=s.embed_title) for c in chunks]
         sentence_texts = [t for c in chunks for t in sentence_texts_of(c, texts[c.doc_id])]
@@ -218,13 +261,7 @@ class Index:
         for chunk in chunks:
             sentence_vectors.append(rest[:len(chunk.sentences)])
             rest = rest[len(chunk.sentences):]
-        with self._lock:
-            replaced = [d.id for d in documents if d.id in self._documents]
-            self._store.delete(replaced)
-            self._store.add(chunks, chunk_vectors, sentence_vectors)
-            for document in documents:
-                self._documents.pop(document.id, None)
-                self._documents[document.id] = document
+        return list(documents), chunks, chunk_vectors, sentence_vectors
 
     # --- questions ----------------------------------------------------------------------
 
@@ -338,7 +375,9 @@ class Index:
         """Write the index to `folder` atomically: a crash leaves the previous save intact."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-", dir=folder.parent))
+        _remove_abandoned_saves(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-{os.getpid()}-",
+                                        dir=folder.parent))
         try:
             with self._lock:
                 self._store.save(staging)
@@ -501,6 +540,18 @@ def _swap_in(staging: Path, folder: Path) -> None:
     finally:
         os.close(descriptor)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_abandoned_saves(folder: Path) -> None:
+    """Delete staging folders left by saves whose process died (killed mid-save)."""
+    for staging in folder.parent.glob(f".{folder.name}.saving-*"):
+        try:
+            pid = int(staging.name.rsplit(".saving-", 1)[1].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(staging, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
 
 
 def _recover_interrupted_swap(folder: Path) -> None:
