@@ -148,3 +148,58 @@ def test_arbitrary_bytes_load_or_raise_document_error(data, name):
 
 def test_bom_is_not_in_text():
     assert load(codecs.BOM_UTF8 + b"Hello").text == "Hello\n"
+
+
+def encrypted_pdf(user_password: str) -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Secret minutes."]))))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_encrypted_pdf_with_a_password_is_explained():
+    with pytest.raises(DocumentError, match="encrypted with a password.*unencrypted copy"):
+        load(encrypted_pdf("hunter2"), "locked.pdf")
+
+
+def test_encrypted_pdf_without_user_password_opens():
+    assert load(encrypted_pdf(""), "open.pdf").text == "Secret minutes.\n"
+
+
+def test_hundred_megabyte_file_is_refused_before_reading(tmp_path):
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as handle:  # sparse: no 100 MB written to disk
+        handle.truncate(100 * MB)
+    with pytest.raises(FileTooLargeError, match="104,857,600 bytes is over the 1,048,576-byte"):
+        load_file(huge, max_bytes=MB)
+
+
+def test_unicode_and_very_long_file_names(tmp_path):
+    odd = tmp_path / ("Zürich-報告-" + "x" * 200 + ".txt")
+    odd.write_text("Unicode names are fine.")
+    doc = load_file(odd, max_bytes=MB)
+    assert doc.id.startswith("zurich-x") and len(doc.id) <= 49
+    assert doc.source == str(odd)
+
+
+def test_russian_windows_1251():
+    text = "Привет, как дела? Это тест русского текста в кодировке.\n"
+    assert load(text.encode("cp1251")).text == text
+
+
+def test_markdown_with_raw_html_keeps_the_text_as_written():
+    doc = load(b"# Note\n\n<script>alert(1)</script> Text <b>bold</b>.", "n.md")
+    assert doc.text == "# Note\n\n<script>alert(1)</script> Text <b>bold</b>.\n"
+
+
+def test_folder_with_thousands_of_small_files(tmp_path):
+    for i in range(2000):
+        (tmp_path / f"note{i:04d}.txt").write_text(f"Note number {i} says hello.")
+    report = load_documents([tmp_path], max_bytes=MB)
+    assert len(report.documents) == 2000 and report.problems == []
+    assert report.documents[1234].text == "Note number 1234 says hello.\n"
