@@ -31,7 +31,7 @@ from .errors import (
 )
 from .load import Document, LoadReport, load_bytes, load_documents
 from .query import clean_query, resolve_followup
-from .retrieve import Hit, reciprocal_rank_fusion
+from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings
 from .store import Store, create_store, load_store, tokenize
 
@@ -287,6 +287,10 @@ class Index:
         keyword = self._store.keyword_search(query, candidates, doc_ids)
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]],
                                        weights=[s.dense_weight, s.bm25_weight], k=s.rrf_k)
+        phrases = quoted_phrases(query)
+        if phrases:
+            texts = {chunk_id: self._store.get(chunk_id).text for chunk_id, _ in fused}
+            fused = promote_phrases(fused, texts, phrases)
         dense_scores, keyword_scores = dict(dense), dict(keyword)
         hits = []
         for chunk_id, score in fused[:k]:

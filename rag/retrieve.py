@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,3 +50,27 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, weights: Sequen
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     order = {item: i for i, item in enumerate(dict.fromkeys(i for r in rankings for i in r))}
     return sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))
+
+
+_QUOTED = re.compile(r"[\"“”]([^\"“”]{2,}?)[\"“”]")
+
+
+def quoted_phrases(query: str) -> list[str]:
+    """Phrases the user put in double quotes: 'the "open-ended language" of the pact'."""
+    return [" ".join(p.lower().split()) for p in _QUOTED.findall(query) if p.strip()]
+
+
+def promote_phrases(fused: list[tuple[str, float]], texts: dict[str, str],
+                    phrases: Sequence[str]) -> list[tuple[str, float]]:
+    """Move passages holding every quoted phrase ahead of the others, keeping each group's order.
+
+    Quotes in a query mean "these exact words", as in every search engine.
+    """
+    if not phrases:
+        return fused
+
+    def holds_all(item: tuple[str, float]) -> bool:
+        text = " ".join(texts[item[0]].lower().split())
+        return all(phrase in text for phrase in phrases)
+
+    return [i for i in fused if holds_all(i)] + [i for i in fused if not holds_all(i)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import reciprocal_rank_fusion
+from rag.retrieve import promote_phrases, quoted_phrases, reciprocal_rank_fusion
 
 
 def test_rrf_against_hand_computed_table():
@@ -29,3 +29,16 @@ def test_rrf_ties_keep_first_appearance():
 def test_rrf_needs_a_weight_per_ranking():
     with pytest.raises(ValueError, match="one weight per ranking"):
         reciprocal_rank_fusion([["a"]], weights=[1, 1])
+
+
+def test_quoted_phrases():
+    assert quoted_phrases('the "Open-ended  language" and “swift rebuke” of it') == [
+        "open-ended language", "swift rebuke"]
+    assert quoted_phrases("no quotes here") == []
+
+
+def test_promote_phrases_keeps_order_within_groups():
+    fused = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.6)]
+    texts = {"a": "nothing", "b": "the Swift\nrebuke came", "c": "other", "d": "a swift rebuke"}
+    assert [i for i, _ in promote_phrases(fused, texts, ["swift rebuke"])] == ["b", "d", "a", "c"]
+    assert promote_phrases(fused, texts, []) == fused
