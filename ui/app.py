@@ -1,16 +1,17 @@
 """`briefing serve`: open the index, start the chat in the browser, and say where it is.
 
-Start-up loads two heavy things, Gradio and the embedding model; they load side by side
-(the model in a thread), so a restart over a saved index is ready in seconds. The model
-answers one query before "ready" is printed, so the first question is as fast as the rest.
+Start-up loads two heavy things, Gradio and the embedding model, side by side: a worker
+thread opens the index and warms the model while this thread imports Gradio. The page is
+served as soon as the index is open; "ready" is printed once the model has answered a
+first question, so from then on every question is answered at full speed.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import rag
@@ -38,19 +39,20 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
     auth = read_auth_file(auth_file) if auth_file else None
     _say(f"Briefing: opening the index in {index_dir} (documents: "
          f"{', '.join(map(str, paths)) if paths else 'the seeds'}) ...")
-    opened: dict = {}
-    loader = threading.Thread(target=_open_library, args=(opened, paths, Path(index_dir), settings),
-                              name="briefing-open", daemon=True)
-    loader.start()
+    # One worker opens the index and then warms the model while this thread imports
+    # Gradio; the page is served as soon as the index is open, and "ready" is said once a
+    # question can be answered at full speed (an earlier question just waits for the model).
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefing-start")
+    opened = worker.submit(Library.open, paths, Path(index_dir), settings=settings,
+                           progress=True)
+    warmed = worker.submit(_warm_up, opened)
+    worker.shutdown(wait=False)
     # Gradio asks the internet for analytics and version news unless told not to.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .blocks import build, launch_options
 
-    loader.join()
-    if "error" in opened:
-        raise opened["error"]
-    library: Library = opened["library"]
-    _report(library, opened["changes"])
+    library, changes = opened.result()
+    _report(library, changes)
     demo, handlers = build(library)
     try:
         _, local_url, _ = demo.launch(server_name=host, server_port=port, auth=auth,
@@ -60,12 +62,16 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
         handlers.close()
         raise ServeError(f"Cannot listen on {host}:{port} ({error}). Stop what uses that port "
                          "or choose another with --port.") from error
-    _say(f"Briefing is ready: {local_url}  (started in {time.perf_counter() - started:.1f} s; "
-         "press Ctrl+C to stop)")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        _say(f"Listening on {host}: other machines can reach it"
-             + ("." if auth else " and no login is required (see --auth)."))
     try:
+        _prepare_first_event()
+        if not warmed.done():
+            _say(f"Serving {local_url}; loading the embedding model ...")
+        warmed.result()
+        _say(f"Briefing is ready: {local_url}  (started in {time.perf_counter() - started:.1f} "
+             "s; press Ctrl+C to stop)")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            _say(f"Listening on {host}: other machines can reach it"
+                 + ("." if auth else " and no login is required (see --auth)."))
         demo.block_thread()
     except KeyboardInterrupt:
         pass
@@ -75,14 +81,19 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
     return 0
 
 
-def _open_library(opened: dict, paths: Sequence[Path] | None, index_dir: Path,
-                  settings: rag.Settings | None) -> None:
-    try:
-        library, changes = Library.open(paths, index_dir, settings=settings, progress=True)
-        library.index.search("warm up")  # loads the model now rather than at the first question
-        opened.update(library=library, changes=changes)
-    except BaseException as error:  # handed to the main thread, which raises it
-        opened["error"] = error
+def _warm_up(opened: Future) -> None:
+    library, _ = opened.result()
+    # Loads the model, and everything answering touches, now rather than at the first question.
+    library.index.ask("warm up")
+
+
+def _prepare_first_event() -> None:
+    # Gradio sets matplotlib's backend around every event (gradio.route_utils), importing
+    # matplotlib on the first: over half a second that would otherwise delay the first page.
+    from gradio.utils import MatplotlibBackendMananger
+
+    with MatplotlibBackendMananger():
+        pass
 
 
 def _report(library: Library, changes: dict[str, list[str]]) -> None:
