@@ -1,0 +1,198 @@
+"""Tests of `briefing bench`: its maths by hand, the synthetic corpus, the exact-search
+oracle, and one small end-to-end run with the fake embedder (behaviour, not timings)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag
+from rag import bench, bench_report, bench_scale, synthetic
+from rag.chunk import chunk_document
+from rag.cli import build_parser
+from rag.embed import register_model
+from rag.index import passage_text
+from rag.load import load_documents
+
+from .conftest import SEEDS
+from .helpers import FAKE_MODEL
+
+
+@pytest.fixture(scope="module")
+def pool() -> list[str]:
+    documents = load_documents([SEEDS], max_bytes=10**8).documents
+    return synthetic.sentence_pool(documents, limit=2000)
+
+
+@pytest.fixture
+def synthetic_model(pool) -> synthetic.SyntheticModel:
+    vectors = np.random.default_rng(7).standard_normal((len(pool), 32)).astype(np.float32)
+    model = synthetic.SyntheticModel(pool, vectors)
+    register_model(synthetic.SYNTHETIC_MODEL, model)
+    return model
+
+
+# --- figures ----------------------------------------------------------------------------
+
+def test_latency_ms_gives_exact_percentiles():
+    figures = bench_report.latency_ms([0.004, 0.001, 0.010, 0.003, 0.002])
+    # sorted ms 1, 2, 3, 4, 10; p95 sits at rank 3.8: 4 + 0.8 * (10 - 4) = 8.8
+    assert figures == {"n": 5, "p50_ms": 3.0, "p95_ms": 8.8, "mean_ms": 4.0, "max_ms": 10.0}
+    assert bench_report.latency_ms([0.0025]) == {"n": 1, "p50_ms": 2.5, "p95_ms": 2.5,
+                                                 "mean_ms": 2.5, "max_ms": 2.5}
+    assert bench_report.latency_ms([])["p50_ms"] is None
+
+
+def test_recall_at_k_by_hand():
+    assert synthetic.recall_at_k(["a", "b", "c", "x"], ["a", "c", "d"], k=3) == 2 / 3
+    # "e" ties with the 3rd best, so four ids are relevant but three are enough
+    assert synthetic.recall_at_k(["a", "e", "c"], ["a", "c", "d", "e"], k=3) == 1.0
+    # only two passages exist: finding both is full recall
+    assert synthetic.recall_at_k(["a", "b"], ["b", "a"], k=10) == 1.0
+    assert synthetic.recall_at_k(["x", "y"], ["a", "b"], k=10) == 0.0
+
+
+def test_exact_relevant_streams_blocks_and_keeps_ties():
+    queries = np.array([[1.0, 0.0], [0.0, 1.0]])
+    blocks = [(["p", "q"], np.array([[0.9, 0.1], [0.2, 0.8]])),
+              (["r", "s", "t"], np.array([[0.9, 0.1], [0.5, 0.5], [0.0, 0.3]]))]
+    # query 1 scores p .9, q .2, r .9, s .5, t 0; query 2: p .1, q .8, r .1, s .5, t .3
+    assert synthetic.exact_relevant(queries, iter(blocks), k=2) == [["p", "r"], ["q", "s"]]
+    assert synthetic.exact_relevant(queries, iter(blocks), k=1) == [["p", "r"], ["q"]]
+
+
+def test_count_passages_follows_the_greedy_packing():
+    assert synthetic.count_passages([], chunk_chars=600, overlap=1) == 0
+    assert synthetic.count_passages([100, 100, 100], chunk_chars=600, overlap=1) == 1
+    # 300 + 1 + 300 = 601 > 600: each passage holds one sentence, then the next starts
+    assert synthetic.count_passages([300, 300, 300], chunk_chars=600, overlap=1) == 3
+    # [200 200] then overlap one: [200 200] again from the second sentence, and so on
+    assert synthetic.count_passages([200, 200, 200, 200], chunk_chars=450, overlap=1) == 3
+
+
+# --- the synthetic corpus ---------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [1, 7, 500])
+def test_synthetic_documents_chunk_into_exactly_the_size_asked(pool, size):
+    documents = synthetic.synthetic_documents(pool, size, seed=3)
+    chunks = [c for d in documents for c in chunk_document(d)]
+    assert len(chunks) == size
+    texts = {d.id: d.text for d in documents}
+    for chunk in chunks:
+        assert texts[chunk.doc_id][chunk.start:chunk.end] == chunk.text
+        for start, end in chunk.sentences:
+            assert texts[chunk.doc_id][start:end] in pool
+
+
+def test_synthetic_documents_are_deterministic(pool):
+    first = synthetic.synthetic_documents(pool, 200, seed=5)
+    again = synthetic.synthetic_documents(pool, 200, seed=5)
+    other = synthetic.synthetic_documents(pool, 200, seed=6)
+    assert [(d.id, d.title, d.text) for d in first] == [(d.id, d.title, d.text) for d in again]
+    assert [d.text for d in first] != [d.text for d in other]
+    assert first[0].id == "syn-0000000" and first[0].title == "Synthetic study 0"
+
+
+def test_synthetic_documents_need_a_big_enough_pool(pool):
+    with pytest.raises(ValueError, match="at least 12"):
+        synthetic.synthetic_documents(pool[:5], 10)
+
+
+def test_synthetic_model_is_exact_for_pool_sentences_and_deterministic(pool, synthetic_model):
+    vectors = synthetic_model.encode([pool[0], "Title\n" + pool[1] + " " + pool[2], pool[3]])
+    assert vectors.shape == (3, 32) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    assert np.allclose(vectors[0], synthetic_model._vectors[0])
+    assert np.allclose(vectors[2], synthetic_model._vectors[3])
+    # a passage leans on the sentences it starts and ends with
+    assert vectors[1] @ synthetic_model._vectors[1] > 0.4
+    assert vectors[1] @ synthetic_model._vectors[2] > 0.4
+    alone = synthetic_model.encode(["Title\n" + pool[1] + " " + pool[2]])
+    assert np.array_equal(alone[0], vectors[1])
+
+
+def test_pool_round_trips_through_npz(tmp_path, pool):
+    vectors = np.arange(len(pool) * 3, dtype=np.float32).reshape(len(pool), 3)
+    synthetic.save_pool(tmp_path / "pool.npz", pool, vectors)
+    sentences, loaded = synthetic.load_pool(tmp_path / "pool.npz")
+    assert sentences == pool and np.array_equal(loaded, vectors)
+
+
+def test_dense_search_agrees_with_brute_force_on_2000_passages(pool, synthetic_model):
+    settings = rag.Settings(model=synthetic.SYNTHETIC_MODEL)
+    index = rag.Index.empty(settings=settings)
+    index.add_documents(synthetic.synthetic_documents(pool, 2000, seed=11), progress=False)
+    chunks = index.chunks()
+    assert len(chunks) == 2000
+    queries = pool[:20]
+    relevant = synthetic.exact_relevant(
+        synthetic_model.encode(queries),
+        bench_scale.passage_blocks(chunks, synthetic_model, settings), k=10)
+    found = [[cid for cid, _ in index._store.dense_search(v, 10)]
+             for v in synthetic_model.encode(queries)]
+    assert [synthetic.recall_at_k(f, r, k=10) for f, r in zip(found, relevant, strict=True)] \
+        == [1.0] * 20
+    # the oracle itself: its passage vectors are the ones the index holds
+    first = passage_text(chunks[0], embed_title=True)
+    assert np.allclose(index._embedder.embed_documents([first])[0],
+                       synthetic_model.encode([first])[0])
+
+
+# --- options ----------------------------------------------------------------------------
+
+def test_parse_sections_keeps_the_fixed_order_and_names_the_choices():
+    assert bench.parse_sections(None) == list(bench.SECTIONS)
+    assert bench.parse_sections("scale,query") == ["query", "scale"]
+    with pytest.raises(bench_report.BenchError, match="build,reindex,query,scale,startup"):
+        bench.parse_sections("query,speed")
+
+
+def test_parse_sizes():
+    assert bench.parse_sizes("10000,100_000") == (10000, 100000)
+    with pytest.raises(bench_report.BenchError, match="comma list"):
+        bench.parse_sizes("10k")
+    with pytest.raises(bench_report.BenchError, match="greater than 0"):
+        bench.parse_sizes("0")
+
+
+def test_work_dir_never_uses_the_users_own_index(tmp_path):
+    assert bench.work_dir(Path(".briefing/index")) == Path(".briefing/bench")
+    assert bench.work_dir(tmp_path / "b") == tmp_path / "b"
+
+
+def test_pick_questions_spreads_evenly():
+    assert bench.pick_questions(list("abcdefghij"), 5) == ["a", "c", "e", "g", "i"]
+    assert bench.pick_questions(["a", "b"], 5) == ["a", "b"]
+
+
+# --- end to end -------------------------------------------------------------------------
+
+def test_main_runs_query_and_scale_with_the_fake_embedder(tmp_path, fake_model, capsys):
+    out = tmp_path / "bench.json"
+    args = build_parser().parse_args([
+        "bench", "--only", "query,scale", "--sizes", "500", "--queries", "20",
+        "--docs", str(SEEDS), "--model", FAKE_MODEL, "--index", str(tmp_path / "work"),
+        "--json", str(out)])
+    assert bench.main(args) == 0
+    results = json.loads(out.read_text("utf-8"))
+    assert set(results) >= {"machine", "sections", "model", "corpus", "started"}
+    assert results["machine"]["cores"] >= 1 and results["machine"]["cpu"]
+    assert set(results["sections"]) == {"query", "scale"}
+    query = results["sections"]["query"]
+    assert query["questions"] == 20
+    for key in ("embed_query", "search", "ask"):
+        assert query[key]["n"] == 20 and query[key]["p50_ms"] <= query[key]["p95_ms"]
+    assert [c["threads"] for c in query["concurrent_ask"]] == [1, 4, 8]
+    [size] = results["sections"]["scale"]["sizes"]
+    assert size["size"] == 500 and "error" not in size["build"], size
+    assert "error" not in size["serve"], size
+    assert size["build"]["passages"] == 500
+    assert size["build"]["disk_mb"] > 0 and size["build"]["build_peak_rss_mb"] > 0
+    assert size["serve"]["recall@10"] == 1.0
+    assert size["serve"]["search"]["n"] == 20 and size["serve"]["ask"]["n"] == 20
+    assert size["serve"]["reopen_s"] > 0 and size["serve"]["add_one_s"] > 0
+    printed = capsys.readouterr().out
+    assert "QUERY:" in printed and "SCALE:" in printed and "SYNTHESISED" in printed
