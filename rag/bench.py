@@ -246,22 +246,8 @@ def machine() -> dict:
             versions[package] = None
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kb / 2**20, 1),
             "load_average": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(), "versions": versions, "git": git_state()}
-
-
-def git_state() -> dict:
-    """The commit measured, and whether the store and index files differ from it."""
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True,
-                                  text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    changed = git("status", "--porcelain", "--", "rag/store.py", "rag/index.py")
-    return {"commit": git("rev-parse", "--short", "HEAD"),
-            "store_commit": git("log", "-1", "--format=%h %s", "--", "rag/store.py"),
-            "uncommitted": [line[3:] for line in changed.splitlines()]}
+            "python": platform.python_version(), "versions": versions,
+            "git": bench_scale.code_state()}
 
 
 def _read_lines(path: str) -> list[str]:

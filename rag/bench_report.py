@@ -121,6 +121,7 @@ def format_scale(s: dict) -> str:
                       "reopen s", "serve RSS MB", "search p50/p95", "ask p50/p95",
                       "dense p50/p95", "recall@10", "add 1 s", "save s"], rows),
         *(["Did not finish:", *failures] if failures else []),
+        *format_code(s),
         *format_targets(s),
         f"Section wall time {s['wall_s']} s."])
 
@@ -135,6 +136,22 @@ def scale_row(entry: dict) -> list[str]:
             _num(v.get("reopen_s")), _num(v.get("serve_peak_rss_mb", v.get("peak_rss_mb"))),
             _pair(v.get("search")), _pair(v.get("ask")), _pair(v.get("dense")),
             _num(v.get("recall@10")), _num(v.get("add_one_s")), _num(v.get("save_after_add_s"))]
+
+
+def format_code(s: dict) -> list[str]:
+    """The code each child ran: the store may change between sizes of one run."""
+    seen = {}
+    for entry in s["sizes"]:
+        for phase in ("build", "serve"):
+            code = entry[phase].get("code")
+            if code:
+                dirty = f", uncommitted: {', '.join(code['uncommitted'])}" \
+                    if code["uncommitted"] else ""
+                seen.setdefault(f"commit {code['commit']}{dirty}", []).append(
+                    f"{entry['size']:,} {phase}")
+    if len(seen) <= 1:
+        return [f"Code: {next(iter(seen))} throughout."] if seen else []
+    return ["Code changed during the run:", *(f"  {k}: {', '.join(v)}" for k, v in seen.items())]
 
 
 def format_targets(s: dict) -> list[str]:

@@ -48,6 +48,7 @@ ADD_BATCH = 100_000
 """Passages per `add_documents` call: a 1M-passage corpus is added in ten parts."""
 EXACT_BLOCK = 50_000
 K = 10
+REPO = Path(__file__).resolve().parents[1]
 
 
 def timeout_for(size: int) -> float:
@@ -177,6 +178,7 @@ def child_main(config_path: str) -> int:
     model = SyntheticModel(sentences, vectors)
     register_model(SYNTHETIC_MODEL, model)
     recorder = Recorder(Path(config["out"]))
+    recorder["code"] = code_state()  # files may change between sizes: say what ran
     try:
         PHASES[config["phase"]](config, model, sentences, recorder)
     except Exception as error:  # a child reports any failure (and how far it got), then exits
@@ -284,10 +286,28 @@ def latencies(method: Callable, questions: Sequence[str], **kwargs) -> dict:
 
 
 def describe_store(index: Index) -> str:
-    """The store class and, when it exposes one, its FAISS index type (best effort)."""
+    """The store class, its dense index kind and FAISS index type when it tells (best effort:
+    these are the store's own attributes, not an API)."""
     store = index._store
-    dense = getattr(store, "_faiss", None)
-    return type(store).__name__ + (f" ({type(dense).__name__})" if dense is not None else "")
+    details = [str(getattr(store, "kind", "")),
+               type(getattr(store, "_faiss", None)).__name__.replace("NoneType", "")]
+    details = [d for d in details if d]
+    return type(store).__name__ + (f" ({', '.join(details)})" if details else "")
+
+
+def code_state() -> dict:
+    """The commit measured, and whether the store and index files differ from it."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True,
+                                  text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    changed = git("status", "--porcelain", "--", "rag/store.py", "rag/index.py")
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "store_commit": git("log", "-1", "--format=%h %s", "--", "rag/store.py"),
+            "uncommitted": [line[3:] for line in changed.splitlines()]}
 
 
 def folder_bytes(path: Path) -> int:
