@@ -283,7 +283,10 @@ def test_phone_width_layout(browser, server):
     page = open_page(browser, server, width=390, height=844)
     shot(page, "phone-start")
     ask(page, "Who is Paul Poast?")
+    ask(page, "What does he research?")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    question = page.locator("#question textarea").bounding_box()
+    assert 0 < question["y"] and question["y"] + question["height"] <= 844  # kept in sight
     shot(page, "phone-answer")
     page.locator(".turn .quote button.cite").first.click()
     highlight = page.locator("#viewer mark.hl").first

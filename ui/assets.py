@@ -111,3 +111,15 @@ table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3r
   table.documents td:nth-child(3), table.documents th:nth-child(3) { display: none; }
 }
 """
+
+# Gradio scopes `css` to the app's content; these rules reach the page around it (phones).
+# The container clips sideways instead of hiding overflow, which would stop `sticky`.
+HEAD = """<style>
+@media (max-width: 720px) {
+  .gradio-container { overflow-x: clip !important; overflow-y: visible !important; }
+  .gradio-container .main { padding-left: 10px !important; padding-right: 10px !important; }
+  /* The question box stays at hand below a long conversation. */
+  .form:has(#question) { position: sticky; bottom: 0; z-index: 5;
+                         box-shadow: 0 -4px 12px rgba(0, 0, 0, 0.08); }
+}
+</style>"""

@@ -236,7 +236,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
 
 def launch_options(library: Library) -> dict:
     """What `demo.launch` needs besides host, port and auth: the page's look and safe limits."""
-    from .assets import CSS
+    from .assets import CSS, HEAD
 
     return {
         "share": False,
@@ -248,5 +248,6 @@ def launch_options(library: Library) -> dict:
         "enable_monitoring": False,
         "theme": gr.themes.Soft(primary_hue="blue"),
         "css": CSS,
+        "head": HEAD,
         "footer_links": ["api"],
     }
