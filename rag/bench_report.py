@@ -119,7 +119,8 @@ def format_scale(s: dict) -> str:
         f"{s['add_batch']:,} passages per add_documents call.",
         format_table(["passages", "docs", "add s", "save s", "disk MB", "build RSS MB",
                       "reopen s", "serve RSS MB", "search p50/p95", "ask p50/p95",
-                      "dense p50/p95", "recall@10", "add 1 s", "save s"], rows),
+                      "dense p50/p95", "dense 1 thread", "recall@10", "add 1 s", "save s"],
+                     rows),
         *(["Did not finish:", *failures] if failures else []),
         *format_code(s),
         *format_targets(s),
@@ -135,7 +136,7 @@ def scale_row(entry: dict) -> list[str]:
             _num(b.get("disk_mb")), _num(b.get("build_peak_rss_mb", b.get("peak_rss_mb"))),
             _num(v.get("reopen_s")), _num(v.get("serve_peak_rss_mb", v.get("peak_rss_mb"))),
             _pair(v.get("search")), _pair(v.get("ask")), _pair(v.get("dense")),
-            _num(v.get("recall@10")), _num(v.get("add_one_s")), _num(v.get("save_after_add_s"))]
+            _pair(v.get("dense_1_thread")), _num(v.get("recall@10")), _num(v.get("add_one_s")), _num(v.get("save_after_add_s"))]
 
 
 def format_code(s: dict) -> list[str]:

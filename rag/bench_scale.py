@@ -261,6 +261,7 @@ def serve_phase(config: dict, model: SyntheticModel, pool: list[str],
     recorder["recall@10"] = round(float(np.mean(recalls)), 4)
     recorder["recall@10_min"] = round(float(np.min(recalls)), 4)
     recorder["store"] = describe_store(index)
+    recorder["dense_1_thread"] = dense_one_thread(index, vectors)
     recorder["serve_peak_rss_mb"] = peak_rss_mb()
     extra = synthetic_documents(pool, 3, chunk_chars=settings.chunk_chars,
                                 overlap=settings.chunk_overlap, seed=config["size"] + 1,
@@ -268,6 +269,24 @@ def serve_phase(config: dict, model: SyntheticModel, pool: list[str],
     recorder.step("add_one", index.add_documents, extra, progress=False)
     recorder.step("save_after_add", index.save, folder)
     recorder.step("search_after_add", index.search, questions[-1], k=K)
+
+
+def dense_one_thread(index: Index, vectors: np.ndarray) -> dict:
+    """Dense search latency with FAISS limited to one OpenMP thread: on a busy machine the
+    threads of a one-query search can wait on each other longer than they compute."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        seconds = []
+        for vector in vectors:
+            started = time.perf_counter()
+            index._store.dense_search(vector, K)
+            seconds.append(time.perf_counter() - started)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return latency_ms(seconds) | {"default_threads": threads}
 
 
 def _import_backends() -> None:
