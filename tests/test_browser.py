@@ -297,3 +297,32 @@ def test_phone_width_layout(browser, server):
     assert 0 <= top < 844  # the viewer was brought into sight below the chat
     shot(page, "phone-source")
     page.close()
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_a_message(browser, tmp_path,
+                                                                 fake_settings):
+    from ui.blocks import build, launch_options
+    from ui.library import Library
+
+    settings = rag.Settings(model=fake_settings.model, max_file_bytes=1024)
+    library, _ = Library.open([ROOT / "tests" / "ui_data"], tmp_path / "index",
+                              settings=settings)
+    demo, handlers = build(library)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(),
+                            prevent_thread_lock=True, quiet=True, **launch_options(library))
+    try:
+        page = open_page(browser, url)
+        big = tmp_path / "big.txt"
+        big.write_text("Big file\n\n" + "word " * 400, encoding="utf-8")
+        page.locator("#documents").get_by_text("Documents").first.click()
+        page.locator("#upload input[type=file]").set_input_files([str(big)])
+        toast = page.get_by_text("File(s) exceed the maximum allowed size of 1.0 Kb: \"big.txt\"")
+        toast.wait_for()
+        shot(page, "upload-too-large")
+        assert [r.title for r in library.rows()] == ["Harbour report", "Markup sample",
+                                                     "Orchard notes"]
+        assert not library.uploads_dir.exists()
+        page.close()
+    finally:
+        demo.close()
+        handlers.close()

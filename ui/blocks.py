@@ -177,7 +177,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
     """The app over `library`. Launch it with `launch_options(library)`."""
     handlers = Handlers(library)
     choices = library.choices()
-    with gr.Blocks(title="Briefing", analytics_enabled=False) as demo:
+    # Gradio keeps copies of uploads and downloads in its cache: hourly, drop those a day old.
+    with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
         gr.HTML('<div id="header"><h1>Briefing</h1><p>Answers quoted from your documents, '
                 "each with its source. Nothing is made up.</p></div>", js_on_load=None)
