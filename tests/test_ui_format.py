@@ -22,6 +22,7 @@ from ui.format import (
     paragraph_number,
     place,
     shorten,
+    status_html,
     viewer_message,
 )
 
@@ -259,6 +260,13 @@ def test_documents_table():
         '<tr><td>B <span class="tag">uploaded</span></td><td class="n">TXT</td>'
         '<td class="n">12 B</td><td class="n">1</td></tr></tbody></table>')
     assert documents_html([]) == '<p class="empty">No documents are indexed.</p>'
+
+
+def test_status_messages_are_escaped_and_refusals_stand_out():
+    assert status_html([(True, "Added “A & B”."), (False, "Not added: x.exe: <no>")]) == (
+        '<div class="status"><p>Added “A &amp; B”.</p>'
+        '<p class="bad">Not added: x.exe: &lt;no&gt;</p></div>')
+    assert status_html([]) == '<div class="status"></div>'
 
 
 def test_human_size():

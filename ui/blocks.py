@@ -25,8 +25,8 @@ from .format import (
     conversation_markdown,
     document_html,
     documents_html,
-    escape,
     human_size,
+    status_html,
     viewer_message,
 )
 from .library import UPLOAD_TYPES, Library
@@ -116,7 +116,7 @@ class Handlers:
     def upload(self, files: list[str] | None, scope: list[str] | None,
                progress: gr.Progress = UPLOAD_PROGRESS):
         """Index uploaded files one by one; say what was added and what was refused."""
-        lines = []
+        notes: list[tuple[bool, str]] = []
         paths = [Path(f) for f in files or []]
         for number, path in enumerate(paths):
             name = path.name
@@ -124,32 +124,31 @@ class Handlers:
             try:
                 document = self.library.add_upload(path, name=name, progress=True)
             except rag.DocumentError as error:
-                lines.append(f'<p class="bad">Not added: {escape(str(error))}</p>')
+                notes.append((False, f"Not added: {error}"))
                 continue
             except OSError as error:
                 log.exception("upload of %s failed", name)
-                lines.append(f'<p class="bad">Not added: {escape(name)}: the file could not be '
-                             f"stored ({escape(error.strerror or str(error))})</p>")
+                notes.append((False, f"Not added: {name}: the file could not be stored "
+                                     f"({error.strerror or error})"))
                 continue
             chunks = len(self.library.index.chunks(document.id))
-            lines.append(f"<p>Added “{escape(document.title)}” ({escape(name)}, {chunks} "
-                         f"passage{'s' if chunks != 1 else ''}). It is searchable now.</p>")
-        return (f'<div class="status">{"".join(lines)}</div>', None, *self.panel(scope))
+            notes.append((True, f"Added “{document.title}” ({name}, {chunks} "
+                                f"passage{'s' if chunks != 1 else ''}). It is searchable now."))
+        return status_html(notes), None, *self.panel(scope)
 
     def remove(self, doc_id: str | None, scope: list[str] | None):
         if not doc_id:
-            return ('<div class="status"><p class="bad">Choose a document to remove.</p></div>',
-                    *self.panel(scope))
+            return status_html([(False, "Choose a document to remove.")]), *self.panel(scope)
         try:
             document = self.library.remove(doc_id)
         except rag.UnknownDocumentError:
-            message = '<p class="bad">That document was already removed.</p>'
+            notes = [(False, "That document was already removed.")]
         else:
-            message = f"<p>Removed “{escape(document.title)}”.</p>"
+            notes = [(True, f"Removed “{document.title}”.")]
             if not self.library.is_upload(document):
-                message += ("<p>It is one of the documents Briefing was started with, so it "
-                            "comes back at the next start.</p>")
-        return f'<div class="status">{message}</div>', *self.panel(scope)
+                notes.append((True, "It is one of the documents Briefing was started with, so "
+                                    "it comes back at the next start."))
+        return status_html(notes), *self.panel(scope)
 
     # --- API ----------------------------------------------------------------------------------
 

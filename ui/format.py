@@ -248,6 +248,13 @@ def viewer_message(message: str) -> str:
     return f'<div class="viewer"><p class="empty">{escape(message)}</p></div>'
 
 
+def status_html(notes: Sequence[tuple[bool, str]]) -> str:
+    """Messages of the documents panel, one paragraph each; a refusal (False) stands out."""
+    lines = "".join(("<p>" if ok else '<p class="bad">') + f"{escape(text)}</p>"
+                    for ok, text in notes)
+    return f'<div class="status">{lines}</div>'
+
+
 def documents_html(rows: Sequence[DocumentRow]) -> str:
     """The indexed documents as a table: title, type, size, passages."""
     if not rows:
