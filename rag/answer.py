@@ -237,17 +237,17 @@ FEATURES = ("sentence_dense", "sentence_lexical", "sentence_rare_terms", "passag
 # Questions that ask for a number or a time can only be answered by a sentence holding
 # one: the classic answer-type check of rule-based question answering.
 _ASKS_NUMBER = re.compile(
-    r"^\W*(how (many|much|old|tall|high|far|big|large|long|heavy|deep|wide)"
+    r"^\W*(how (many|much|old|tall|high|far|big|large|heavy|deep|wide)"
     r"|what (is|was|are|were) the (population|number|size|gdp|rate|exchange rate|price|cost"
     r"|height|age|percentage|amount|total|budget|salary|temperature|distance|speed))\b",
     re.IGNORECASE)
-_ASKS_TIME = re.compile(r"^\W*(when|what (year|date|day|time|month|decade|century)"
+_ASKS_TIME = re.compile(r"^\W*(when|how long|what (year|date|day|time|month|decade|century)"
                         r"|in which (year|month|decade|century)|which (year|month|day))\b",
                         re.IGNORECASE)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
     r"|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?"
-    r"|trillions?|dozens?|half|quarter|double|twice|several|few|single)\b|%", re.IGNORECASE)
+    r"|trillions?|dozens?)\b|%", re.IGNORECASE)
 _TIME = re.compile(
     r"\d|\b(january|february|march|april|may|june|july|august|september|october|november"
     r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
