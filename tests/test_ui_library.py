@@ -50,6 +50,7 @@ def test_open_builds_saves_and_lists_the_documents(tmp_path, fake_settings):
 
 def test_an_upload_is_stored_under_a_generated_name_searchable_and_saved(tmp_path, library,
                                                                          fake_settings):
+    assert titles(library) == ["Harbour report", "Markup sample", "Orchard notes"]
     data = b"Lantern festival\n\nThe lantern festival is held every April in Quimby.\n"
     document = library.add_upload(upload_file(tmp_path, "my notes (final).txt", data),
                                   name="my notes (final).txt")

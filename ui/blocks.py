@@ -47,6 +47,9 @@ ANSWER_CONCURRENCY = 2
 QUEUE_SIZE = 64
 # Uploads and removals run one at a time: indexing is heavy, and each ends in a save.
 DOCUMENT_CHANGES = "documents"
+# A conversation keeps its last 100 turns: each answer re-renders the whole conversation,
+# and follow-ups only look back a question or two.
+MAX_TURNS = 100
 # Gradio fills a handler's gr.Progress parameter; track_tqdm shows the embedding batches.
 UPLOAD_PROGRESS = gr.Progress(track_tqdm=True)
 
@@ -67,7 +70,7 @@ class Handlers:
                 request: gr.Request | None = None):
         """Chat: answer, re-render the conversation, clear the box, refresh the download."""
         turn = conversation.ask(self.library.index, question or "", turns, doc_ids=scope)
-        turns = (*turns, turn)
+        turns = (*turns, turn)[-MAX_TURNS:]
         keep = "" if turn.answer is not None or not (question or "").strip() else question
         return (turns, conversation_html(turns), keep,
                 gr.update(value=self._export(turns, request), interactive=True))

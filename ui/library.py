@@ -39,6 +39,7 @@ class Library:
         self.index_dir = Path(index_dir)
         self.uploads_dir = Path(uploads_dir)
         self._save_lock = threading.Lock()
+        self._rows: tuple[tuple, list[DocumentRow]] = ((), [])
 
     @classmethod
     def open(cls, paths: Sequence[Path] | None, index_dir: Path, *,
@@ -63,11 +64,21 @@ class Library:
         return Path(document.source).parent.resolve() == self.uploads_dir.resolve()
 
     def rows(self) -> list[DocumentRow]:
-        """The documents panel's lines, in the order the documents were added."""
+        """The documents panel's lines, in the order the documents were added.
+
+        Counting passages walks them all, so the lines are kept until the documents change
+        (every page load asks for them).
+        """
+        documents = self.index.documents()
+        key = tuple((d.id, d.checksum) for d in documents)
+        cached_key, cached = self._rows
+        if key == cached_key:
+            return cached
         counts = Counter(chunk.doc_id for chunk in self.index.chunks())
-        return [DocumentRow(id=d.id, title=d.title, kind=d.kind.value, size=d.size,
-                            chunks=counts[d.id], uploaded=self.is_upload(d))
-                for d in self.index.documents()]
+        rows = [DocumentRow(id=d.id, title=d.title, kind=d.kind.value, size=d.size,
+                            chunks=counts[d.id], uploaded=self.is_upload(d)) for d in documents]
+        self._rows = (key, rows)
+        return rows
 
     def choices(self) -> list[tuple[str, str]]:
         """(title, id) pairs for pickers; titles repeated across documents get their id."""
