@@ -17,7 +17,7 @@ import gradio as gr
 import rag
 
 from . import conversation
-from .assets import CONVERSATION_JS, VIEWER_JS
+from .assets import CONVERSATION_JS, CSS, HEAD, VIEWER_JS
 from .format import (
     EMPTY_VIEWER,
     Turn,
@@ -67,7 +67,7 @@ class Handlers:
     # --- chat -------------------------------------------------------------------------------
 
     def respond(self, question: str, turns: Sequence[Turn], scope: list[str] | None,
-                request: gr.Request | None = None):
+                request: gr.Request | None = None) -> tuple:
         """Chat: answer, re-render the conversation, clear the box, refresh the download."""
         turn = conversation.ask(self.library.index, question or "", turns, doc_ids=scope)
         turns = (*turns, turn)[-MAX_TURNS:]
@@ -83,7 +83,7 @@ class Handlers:
         path.write_text(conversation_markdown(turns), encoding="utf-8")
         return str(path)
 
-    def clear(self):
+    def clear(self) -> tuple:
         return ((), conversation_html(()), "", gr.update(value=None, interactive=False),
                 viewer_message(EMPTY_VIEWER))
 
@@ -108,7 +108,7 @@ class Handlers:
 
     # --- documents ----------------------------------------------------------------------------
 
-    def panel(self, scope: list[str] | None = None):
+    def panel(self, scope: list[str] | None = None) -> tuple:
         """The documents table and both pickers, after a change or on page load."""
         choices = self.library.choices()
         ids = {value for _, value in choices}
@@ -117,7 +117,7 @@ class Handlers:
                 gr.update(choices=choices, value=None))
 
     def upload(self, files: list[str] | None, scope: list[str] | None,
-               progress: gr.Progress = UPLOAD_PROGRESS):
+               progress: gr.Progress = UPLOAD_PROGRESS) -> tuple:
         """Index uploaded files one by one; say what was added and what was refused."""
         notes: list[tuple[bool, str]] = []
         paths = [Path(f) for f in files or []]
@@ -139,7 +139,8 @@ class Handlers:
                                 f"passage{'s' if chunks != 1 else ''}). It is searchable now."))
         return status_html(notes), None, *self.panel(scope)
 
-    def remove(self, doc_id: str | None, scope: list[str] | None):
+    def remove(self, doc_id: str | None, scope: list[str] | None) -> tuple:
+        """Remove the picked document; say so, and whether it comes back at the next start."""
         if not doc_id:
             return status_html([(False, "Choose a document to remove.")]), *self.panel(scope)
         try:
@@ -239,8 +240,6 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
 
 def launch_options(library: Library) -> dict:
     """What `demo.launch` needs besides host, port and auth: the page's look and safe limits."""
-    from .assets import CSS, HEAD
-
     return {
         "share": False,
         "max_file_size": library.max_bytes,
