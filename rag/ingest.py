@@ -290,3 +290,67 @@ def prepare(documents: list[Document], settings: Settings, embedder: Embedder
         prepared.append((cs, passage_vectors[:len(cs)], sentence_vectors[:count]))
         passage_vectors, sentence_vectors = passage_vectors[len(cs):], sentence_vectors[count:]
     return prepared
+
+
+# --- measuring a store --------------------------------------------------------------------
+
+def measure_store(settings: Settings, *, passages: int, dimension: int = 384,
+                  queries: int = 200, batch: int = 2_000, seed: int = 0) -> dict:
+    """Write throughput and query latency of the store `settings.store` names, on synthetic
+    passages (random unit vectors, Zipf-distributed words, 3 sentences each).
+
+    Embedding is left out: this times the store alone. Returns passages per second for
+    writing, seconds for the first query of each kind (FAISS and bm25s build their
+    indexes then), and p50/p95 milliseconds of dense and keyword searches.
+    """
+    from .metrics import percentile
+
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{n}" for n in range(20_000)]
+    store = create_store(settings, dimension)
+    started = time.perf_counter()
+    for first in range(0, passages, batch):
+        chunks, vectors = synthetic_passages(rng, vocabulary, first,
+                                             min(batch, passages - first), dimension)
+        store.add(chunks, vectors, [np.repeat(v[None, :], 3, axis=0) for v in vectors])
+    write_seconds = time.perf_counter() - started
+    texts = [" ".join(rng.choice(vocabulary[:2_000], size=5)) for _ in range(queries)]
+    vectors = unit_rows(rng, queries, dimension)
+    first_dense = _seconds(store.dense_search, vectors[0], 50)
+    first_keyword = _seconds(store.keyword_search, texts[0], 50)
+    dense = [_seconds(store.dense_search, v, 50) * 1000 for v in vectors]
+    keyword = [_seconds(store.keyword_search, t, 50) * 1000 for t in texts]
+    return {"store": settings.store.split("?")[0], "passages": len(store),
+            "write_passages_per_s": round(passages / write_seconds, 1),
+            "first_dense_s": round(first_dense, 3), "first_keyword_s": round(first_keyword, 3),
+            "dense_p50_ms": round(percentile(dense, 50), 2),
+            "dense_p95_ms": round(percentile(dense, 95), 2),
+            "keyword_p50_ms": round(percentile(keyword, 50), 2),
+            "keyword_p95_ms": round(percentile(keyword, 95), 2)}
+
+
+def synthetic_passages(rng: np.random.Generator, vocabulary: list[str], first: int, count: int,
+                       dimension: int) -> tuple[list[Chunk], np.ndarray]:
+    """`count` passages of 60 Zipf-distributed words (3 sentences) in documents of 10."""
+    ranks = np.minimum(rng.zipf(1.2, size=(count, 60)), len(vocabulary)) - 1
+    chunks = []
+    for row, n in zip(ranks, range(first, first + count), strict=True):
+        text = " ".join(vocabulary[r] for r in row)
+        start = (n % 10) * 10_000  # passages of one document at distinct offsets
+        third = len(text) // 3
+        spans = ((start, start + third), (start + third, start + 2 * third),
+                 (start + 2 * third, start + len(text)))
+        chunks.append(Chunk(f"doc{n // 10}", f"Document {n // 10}", start, start + len(text),
+                            text, spans))
+    return chunks, unit_rows(rng, count, dimension)
+
+
+def unit_rows(rng: np.random.Generator, count: int, dimension: int) -> np.ndarray:
+    rows = rng.normal(size=(count, dimension)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _seconds(function: Callable, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started

@@ -130,7 +130,8 @@ class MilvusStore:
         self.passages = f"{name}_passages"
         self.sentences = f"{name}_sentences"
         self.documents_collection = f"{name}_documents"
-        self._chunks: OrderedDict[str, Chunk] = OrderedDict()
+        # Recently seen passages with the `added` stamp of the write they come from.
+        self._chunks: OrderedDict[str, tuple[int, Chunk]] = OrderedDict()
 
     # --- opening ------------------------------------------------------------------------
 
@@ -293,8 +294,8 @@ class MilvusStore:
                                                  .astype(np.float16))]
         self._upsert(self.sentences, sentence_rows)
         self._upsert(self.passages, rows)
-        for chunk in chunks:
-            self._remember(chunk)
+        for chunk, row in zip(chunks, rows, strict=True):
+            self._remember(row["added"], chunk)
 
     def delete(self, doc_ids: Iterable[str]) -> None:
         """Remove the passages, sentence vectors and document records of these documents."""
@@ -304,7 +305,7 @@ class MilvusStore:
         for name in (self.passages, self.sentences, self.documents_collection):
             self._client.delete(name, filter=id_filter("doc_id", doc_ids))
         wanted = set(doc_ids)
-        for chunk_id in [k for k, c in self._chunks.items() if c.doc_id in wanted]:
+        for chunk_id in [k for k, (_, c) in self._chunks.items() if c.doc_id in wanted]:
             del self._chunks[chunk_id]
 
     def put_documents(self, documents: Sequence[Document]) -> None:
@@ -334,11 +335,11 @@ class MilvusStore:
     def get(self, chunk_id: str) -> Chunk:
         if chunk_id in self._chunks:
             self._chunks.move_to_end(chunk_id)
-            return self._chunks[chunk_id]
+            return self._chunks[chunk_id][1]
         rows = self._client.get(self.passages, ids=[chunk_id], output_fields=FIELDS)
         if not rows:
             raise KeyError(chunk_id)
-        return self._remember(chunk_of(rows[0]))
+        return self._remember(rows[0]["added"], chunk_of(rows[0]))
 
     def sentence_vectors(self, chunk_id: str) -> np.ndarray:
         count = len(self.get(chunk_id).sentences)
@@ -374,13 +375,20 @@ class MilvusStore:
         results = self._client.search(
             self.passages, data=data, anns_field=field, limit=min(k, MAX_TOP_K),
             filter=id_filter("doc_id", wanted) if wanted is not None else "",
-            output_fields=FIELDS, search_params=params)
-        hits = []
-        for hit in results[0]:
-            # Fetched with the hit: the index's `get` for each result needs no round trip.
-            self._remember(chunk_of(hit["entity"] | {"id": hit["id"]}))
-            hits.append((hit["id"], float(hit["distance"])))
+            output_fields=["added"], search_params=params)
+        hits = [(hit["id"], float(hit["distance"])) for hit in results[0]]
+        self._prefetch({hit["id"]: hit["entity"]["added"] for hit in results[0]})
         return hits
+
+    def _prefetch(self, versions: dict[str, int]) -> None:
+        """Fetch the passages not cached, or cached from an older write (another process
+        may have re-indexed the document), in one call: the index's `get` for each result
+        then needs no round trip. pymilvus parses text fields of search results slowly."""
+        stale = [i for i, added in versions.items()
+                 if i not in self._chunks or self._chunks[i][0] != added]
+        if stale:
+            for row in self._client.get(self.passages, ids=stale, output_fields=FIELDS):
+                self._remember(row["added"], chunk_of(row))
 
     def documents(self, doc_ids: Iterable[str] | None = None) -> list[Document]:
         """The recorded documents (all, or these ids), in id order."""
@@ -417,8 +425,8 @@ class MilvusStore:
             iterator.close()
         return rows
 
-    def _remember(self, chunk: Chunk) -> Chunk:
-        self._chunks[chunk.id] = chunk
+    def _remember(self, added: int, chunk: Chunk) -> Chunk:
+        self._chunks[chunk.id] = (added, chunk)
         self._chunks.move_to_end(chunk.id)
         while len(self._chunks) > CHUNK_CACHE:
             self._chunks.popitem(last=False)
