@@ -9,6 +9,7 @@ first question, so from then on every question is answered at full speed.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -63,12 +64,13 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
         raise ServeError(f"Cannot listen on {host}:{port} ({error}). Stop what uses that port "
                          "or choose another with --port.") from error
     try:
-        _prepare_first_event()
         if not warmed.done():
             _say(f"Serving {local_url}; loading the embedding model ...")
         warmed.result()
         _say(f"Briefing is ready: {local_url}  (started in {time.perf_counter() - started:.1f} "
              "s; press Ctrl+C to stop)")
+        threading.Thread(target=_prepare_first_event, name="briefing-first-event",
+                         daemon=True).start()
         if host not in ("127.0.0.1", "localhost", "::1"):
             _say(f"Listening on {host}: other machines can reach it"
                  + ("." if auth else " and no login is required (see --auth)."))
@@ -89,7 +91,8 @@ def _warm_up(opened: Future) -> None:
 
 def _prepare_first_event() -> None:
     # Gradio sets matplotlib's backend around every event (gradio.route_utils), importing
-    # matplotlib on the first: over half a second that would otherwise delay the first page.
+    # matplotlib on the first: over half a second that would otherwise fall on the first
+    # page or question. Done after "ready", so as not to slow the start either.
     from gradio.utils import MatplotlibBackendMananger
 
     with MatplotlibBackendMananger():
