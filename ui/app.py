@@ -93,8 +93,10 @@ def _prepare_first_event() -> None:
     # Gradio sets matplotlib's backend around every event (gradio.route_utils), importing
     # matplotlib on the first: over half a second that would otherwise fall on the first
     # page or question. Done after "ready", so as not to slow the start either.
-    from gradio.utils import MatplotlibBackendMananger
-
+    try:
+        from gradio.utils import MatplotlibBackendMananger
+    except ImportError:  # another Gradio version: nothing to prepare
+        return
     with MatplotlibBackendMananger():
         pass
 
