@@ -9,7 +9,6 @@ first question, so from then on every question is answered at full speed.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -66,11 +65,10 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
     try:
         if not warmed.done():
             _say(f"Serving {local_url}; loading the embedding model ...")
+        _prepare_first_event()  # while the worker loads the model
         warmed.result()
         _say(f"Briefing is ready: {local_url}  (started in {time.perf_counter() - started:.1f} "
              "s; press Ctrl+C to stop)")
-        threading.Thread(target=_prepare_first_event, name="briefing-first-event",
-                         daemon=True).start()
         if host not in ("127.0.0.1", "localhost", "::1"):
             _say(f"Listening on {host}: other machines can reach it"
                  + ("." if auth else " and no login is required (see --auth)."))
@@ -92,7 +90,7 @@ def _warm_up(opened: Future) -> None:
 def _prepare_first_event() -> None:
     # Gradio sets matplotlib's backend around every event (gradio.route_utils), importing
     # matplotlib on the first: over half a second that would otherwise fall on the first
-    # page or question. Done after "ready", so as not to slow the start either.
+    # page or question. Done before "ready": a question asked at once is answered at once.
     try:
         from gradio.utils import MatplotlibBackendMananger
     except ImportError:  # another Gradio version: nothing to prepare
