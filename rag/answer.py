@@ -81,6 +81,7 @@ class Answer:
         return {
             "question": self.question,
             "query": self.query,
+            "rewritten": self.rewritten,
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
             "quotes": [
@@ -94,6 +95,12 @@ class Answer:
                               "end": h.end} for h in q.also],
                 }
                 for q in self.quotes
+            ],
+            "passages": [
+                {"text": h.text, "start": h.start, "end": h.end, "doc_id": h.doc_id,
+                 "title": h.title, "source": h.source, "page": h.page, "citation": h.citation(),
+                 "chunk_id": h.chunk_id, "score": round(h.score, 6)}
+                for h in self.hits
             ],
         }
 
