@@ -103,12 +103,13 @@ def facts_of(settings, dimension: int) -> dict:
 
 
 def dense_index_type(settings, uri: str) -> str:
-    """FLAT (exact) or HNSW. 'auto' is exact in Milvus Lite and a graph on a server."""
+    """FLAT (exact), HNSW, or AUTOINDEX: 'auto' is exact in Milvus Lite and the server's
+    own choice on a server (HNSW on Milvus standalone and clusters)."""
     if settings.dense_index == "flat":
         return "FLAT"
     if settings.dense_index == "hnsw":
         return "HNSW"
-    return "FLAT" if uri.endswith(".db") else "HNSW"
+    return "FLAT" if uri.endswith(".db") else "AUTOINDEX"
 
 
 def id_filter(field: str, values: Iterable[str]) -> str:
@@ -229,14 +230,19 @@ class MilvusStore:
         indexes.add_index("vector", **self._dense_index_params())
         indexes.add_index("keywords", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                           params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-        self._client.create_collection(self.passages, schema=schema, index_params=indexes,
-                                       consistency_level="Strong")
+        try:
+            self._client.create_collection(self.passages, schema=schema, index_params=indexes,
+                                           consistency_level="Strong")
+        except Exception:
+            # A collection left without its indexes could never be searched.
+            self._client.drop_collection(self.passages)
+            raise
 
     def _dense_index_params(self) -> dict:
         if self.index_type == "HNSW":
             return {"index_type": "HNSW", "metric_type": "IP",
                     "params": {"M": HNSW_LINKS, "efConstruction": HNSW_EF_CONSTRUCTION}}
-        return {"index_type": "FLAT", "metric_type": "IP"}
+        return {"index_type": self.index_type, "metric_type": "IP"}
 
     def _create_sentences(self) -> None:
         from pymilvus import DataType
