@@ -96,18 +96,48 @@ class Index:
 
     def documents(self) -> list[Document]:
         """The indexed documents, in the order they were added."""
+        self._sync_shared_documents()
         with self._lock:
             return list(self._documents.values())
 
     def document(self, doc_id: str) -> Document:
         """The document with this id; its `text` is what every offset refers to."""
+        found = self._known(doc_id)
+        if found is None:
+            raise UnknownDocumentError(
+                f"No document has the id {doc_id!r}; see Index.documents() for the ids.")
+        return found
+
+    def _known(self, doc_id: str) -> Document | None:
+        """The document, from this process or, with a shared store (Milvus), from the store:
+        another replica may have added it."""
         with self._lock:
-            try:
-                return self._documents[doc_id]
-            except KeyError:
-                raise UnknownDocumentError(
-                    f"No document has the id {doc_id!r}; see Index.documents() for the ids.") \
-                    from None
+            document = self._documents.get(doc_id)
+        if document is None and self._shares_documents():
+            fetched = self._store.documents([doc_id])
+            if fetched:
+                document = fetched[0]
+                with self._lock:
+                    self._documents.setdefault(doc_id, document)
+        return document
+
+    def _shares_documents(self) -> bool:
+        """True when the store keeps the documents too, for every process using it."""
+        return callable(getattr(self._store, "put_documents", None))
+
+    def _sync_shared_documents(self) -> None:
+        """With a shared store, forget documents other replicas removed and learn new ones."""
+        if not self._shares_documents():
+            return
+        stored = self._store.checksums()
+        with self._lock:
+            for doc_id in [d for d, doc in self._documents.items()
+                           if stored.get(d) != doc.checksum]:
+                del self._documents[doc_id]
+            missing = [d for d in stored if d not in self._documents]
+        for document in self._store.documents(missing) if missing else []:
+            with self._lock:
+                self._documents.setdefault(document.id, document)
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         """The passages of one document, or of all, in document order."""
@@ -193,10 +223,16 @@ class Index:
                 fresh.append(document)
             else:
                 changes["unchanged"].append(doc_id)
+        roots = [p.resolve() for p in _as_paths(paths)]
         for doc_id, old in current.items():
-            # A file that exists but failed to load keeps its last good version.
-            if doc_id not in found and old.source not in failed_sources:
-                changes["removed"].append(doc_id)
+            # A file that exists but failed to load keeps its last good version. A shared
+            # store (Milvus) also holds other replicas' documents: drop only files gone
+            # from under these paths.
+            if doc_id in found or old.source in failed_sources:
+                continue
+            if self._shares_documents() and not _is_under(old.source, roots):
+                continue
+            changes["removed"].append(doc_id)
         with self._lock:
             for doc_id in changes["removed"]:
                 self.remove(doc_id)
@@ -240,6 +276,8 @@ class Index:
             for batch, chunks, chunk_vectors, sentence_vectors in prepared:
                 self._store.delete([d.id for d in batch if d.id in self._documents])
                 self._store.add(chunks, chunk_vectors, sentence_vectors)
+                if self._shares_documents():  # recorded after its passages: then complete
+                    self._store.put_documents(batch)
                 for document in batch:
                     self._documents.pop(document.id, None)
                     self._documents[document.id] = document
@@ -295,7 +333,7 @@ class Index:
         hits = []
         for chunk_id, score in fused[:k]:
             chunk = self._store.get(chunk_id)
-            document = self._documents[chunk.doc_id]
+            document = self._documents.get(chunk.doc_id) or self.document(chunk.doc_id)
             hits.append(Hit(chunk_id=chunk_id, doc_id=chunk.doc_id, title=document.title,
                             source=document.source, text=chunk.text, start=chunk.start,
                             end=chunk.end, score=score, page=document.page_at(chunk.start),
@@ -323,7 +361,8 @@ class Index:
             hits = self._search(query, vector, k=max(10, quotes_wanted), doc_ids=wanted)
             spans = [self._store.get(h.chunk_id).sentences for h in hits]
             sims = [self._store.sentence_vectors(h.chunk_id) @ vector for h in hits]
-            texts = {h.doc_id: self._documents[h.doc_id].text for h in hits}
+            texts = {h.doc_id: (self._documents.get(h.doc_id) or self.document(h.doc_id)).text
+                     for h in hits}
         terms = [tokenize([texts[h.doc_id][a:b] for a, b in sp]) for h, sp in zip(hits, spans)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
         quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
@@ -349,8 +388,7 @@ class Index:
         if isinstance(doc_ids, str):
             doc_ids = [doc_ids]
         wanted = list(doc_ids)
-        with self._lock:
-            unknown = [d for d in wanted if d not in self._documents]
+        unknown = [d for d in wanted if self._known(d) is None]
         if unknown:
             raise UnknownDocumentError(f"No document has the id {unknown[0]!r}; see "
                                        "Index.documents() for the ids.")
@@ -514,6 +552,11 @@ def _as_paths(paths) -> list[Path]:
     if isinstance(paths, (str, Path)):
         return [Path(paths)]
     return [Path(p) for p in paths]
+
+
+def _is_under(source: str, roots: list[Path]) -> bool:
+    path = Path(source).resolve()
+    return any(path == root or root in path.parents for root in roots)
 
 
 def _fsync_tree(folder: Path) -> None:
