@@ -270,6 +270,11 @@ def latency(seconds: Sequence[float]) -> dict[str, float | None]:
             "p95_ms": _round(metrics.percentile(ms, 95), 1)}
 
 
+def _progress(done: int, total: int) -> None:
+    if done % 100 == 0:
+        log.info("evaluated %d of %d queries", done, total)
+
+
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -331,7 +336,8 @@ def evaluate_beir(index: Index, data: BeirSet, *, modes: Sequence[Mode],
     runs: dict[str, dict[str, list[str]]] = {m.name: {} for m in modes}
     seconds: dict[str, list[float]] = {m.name: [] for m in modes}
     embed = []
-    for qid in query_ids:
+    for done, qid in enumerate(query_ids):
+        _progress(done, len(query_ids))
         embed.append(embed_query(index, data.queries[qid]))
         for m in modes:
             runs[m.name][qid], spent = timed(ranked_documents, views[m.name], data.queries[qid],
@@ -362,7 +368,8 @@ def evaluate_squad(index: Index, data: SquadSet, *, modes: Sequence[Mode],
     total = len(index.chunks())
     records: dict[str, list[dict]] = {m.name: [] for m in modes}
     embed = []
-    for q in questions:
+    for done, q in enumerate(questions):
+        _progress(done, len(questions))
         embed.append(embed_query(index, q.question))
         for m in modes:
             ranking, search_s = timed(ranked_documents, views[m.name], q.question, mode=m,
