@@ -256,7 +256,7 @@ class Index:
         try:
             prepared = [self._prepare(documents, progress=progress)]
             failed: list[DocumentError] = []
-        except ModelLoadError:
+        except (ModelLoadError, ImportError):
             raise
         except Exception as error:  # the model or memory failed on some text: isolate it
             log.warning("embedding failed (%s); retrying document by document", error)
@@ -264,7 +264,7 @@ class Index:
             for document in documents:
                 try:
                     prepared.append(self._prepare([document], progress=False))
-                except ModelLoadError:
+                except (ModelLoadError, ImportError):
                     raise
                 except Exception as single:
                     failed.append(DocumentError(
