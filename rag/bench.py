@@ -274,12 +274,22 @@ def embedding_texts(documents: Sequence[Document], settings: Settings) -> dict:
             "characters": sum(len(d.text) for d in documents)}
 
 
-def bare_encode(settings: Settings, texts: Sequence[str]) -> float:
-    """Seconds for one plain model call over `texts`, as the Embedder makes it."""
+def bare_encode(settings: Settings, texts: Sequence[str]) -> tuple[float, float]:
+    """Wall and CPU seconds for one plain model call over `texts`, as the Embedder makes it."""
     model = load_model(settings.model)
     encode = getattr(model, "encode_document", model.encode)
-    return timed(encode, list(texts), batch_size=settings.batch_size, normalize_embeddings=True,
-                 convert_to_numpy=True, show_progress_bar=False)[1]
+    _, wall, cpu = measured(encode, list(texts), batch_size=settings.batch_size,
+                            normalize_embeddings=True, convert_to_numpy=True,
+                            show_progress_bar=False)
+    return wall, cpu
+
+
+def measured(function: Callable, *args, **kwargs) -> tuple[object, float, float]:
+    """The result, wall seconds and this process's CPU seconds (all threads). On a shared
+    machine CPU time moves less than wall time with other people's load."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def run_build(bench: Bench) -> dict:
@@ -289,21 +299,7 @@ def run_build(bench: Bench) -> dict:
     wanted = embedding_texts(documents, s)
     _, model_s = timed(load_model, s.model)
     bare_encode(s, wanted["texts"][:8])  # first call pays one-off set-up costs
-    rounds = []
-    for order in BUILD_ROUNDS:
-        figures: dict = {"order": " then ".join(order)}
-        for step in order:
-            note(f"build: {step} ({len(wanted['texts']):,} texts), order {figures['order']}")
-            if step == "bare":
-                figures["bare_s"] = bare_encode(s, wanted["texts"])
-            else:
-                index, figures["build_s"] = timed(Index.build, bench.corpus.paths, settings=s,
-                                                  cache_dir=None, progress=False)
-                figures["save_s"] = timed(index.save, bench.corpus_index)[1]
-                figures["passages_built"] = len(index.chunks())
-        figures["ratio"] = figures["build_s"] / figures["bare_s"]
-        figures["ratio_with_save"] = (figures["build_s"] + figures["save_s"]) / figures["bare_s"]
-        rounds.append(_rounded(figures))
+    rounds = [build_round(bench, order, wanted["texts"]) for order in BUILD_ROUNDS]
     best = min(rounds, key=lambda r: r["build_s"])
     return {"corpus": bench.corpus.name, "documents": len(documents),
             "passages": wanted["passages"], "sentences": wanted["sentences"],
@@ -311,7 +307,29 @@ def run_build(bench: Bench) -> dict:
             "batch_size": s.batch_size, "model_load_s": round(model_s, 2), "rounds": rounds,
             "chunks_per_s": round(wanted["passages"] / best["build_s"], 1),
             "characters_per_s": round(wanted["characters"] / best["build_s"], 0),
-            "ratio_median": round(statistics.median(r["ratio"] for r in rounds), 3)}
+            "ratio_median": round(statistics.median(r["ratio"] for r in rounds), 3),
+            "cpu_ratio_median": round(statistics.median(r["cpu_ratio"] for r in rounds), 3)}
+
+
+def build_round(bench: Bench, order: Sequence[str], texts: Sequence[str]) -> dict:
+    """One bare encode and one Index.build + save, in `order`, with the load average after
+    each (the 1-minute figure: how busy the machine was)."""
+    s = bench.settings
+    figures: dict = {"order": " then ".join(order)}
+    for step in order:
+        note(f"build: {step} ({len(texts):,} texts), order {figures['order']}")
+        if step == "bare":
+            figures["bare_s"], figures["bare_cpu_s"] = bare_encode(s, texts)
+        else:
+            index, figures["build_s"], figures["build_cpu_s"] = measured(
+                Index.build, bench.corpus.paths, settings=s, cache_dir=None, progress=False)
+            figures["save_s"] = timed(index.save, bench.corpus_index)[1]
+            figures["passages_built"] = len(index.chunks())
+        figures[f"{step}_load_1min"] = round(os.getloadavg()[0], 2)
+    figures["ratio"] = figures["build_s"] / figures["bare_s"]
+    figures["ratio_with_save"] = (figures["build_s"] + figures["save_s"]) / figures["bare_s"]
+    figures["cpu_ratio"] = figures["build_cpu_s"] / figures["bare_cpu_s"]
+    return _rounded(figures)
 
 
 def _rounded(figures: dict) -> dict:
@@ -348,7 +366,7 @@ def run_reindex(bench: Bench) -> dict:
     _, add_s = timed(fresh.add_documents, [added], progress=False)
     _, save_s = timed(fresh.save, bench.corpus_index)
     texts = embedding_texts([added], s)["texts"]
-    embed_s = bare_encode(s, texts)
+    embed_s, _ = bare_encode(s, texts)
     fresh.remove(added.id)
     fresh.save(bench.corpus_index)
     return {"corpus": bench.corpus.name, "documents": len(index.documents()),
@@ -380,7 +398,26 @@ def run_query(bench: Bench) -> dict:
         figures[call] = latency_ms([timed(method, q)[1] for q in questions])
     figures["concurrent_ask"] = [concurrent_asks(warm_index(bench), questions, threads)
                                  for threads in THREADS]
+    figures["embed_query_torch_1_thread"] = one_torch_thread(
+        lambda: [timed(encode, [q], batch_size=1, normalize_embeddings=True,
+                       convert_to_numpy=True, show_progress_bar=False)[1] for q in questions])
     return figures
+
+
+def one_torch_thread(run: Callable[[], list[float]]) -> dict | None:
+    """Latencies of `run` with torch limited to one intra-op thread (restored after), or
+    None when the model does not use torch. On a busy machine a one-query encode split
+    over two threads waits for the slower one: this shows how much."""
+    if "torch" not in sys.modules:
+        return None
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return latency_ms(run()) | {"default_threads": threads}
+    finally:
+        torch.set_num_threads(threads)
 
 
 def warm_index(bench: Bench) -> Index:

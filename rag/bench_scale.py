@@ -70,7 +70,7 @@ def run(sizes: Sequence[int], *, settings: Settings, workdir: Path,
                "add_batch": ADD_BATCH, "vectors": "synthetic", "sizes": []}
     for size in sizes:
         folder = workdir / f"scale-{size}"
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_index(folder)
         config = {"size": size, "pool": str(pool_path), "folder": str(folder),
                   "questions": questions, "settings": settings.to_dict() | {
                       "model": SYNTHETIC_MODEL}, "exact": str(workdir / f"exact-{size}.json")}
@@ -81,8 +81,14 @@ def run(sizes: Sequence[int], *, settings: Settings, workdir: Path,
             progress(f"scale: {size:,} passages: serve")
             serve = run_child("serve", config, workdir=workdir)
         figures["sizes"].append({"size": size, "build": build, "serve": serve})
-        shutil.rmtree(folder, ignore_errors=True)  # up to tens of GB; rebuilt on demand
+        remove_index(folder)  # up to tens of GB; rebuilt on demand
     return figures
+
+
+def remove_index(folder: Path) -> None:
+    """The saved index and what a killed save leaves beside it (staging, previous copy)."""
+    for path in [folder, *folder.parent.glob(f".{folder.name}.*")]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def prepare_pool(settings: Settings, workdir: Path, documents: Sequence[Document], *,
