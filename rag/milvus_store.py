@@ -30,7 +30,14 @@ import numpy as np
 from .chunk import Chunk
 from .errors import IndexMismatchError
 from .load import Document
-from .store import BM25_B, BM25_K1, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_LINKS
+from .store import (
+    BM25_B,
+    BM25_K1,
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_LINKS,
+    check_add,
+)
 
 log = logging.getLogger(__name__)
 
@@ -280,16 +287,9 @@ class MilvusStore:
             sentence_vectors: Sequence[np.ndarray]) -> None:
         """Write passages and their sentence vectors; writing the same chunk id again
         replaces it (upsert), so a retried batch never duplicates a passage."""
-        if len(chunks) != len(vectors) or len(chunks) != len(sentence_vectors):
-            raise ValueError("add needs one vector and one sentence matrix per chunk, got "
-                             f"{len(chunks)} chunks, {len(vectors)} vectors, "
-                             f"{len(sentence_vectors)} sentence matrices")
+        check_add(chunks, vectors, sentence_vectors)
         if not chunks:
             return
-        for chunk, matrix in zip(chunks, sentence_vectors, strict=True):
-            if len(matrix) != len(chunk.sentences):
-                raise ValueError(f"chunk {chunk.id} has {len(chunk.sentences)} sentences but "
-                                 f"{len(matrix)} sentence vectors")
         vectors = _as_matrix(vectors, self.dimension)
         added = time.time_ns()
         rows = [passage_row(c, v, added + i)

@@ -86,6 +86,19 @@ class Store(Protocol):
 STORES = ("faiss", "milvus")
 
 
+def check_add(chunks: Sequence[Chunk], vectors: np.ndarray,
+              sentence_vectors: Sequence[np.ndarray]) -> None:
+    """What every store's `add` needs: one vector and one sentence row per sentence, per chunk."""
+    if len(chunks) != len(vectors) or len(chunks) != len(sentence_vectors):
+        raise ValueError("add needs one vector and one sentence matrix per chunk, got "
+                         f"{len(chunks)} chunks, {len(vectors)} vectors, "
+                         f"{len(sentence_vectors)} sentence matrices")
+    for chunk, matrix in zip(chunks, sentence_vectors):
+        if len(matrix) != len(chunk.sentences):
+            raise ValueError(f"chunk {chunk.id} has {len(chunk.sentences)} sentences but "
+                             f"{len(matrix)} sentence vectors")
+
+
 def create_store(settings, dimension: int) -> Store:
     """An empty store of the kind `settings.store` names: 'faiss' (default) or a Milvus URI."""
     if settings.store == "faiss":
@@ -211,10 +224,7 @@ class FaissStore:
 
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
             sentence_vectors: Sequence[np.ndarray]) -> None:
-        if len(chunks) != len(vectors) or len(chunks) != len(sentence_vectors):
-            raise ValueError("add needs one vector and one sentence matrix per chunk, got "
-                             f"{len(chunks)} chunks, {len(vectors)} vectors, "
-                             f"{len(sentence_vectors)} sentence matrices")
+        check_add(chunks, vectors, sentence_vectors)
         if not chunks:
             return
         for chunk in chunks:
