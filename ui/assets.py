@@ -101,6 +101,7 @@ table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3r
                        background: var(--color-accent-soft); }
 .status p { margin: 0.2rem 0; }
 .status .bad { color: #b45309; }
+.status .earlier { opacity: 0.6; }
 #examples button { flex: 0 1 auto; }
 
 @media (max-width: 720px) {

@@ -9,7 +9,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -50,8 +53,23 @@ DOCUMENT_CHANGES = "documents"
 # A conversation keeps its last 100 turns: each answer re-renders the whole conversation,
 # and follow-ups only look back a question or two.
 MAX_TURNS = 100
+# The documents panel shows a session's latest messages, newest first, so that files dropped
+# one after another each keep theirs (each upload is its own event, and each event rewrites
+# the panel). Kept for the most recent sessions only.
+STATUS_NOTES = 10
+STATUS_SESSIONS = 512
 # Gradio fills a handler's gr.Progress parameter; track_tqdm shows the embedding batches.
 UPLOAD_PROGRESS = gr.Progress(track_tqdm=True)
+
+
+@dataclass(slots=True)
+class PanelSession:
+    """What the documents panel keeps of one browser session between its events."""
+
+    notes: list[tuple[bool, str]] = field(default_factory=list)
+    """The latest messages, newest first."""
+    files: list[str] = field(default_factory=list)
+    """The files of the last upload event, as Gradio named them."""
 
 
 class Handlers:
@@ -60,6 +78,8 @@ class Handlers:
     def __init__(self, library: Library) -> None:
         self.library = library
         self.exports = Path(tempfile.mkdtemp(prefix="briefing-exports-"))
+        self._sessions: OrderedDict[str, PanelSession] = OrderedDict()
+        self._sessions_lock = threading.Lock()
 
     def close(self) -> None:
         shutil.rmtree(self.exports, ignore_errors=True)
@@ -89,7 +109,9 @@ class Handlers:
 
     def open_source(self, event: gr.EventData) -> str:
         """Viewer: the cited document, scrolled to the passage; only indexed documents."""
-        data = getattr(event, "_data", None) or {}
+        data = getattr(event, "_data", None)
+        if not isinstance(data, dict):  # only a hand-made request sends anything else
+            data = {}
         try:
             document = self.library.index.document(str(data.get("doc", "")))
         except rag.UnknownDocumentError:
@@ -117,32 +139,53 @@ class Handlers:
                 gr.update(choices=choices, value=None))
 
     def upload(self, files: list[str] | None, scope: list[str] | None,
-               progress: gr.Progress = UPLOAD_PROGRESS) -> tuple:
-        """Index uploaded files one by one; say what was added and what was refused."""
+               progress: gr.Progress = UPLOAD_PROGRESS,
+               request: gr.Request | None = None) -> tuple:
+        """Index uploaded files one by one; say what was added and what was refused.
+
+        Each file gets one line: added, already indexed, or not added and why. Nothing
+        raised here reaches the page: Gradio would mark the whole panel as failed.
+        """
         notes: list[tuple[bool, str]] = []
-        paths = [Path(f) for f in files or []]
+        paths = [Path(f) for f in self._new_files(list(files or []), request)]
         for number, path in enumerate(paths):
-            name = path.name
+            name = path.name  # Gradio keeps the uploader's file name, made safe
             progress(number / max(len(paths), 1), desc=f"Indexing {name}")
+            known = {d.id for d in self.library.index.documents()}
             try:
                 document = self.library.add_upload(path, name=name, progress=True)
             except rag.DocumentError as error:
                 notes.append((False, f"Not added: {error}"))
+                continue
+            except rag.BriefingError as error:  # the model could not be loaded, say
+                notes.append((False, f"Not added: {name}: {error}"))
                 continue
             except OSError as error:
                 log.exception("upload of %s failed", name)
                 notes.append((False, f"Not added: {name}: the file could not be stored "
                                      f"({error.strerror or error})"))
                 continue
+            except Exception:
+                log.exception("upload of %s failed", name)
+                notes.append((False, f"Not added: {name}: it could not be indexed. The details "
+                                     "are in the server's log; try again, or convert the file "
+                                     "to another type."))
+                continue
+            if document.id in known:
+                notes.append((True, f"Already indexed: {name} is the same file as "
+                                    f"“{document.title}”, so nothing was added."))
+                continue
             chunks = len(self.library.index.chunks(document.id))
             notes.append((True, f"Added “{document.title}” ({name}, {chunks} "
                                 f"passage{'s' if chunks != 1 else ''}). It is searchable now."))
-        return status_html(notes), None, *self.panel(scope)
+        return self._status(notes, request), *self.panel(scope)
 
-    def remove(self, doc_id: str | None, scope: list[str] | None) -> tuple:
+    def remove(self, doc_id: str | None, scope: list[str] | None,
+               request: gr.Request | None = None) -> tuple:
         """Remove the picked document; say so, and whether it comes back at the next start."""
         if not doc_id:
-            return status_html([(False, "Choose a document to remove.")]), *self.panel(scope)
+            return (self._status([(False, "Choose a document to remove.")], request),
+                    *self.panel(scope))
         try:
             document = self.library.remove(doc_id)
         except rag.UnknownDocumentError:
@@ -152,7 +195,45 @@ class Handlers:
             if not self.library.is_upload(document):
                 notes.append((True, "It is one of the documents Briefing was started with, so "
                                     "it comes back at the next start."))
-        return status_html(notes), *self.panel(scope)
+        return self._status(notes, request), *self.panel(scope)
+
+    def _session(self, request: gr.Request | None) -> PanelSession | None:
+        key = getattr(request, "session_hash", None)
+        if not key:
+            return None
+        with self._sessions_lock:
+            session = self._sessions.pop(key, None) or PanelSession()
+            self._sessions[key] = session  # most recent last
+            while len(self._sessions) > STATUS_SESSIONS:
+                self._sessions.popitem(last=False)
+        return session
+
+    def _new_files(self, files: list[str], request: gr.Request | None) -> list[str]:
+        """The files of this upload event that the session's last one did not handle.
+
+        Gradio's file box adds a drop to the files it shows and sends them all, the earlier
+        ones first; once the user empties it, all it sends is new.
+        """
+        session = self._session(request)
+        if session is None:
+            return files
+        held, session.files = session.files, files
+        if len(files) > len(held) and files[:len(held)] == held:
+            return files[len(held):]
+        return files
+
+    def _status(self, notes: list[tuple[bool, str]], request: gr.Request | None) -> str:
+        """The panel's messages: this change's, then the session's earlier ones (dimmed).
+
+        A message repeated (the same file dropped again) moves up instead of showing twice.
+        """
+        session = self._session(request)
+        if session is None:
+            return status_html(notes)
+        earlier = [note for note in session.notes if note not in notes]
+        earlier = earlier[:max(STATUS_NOTES - len(notes), 0)]
+        session.notes = notes + earlier
+        return status_html(notes, earlier)
 
     # --- API ----------------------------------------------------------------------------------
 
@@ -169,10 +250,17 @@ class Handlers:
             with text, citation, document offsets, score and passage.
         """
         try:
-            earlier = conversation.parse_history(history)
-            answer = self.library.index.ask(question, history=earlier, doc_ids=doc_ids or None)
+            # The chat keeps its last MAX_TURNS turns; so does the API, whatever it is sent.
+            earlier = conversation.parse_history(history)[-MAX_TURNS:]
+            wanted = conversation.parse_doc_ids(doc_ids)
+            answer = self.library.index.ask(question, history=earlier, doc_ids=wanted)
         except rag.BriefingError as error:
             raise gr.Error(str(error), print_exception=False) from None
+        except Exception:  # a clear message for the client, the traceback for the log
+            log.exception("answering %r through the API failed", str(question)[:200])
+            raise gr.Error("Something went wrong while answering. The details are in the "
+                           "server's log; try again or rephrase the question.",
+                           print_exception=False) from None
         return answer.to_dict()
 
 
@@ -203,10 +291,12 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                     table = gr.HTML(documents_html(library.rows()), js_on_load=None)
                     scope = gr.CheckboxGroup(choices=choices, value=[], elem_id="scope",
                                              label="Search only in (none ticked: all documents)")
+                    # No file_types: Gradio's own check refuses some names it should take
+                    # ('.txt') by failing the whole event, which marks every output of the
+                    # panel "Error". Library.add_upload checks the type and says why.
                     upload = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}; up to "
                                            f"{human_size(library.max_bytes)} each)",
-                                     file_count="multiple", file_types=list(UPLOAD_TYPES),
-                                     elem_id="upload", height=120)
+                                     file_count="multiple", elem_id="upload", height=120)
                     status = gr.HTML("", js_on_load=None, elem_id="doc-status")
                     with gr.Row():
                         pick = gr.Dropdown(choices=choices, value=None, label="Remove a document",
@@ -226,9 +316,12 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                        **private)
         chat.cite(handlers.open_source, None, viewer, **private)
         panel_out = [table, scope, pick]
-        upload.upload(handlers.upload, [upload, scope], [status, upload, *panel_out],
+        # Each drop is indexed in turn ("multiple": the default, "once", ignores files dropped
+        # while others are being indexed). The box is no output: emptied by an event while
+        # a file was on its way to the server, it lost that file.
+        upload.upload(handlers.upload, [upload, scope], [status, *panel_out],
                       concurrency_limit=1, concurrency_id=DOCUMENT_CHANGES,
-                      api_visibility="private")
+                      trigger_mode="multiple", api_visibility="private")
         remove.click(handlers.remove, [pick, scope], [status, *panel_out], concurrency_limit=1,
                      concurrency_id=DOCUMENT_CHANGES, api_visibility="private")
         demo.load(handlers.panel, [scope], panel_out, api_visibility="private",

@@ -81,3 +81,18 @@ def parse_history(value: object) -> list[str]:
             raise rag.QueryError(f"history items must be questions (text) or chat messages "
                                  f"with a role, got {item!r:.80}")
     return questions
+
+
+def parse_doc_ids(value: object) -> list[str] | None:
+    """Document ids given to the API: a list of ids or one id; None or empty means all.
+
+    Raises rag.QueryError for anything else.
+    """
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise rag.QueryError(f"doc_ids must be a list of document ids (see `briefing documents`), "
+                         f"got {value!r:.80}")

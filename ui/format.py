@@ -248,11 +248,19 @@ def viewer_message(message: str) -> str:
     return f'<div class="viewer"><p class="empty">{escape(message)}</p></div>'
 
 
-def status_html(notes: Sequence[tuple[bool, str]]) -> str:
-    """Messages of the documents panel, one paragraph each; a refusal (False) stands out."""
-    lines = "".join(("<p>" if ok else '<p class="bad">') + f"{escape(text)}</p>"
-                    for ok, text in notes)
-    return f'<div class="status">{lines}</div>'
+def status_html(notes: Sequence[tuple[bool, str]],
+                earlier: Sequence[tuple[bool, str]] = ()) -> str:
+    """Messages of the documents panel, one paragraph each; a refusal (False) stands out.
+
+    `earlier` messages (of changes before this one) follow, dimmed.
+    """
+    def line(ok: bool, text: str, css: str) -> str:
+        css = " ".join(c for c in (css, "" if ok else "bad") if c)
+        return (f'<p class="{css}">' if css else "<p>") + f"{escape(text)}</p>"
+
+    lines = [line(ok, text, "") for ok, text in notes]
+    lines += [line(ok, text, "earlier") for ok, text in earlier]
+    return f'<div class="status">{"".join(lines)}</div>'
 
 
 def documents_html(rows: Sequence[DocumentRow]) -> str:

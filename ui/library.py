@@ -3,7 +3,7 @@
 Uploads are stored under `<index folder's parent>/uploads/` with names made from
 their content hash (never the uploader's file name), and that folder is indexed with
 the configured documents at start-up, so an upload survives a restart. Every change
-is saved at once.
+is saved at once; an upload that fails leaves neither a file nor a passage behind.
 """
 
 from __future__ import annotations
@@ -92,10 +92,13 @@ class Library:
         """Store an uploaded file under a generated name, index it, and save the index.
 
         `name` is the uploader's file name: it gives the type and is used in messages.
-        Raises rag.DocumentError (or a subclass) saying what is wrong and what to do.
+        A file already indexed (the same bytes, under any name) is not added again: the
+        indexed document is returned. When anything fails, the stored copy is deleted and
+        the index is left as it was. Raises rag.DocumentError (or a subclass) saying what
+        is wrong and what to do, and OSError when the file cannot be stored or saved.
         """
         path = Path(path)
-        suffix = Path(name).suffix.lower()
+        suffix = upload_suffix(name)
         if suffix not in UPLOAD_TYPES:
             raise rag.UnsupportedFileError(name, f"'{suffix or name}' files cannot be added",
                                            f"upload one of {', '.join(UPLOAD_TYPES)}")
@@ -104,20 +107,42 @@ class Library:
             raise rag.FileTooLargeError(
                 name, f"{human_size(size)} is over the {human_size(self.max_bytes)} limit",
                 "split it into smaller files")
-        stored = self.uploads_dir / f"{_file_hash(path)[:24]}{suffix}"
-        new = not stored.exists()
-        if new:
-            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        digest = _file_hash(path)
+        indexed = self.indexed_copy(digest)
+        if indexed is not None:
+            return indexed
+        # The content hash names the copy, so no two indexed uploads share a file: this
+        # one is not indexed yet (indexed_copy said so) and is ours to delete on failure.
+        stored = self.uploads_dir / f"{digest[:24]}{suffix}"
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        try:
             shutil.copyfile(path, stored)
-        report = self.index.add([stored], progress=progress)
+            document = self._index_stored(stored, name=name, progress=progress)
+            try:
+                self.save()
+            except BaseException:
+                self.index.remove(document.id)  # what is searchable matches what is saved
+                raise
+        except BaseException:
+            stored.unlink(missing_ok=True)
+            raise
+        return document
+
+    def indexed_copy(self, checksum: str) -> rag.Document | None:
+        """The indexed document whose file has this SHA-256 checksum, if any."""
+        return next((d for d in self.index.documents() if d.checksum == checksum), None)
+
+    def _index_stored(self, stored: Path, *, name: str, progress: bool | None) -> rag.Document:
+        # Errors name the uploader's file, never the generated one in the uploads folder.
+        try:
+            report = self.index.add([stored], progress=progress)
+        except rag.DocumentError as error:  # every passage failed to embed
+            raise type(error)(name, error.problem, error.fix) from error
         if report.problems or not report.documents:
-            if new:
-                stored.unlink(missing_ok=True)
             problem = report.problems[0] if report.problems else None
             if isinstance(problem, rag.DocumentError):
                 raise type(problem)(name, problem.problem, problem.fix)
             raise rag.DocumentError(name, "it could not be read", "check the file")
-        self.save()
         return report.documents[0]
 
     def remove(self, doc_id: str) -> rag.Document:
@@ -133,6 +158,15 @@ class Library:
         with self._save_lock:
             self.index.save(self.index_dir)
         log.info("saved the index to %s", self.index_dir)
+
+
+def upload_suffix(name: str) -> str:
+    """The type of an uploaded file by its name, lower-cased: 'Notes.TXT' -> '.txt'.
+
+    A name that is only an extension ('.txt') is that type, and trailing dots and spaces
+    (which Windows drops) are ignored; a name without an extension gives ''.
+    """
+    return Path("x" + name.rstrip(" .")).suffix.lower()
 
 
 def _file_hash(path: Path) -> str:

@@ -1,0 +1,876 @@
+"""Bad input from users: every case has a named outcome, and the app stays whole after it.
+
+The outcomes: ADDED (the document is searchable), ALREADY (the same file is indexed; nothing
+is added), REFUSED (one line saying which file, what is wrong and what to do). After each
+case the app still answers "Who is Paul Poast?" from the seeds, and the index saved on
+disk loads with exactly the documents in memory, every upload's stored file and no other.
+
+Most cases drive `ui.blocks.Handlers` over the seeds with the fake embedder (fast); the
+`/ask` API runs through gradio_client and a few cases through Chromium, with the real model.
+What rag.load itself does with odd bytes is tested in test_load.py; here it is the app's
+handling around it. Known rag bugs are strict xfails, so a fix shows up as XPASS.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import html
+import io
+import re
+import shutil
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+import gradio_client
+import pytest
+from gradio_client.exceptions import AppError
+
+import rag
+from rag.cli import main as cli
+from rag.embed import register_model
+from ui.blocks import STATUS_NOTES, Handlers, build, launch_options
+from ui.library import UPLOAD_TYPES, Library, upload_suffix
+
+from .conftest import SEEDS
+from .helpers import FAKE_MODEL, HashingModel, make_pdf
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium
+from .test_load import encrypted_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+POAST = ("said Paul Poast, a professor of international relations at the University of "
+         "Chicago.")
+SEED_TITLES = ["Commitment to Consult Among Japan, the Republic of Korea, and the United States",
+               "Putin and Kim bring back Cold War-era military alliance to tense region"]
+TYPES = ", ".join(UPLOAD_TYPES)
+EMPTY_QUESTION = "The question is empty: type a question about the documents."
+
+
+def no_progress(*_, **__) -> None:
+    pass
+
+
+# --- the app over the seeds, with the fake embedder ------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved_seeds(tmp_path_factory) -> Path:
+    """The seeds indexed once with the fake embedder; each test opens its own copy."""
+    register_model(FAKE_MODEL, HashingModel())
+    home = tmp_path_factory.mktemp("seeds-home")
+    Library.open(None, home / "index", settings=rag.Settings(model=FAKE_MODEL))
+    return home / "index"
+
+
+def open_library(saved_seeds: Path, home: Path, **settings) -> Library:
+    register_model(FAKE_MODEL, HashingModel())
+    shutil.copytree(saved_seeds, home / "index")
+    library, changes = Library.open(None, home / "index",
+                                    settings=rag.Settings(model=FAKE_MODEL, **settings))
+    assert changes["added"] == changes["updated"] == changes["removed"] == []
+    return library
+
+
+@pytest.fixture
+def library(saved_seeds, tmp_path) -> Library:
+    return open_library(saved_seeds, tmp_path / "home")
+
+
+@pytest.fixture
+def handlers(library) -> Iterator[Handlers]:
+    handlers = Handlers(library)
+    yield handlers
+    handlers.close()
+
+
+def gradio_file(tmp_path: Path, name: str, data: bytes) -> Path:
+    """A file as Gradio hands it to the app: a temporary copy named like the user's file."""
+    (tmp_path / "gradio").mkdir(exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=tmp_path / "gradio")) / name
+    path.write_bytes(data)
+    return path
+
+
+def notes(status: str) -> list[str]:
+    """The documents panel's message lines, as the user reads them; refusals marked '!'."""
+    lines = re.findall(r'<p(?: class="([^"]*)")?>(.*?)</p>', status)
+    return [("!" if "bad" in css.split() else "") + html.unescape(text) for css, text in lines]
+
+
+def upload(handlers: Handlers, tmp_path: Path, files: dict[str, bytes], **options) -> list[str]:
+    paths = [str(gradio_file(tmp_path, name, data)) for name, data in files.items()]
+    status, *_ = handlers.upload(paths, [], progress=no_progress, **options)
+    return notes(status)
+
+
+def assert_still_whole(library: Library) -> None:
+    """The app answers from the seeds; the saved index is what is in memory; a restart
+    finds every upload's file and no file it cannot index."""
+    answer = library.index.ask("Who is Paul Poast?")
+    assert not answer.abstained and POAST in answer.quotes[0].text
+    indexed = [(d.id, d.checksum) for d in library.index.documents()]
+    assert [(d.id, d.checksum) for d in rag.Index.load(library.index_dir).documents()] == indexed
+    uploads = sorted(Path(d.source).name for d in library.index.documents()
+                     if library.is_upload(d))
+    stored = sorted(p.name for p in library.uploads_dir.iterdir()) \
+        if library.uploads_dir.exists() else []
+    assert stored == uploads
+    assert all(re.fullmatch(r"[0-9a-f]{24}\.[a-z]+", name) for name in stored)
+    reopened, changes = Library.open(None, library.index_dir, settings=library.index.settings)
+    assert changes["added"] == changes["updated"] == changes["removed"] == []
+    assert reopened.index.problems == []
+    assert [(d.id, d.checksum) for d in reopened.index.documents()] == indexed
+
+
+def titles(library: Library) -> list[str]:
+    return [d.title for d in library.index.documents()]
+
+
+# --- uploads: one named outcome per kind of file ---------------------------------------------
+
+def decompression_bomb() -> bytes:
+    """A 90 KB PDF whose page stream inflates to 100 MB (pypdf stops at its limit)."""
+    packer = zlib.compressobj(9)
+    stream = packer.compress(b"BT /F1 12 Tf 72 720 Td (")
+    for _ in range(100):
+        stream += packer.compress(b"A" * MB)
+    stream += packer.compress(b") Tj ET") + packer.flush()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream
+               + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o
+                                                         for o in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+CAFE = "Café notes\n\nThe café in Zürich serves crème brûlée on Fridays.\n"
+HOSTILE_HTML = (b"<html><head><title>Notice &lt;img src=x onerror=alert(1)&gt;</title>"
+                b"<style>body { color: red }</style><script>alert('head')</script></head>"
+                b"<body onload=\"alert('body')\"><h1>Festival notice</h1>"
+                b"<p onclick=\"alert('p')\">The Zorblat fair &amp; market opens in May "
+                b"&lt;script&gt;alert(2)&lt;/script&gt;.</p><img src=x onerror=\"alert('img')\">"
+                b"<script>alert('inline')</script></body></html>")
+RAW_MARKDOWN = (b"# Raw note\n\n<img src=x onerror=\"alert('md')\"> The Quimby lighthouse is painted "
+                b"teal. <script>alert('mdscript')</script> <b id=injected>bold</b>\n")
+
+# (case, file name, bytes, title when ADDED or the message when REFUSED)
+UPLOAD_CASES = [
+    ("empty file", "empty.txt", b"",
+     "!Not added: empty.txt: the file is empty (add text to it or leave it out)"),
+    ("whitespace only", "blank.md", b"  \n\n\t ",
+     "!Not added: blank.md: the file is empty (add text to it or leave it out)"),
+    ("binary named .txt", "photo.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+     "!Not added: photo.txt: this looks like a binary file, not text (convert it to UTF-8 "
+     "text, or give it its real extension)"),
+    ("text named .pdf", "notes.pdf", b"Just text, not a PDF.\n",
+     "!Not added: notes.pdf: the PDF is damaged or truncated (Stream has ended unexpectedly) "
+     "(re-export or re-download the PDF)"),
+    ("PDF without a text layer", "scan.pdf", make_pdf([""]),
+     "!Not added: scan.pdf: the PDF has no text layer (a scan?) (run OCR on it first, for "
+     "example with ocrmypdf)"),
+    ("PDF encrypted with a password", "locked.pdf", encrypted_pdf("hunter2"),
+     "!Not added: locked.pdf: the PDF is encrypted with a password (save an unencrypted copy "
+     "and add that)"),
+    ("truncated PDF", "cut.pdf", make_pdf(["Some text here."])[:200],
+     "!Not added: cut.pdf: the PDF is damaged or truncated (Stream has ended unexpectedly) "
+     "(re-export or re-download the PDF)"),
+    ("program", "tool.exe", b"MZ\x90\x00" * 64,
+     f"!Not added: tool.exe: '.exe' files cannot be added (upload one of {TYPES})"),
+    ("Word document", "report.docx", b"PK\x03\x04" + bytes(64),
+     f"!Not added: report.docx: '.docx' files cannot be added (upload one of {TYPES})"),
+    ("no extension", "README", b"Read me.\n",
+     f"!Not added: README: 'README' files cannot be added (upload one of {TYPES})"),
+    ("Latin-1 text", "latin1.txt", CAFE.encode("latin-1"), "Café notes"),
+    ("UTF-16 with BOM", "tides.txt",
+     "Tide table\n\nHigh tide at Quimby is at noon.\n".encode("utf-16"), "Tide table"),
+    ("UTF-16 without BOM", "bees.txt",
+     "Bee notes\n\nThe bees of Quimby make heather honey.\n".encode("utf-16-le"), "Bee notes"),
+    ("mixed scripts", "mixed.md",
+     "# Смешанный 混合 مختلط\n\nПривет. 你好世界. مرحبا. The ferry is red.\n".encode(),
+     "Смешанный 混合 مختلط"),
+    ("HTML with scripts, styles, event attributes, entities", "notice.html", HOSTILE_HTML,
+     "Notice <img src=x onerror=alert(1)>"),
+    ("Markdown with raw HTML", "raw.md", RAW_MARKDOWN, "Raw note"),
+    ("HTML named .txt", "page.txt", b"<p>Harbour <b>fees</b> rise in June.</p>",
+     "<p>Harbour <b>fees</b> rise in June.</p>"),
+    ("upper-case extension", "SHOUT.TXT", b"Loud note\n\nThe gulls are loud.\n", "Loud note"),
+    ("name that is only an extension", ".md", b"# Dot note\n\nA name of just '.md'.\n",
+     "Dot note"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "outcome"),
+                         [case[1:] for case in UPLOAD_CASES], ids=[c[0] for c in UPLOAD_CASES])
+def test_an_upload_is_added_or_refused_with_a_clear_message(handlers, library, tmp_path, name,
+                                                            data, outcome):
+    lines = upload(handlers, tmp_path, {name: data})
+    if outcome.startswith("!"):
+        assert lines == [outcome]
+        assert titles(library) == SEED_TITLES
+    else:
+        document = library.index.documents()[-1]
+        passages = len(library.index.chunks(document.id))
+        assert lines == [f"Added “{outcome}” ({name}, {passages} passage"
+                         f"{'s' if passages != 1 else ''}). It is searchable now."]
+        assert titles(library) == [*SEED_TITLES, outcome]
+        assert document.checksum == hashlib.sha256(data).hexdigest()
+    assert_still_whole(library)
+
+
+def test_text_from_odd_encodings_and_markup_is_what_the_file_says(handlers, library, tmp_path):
+    upload(handlers, tmp_path, {"latin1.txt": CAFE.encode("latin-1"),
+                                "notice.html": HOSTILE_HTML, "raw.md": RAW_MARKDOWN})
+    cafe, notice, raw = library.index.documents()[-3:]
+    assert cafe.text == CAFE
+    assert notice.text == ("Festival notice\n\nThe Zorblat fair & market opens in May "
+                           "<script>alert(2)</script>.\n")  # scripts and styles dropped
+    assert raw.text == RAW_MARKDOWN.decode()  # kept as written; shown escaped (test_ui_format)
+    assert library.index.ask("When does the Zorblat fair open?").quotes[0].doc_id == notice.id
+
+
+def test_several_files_at_once_each_get_their_line_in_order(handlers, library, tmp_path):
+    lines = upload(handlers, tmp_path, {"empty.txt": b"", "tool.exe": b"MZ",
+                                        "good.txt": b"Good note\n\nOwls eat mice.\n"})
+    assert lines == [
+        "!Not added: empty.txt: the file is empty (add text to it or leave it out)",
+        f"!Not added: tool.exe: '.exe' files cannot be added (upload one of {TYPES})",
+        "Added “Good note” (good.txt, 1 passage). It is searchable now."]
+    assert titles(library) == [*SEED_TITLES, "Good note"]
+    assert_still_whole(library)
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read_or_stored(handlers, library,
+                                                                     tmp_path):
+    huge = gradio_file(tmp_path, "huge.txt", b"")
+    with open(huge, "r+b") as handle:  # sparse: 200 MB that take no disk
+        handle.truncate(200 * MB)
+    status, *_ = handlers.upload([str(huge)], [], progress=no_progress)
+    assert notes(status) == ["!Not added: huge.txt: 200.0 MB is over the 50.0 MB limit (split "
+                             "it into smaller files)"]
+    assert not library.uploads_dir.exists()
+    assert_still_whole(library)
+
+
+def test_the_size_limit_is_settings_max_file_bytes(saved_seeds, tmp_path):
+    library = open_library(saved_seeds, tmp_path / "home", max_file_bytes=8 * 1024)
+    handlers = Handlers(library)
+    try:
+        assert upload(handlers, tmp_path, {"ten-kb.md": b"# Ten\n\n" + b"word " * 2000}) == [
+            "!Not added: ten-kb.md: 9.8 KB is over the 8.0 KB limit (split it into smaller "
+            "files)"]
+    finally:
+        handlers.close()
+    assert_still_whole(library)
+
+
+def test_a_decompression_bomb_pdf_is_refused_and_does_not_stop_the_next_start(handlers, library,
+                                                                             tmp_path):
+    # pypdf gives up at its decompression limit with an error rag.load does not expect (see
+    # the xfail below). Before the fix, the copy stayed in uploads/ and every later start
+    # failed on it.
+    lines = upload(handlers, tmp_path, {"bomb.pdf": decompression_bomb()})
+    assert len(lines) == 1 and lines[0].startswith("!Not added: bomb.pdf: ")
+    assert titles(library) == SEED_TITLES
+    assert_still_whole(library)
+
+
+# --- uploads: names ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["../../escape.txt", "/etc/cron.d/escape.txt",
+                                  "..\\..\\escape.txt", "Zürich-報告-" + "x" * 230 + ".txt",
+                                  "notes.txt. ", "a\x00b.txt", "<img src=x onerror=alert(1)>.txt"], ids=['relative ..', 'absolute', 'backslashes', 'unicode and long', 'trailing dot', 'NUL', 'markup'])
+def test_uploads_are_stored_only_in_the_uploads_folder_under_generated_names(library, tmp_path,
+                                                                           name):
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"Ferry note\n\nThe ferry leaves at dawn.\n")
+
+    def files() -> set[Path]:  # all but the index's own, which every save rewrites
+        return {p for p in tmp_path.rglob("*") if p.is_file()
+                and not p.is_relative_to(library.index_dir) and "cache" not in p.parts}
+
+    before = files()
+    document = library.add_upload(source, name=name)
+    stored = Path(document.source)
+    assert files() - before == {stored}
+    assert stored.parent == library.uploads_dir
+    assert re.fullmatch(r"[0-9a-f]{24}\.txt", stored.name)
+    assert not Path("/etc/cron.d/escape.txt").exists()
+    assert_still_whole(library)
+
+
+def test_refusals_name_the_users_file_as_given(library, tmp_path):
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"")
+    with pytest.raises(rag.DocumentError) as caught:
+        library.add_upload(source, name="../../reports/empty.txt")
+    assert str(caught.value) == ("../../reports/empty.txt: the file is empty (add text to it or "
+                                 "leave it out)")
+    assert list(library.uploads_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "suffix"), [("a.TXT", ".txt"), (".md", ".md"),
+                                              ("notes.txt. ", ".txt"), ("README", ""),
+                                              ("archive.tar.gz", ".gz"), ("x.", "")])
+def test_upload_suffix(name, suffix):
+    assert upload_suffix(name) == suffix
+
+
+# --- uploads: duplicates ----------------------------------------------------------------------
+
+def test_the_same_file_twice_is_one_document(handlers, library, tmp_path):
+    data = b"Duplicate note\n\nThe duplicate note says owls eat mice.\n"
+    assert upload(handlers, tmp_path, {"dup.txt": data}) == [
+        "Added “Duplicate note” (dup.txt, 1 passage). It is searchable now."]
+    assert upload(handlers, tmp_path, {"copy of dup.md": data}) == [
+        "Already indexed: copy of dup.md is the same file as “Duplicate note”, so nothing was "
+        "added."]
+    assert titles(library) == [*SEED_TITLES, "Duplicate note"]
+    assert_still_whole(library)
+
+
+def test_a_copy_of_a_seed_is_not_a_second_document(handlers, library, tmp_path):
+    data = (SEEDS / "putin-kim-military-alliance.txt").read_bytes()
+    assert upload(handlers, tmp_path, {"alliance.txt": data}) == [
+        f"Already indexed: alliance.txt is the same file as “{SEED_TITLES[1]}”, so nothing was "
+        "added."]
+    assert titles(library) == SEED_TITLES
+    assert not library.uploads_dir.exists()
+    assert_still_whole(library)
+
+
+# --- uploads: failures inside (ui fixes) ------------------------------------------------------
+
+class PoisonedModel(HashingModel):
+    def encode(self, texts, **options):
+        if any("POISON" in t for t in texts):
+            raise RuntimeError("the model failed on this text")
+        return super().encode(texts, **options)
+
+
+def test_an_upload_the_model_fails_on_is_refused_under_its_own_name(tmp_path):
+    register_model("poisoned", PoisonedModel())
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "good.txt").write_text("Lighthouses guide ships at night.")
+    library, _ = Library.open([tmp_path / "docs"], tmp_path / "home" / "index",
+                              settings=rag.Settings(model="poisoned"))
+    handlers = Handlers(library)
+    try:
+        lines = upload(handlers, tmp_path, {"bad.txt": b"This text holds POISON."})
+    finally:
+        handlers.close()
+    # Before: the stored copy's path in uploads/ was named, and the copy was left there.
+    assert lines == ["!Not added: bad.txt: could not be embedded (the model failed on this "
+                     "text) (the other documents were indexed; try this one again or leave it "
+                     "out)"]
+    assert list(library.uploads_dir.iterdir()) == []
+    assert [d.title for d in library.index.documents()] == ["Lighthouses guide ships at night."]
+
+
+def test_an_upload_whose_save_fails_is_not_left_half_added(handlers, library, tmp_path,
+                                                          monkeypatch):
+    def disk_full(folder):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(library.index, "save", disk_full)
+    lines = upload(handlers, tmp_path, {"notes.txt": b"Notes\n\nThe gulls are loud.\n"})
+    # Before: "Not added", yet searchable until the next start and its copy kept.
+    assert lines == ["!Not added: notes.txt: the file could not be stored (No space left on "
+                     "device)"]
+    assert titles(library) == SEED_TITLES
+    assert list(library.uploads_dir.iterdir()) == []
+    monkeypatch.undo()
+    assert_still_whole(library)
+
+
+def test_an_unexpected_error_is_a_message_not_a_failed_event(handlers, library, tmp_path,
+                                                            monkeypatch):
+    def broken(paths, *, progress=None):
+        raise ZeroDivisionError("a loader bug")
+
+    monkeypatch.setattr(library.index, "add", broken)
+    lines = upload(handlers, tmp_path, {"notes.txt": b"Notes\n\nThe gulls are loud.\n"})
+    assert lines == ["!Not added: notes.txt: it could not be indexed. The details are in the "
+                     "server's log; try again, or convert the file to another type."]
+    assert list(library.uploads_dir.iterdir()) == []
+    monkeypatch.undo()
+    assert_still_whole(library)
+
+
+# --- the documents panel's messages (ui fix) --------------------------------------------------
+
+def test_files_dropped_one_after_another_each_keep_their_message(handlers, tmp_path):
+    ana, bo = gr.Request(session_hash="ana"), gr.Request(session_hash="bo")
+    upload(handlers, tmp_path, {"scan.pdf": make_pdf([""])}, request=ana)
+    status, *_ = handlers.upload([str(gradio_file(tmp_path, "good.txt", b"Good\n\nOwls.\n"))],
+                                 [], progress=no_progress, request=ana)
+    scan = ("Not added: scan.pdf: the PDF has no text layer (a scan?) (run OCR on it first, "
+            "for example with ocrmypdf)")
+    assert status == ('<div class="status"><p>Added “Good” (good.txt, 1 passage). It is '
+                      f'searchable now.</p><p class="earlier bad">{scan}</p></div>')
+    # The same file again moves its message up instead of repeating it; others see theirs.
+    assert notes(handlers.remove(None, [], request=ana)[0]) == [
+        "!Choose a document to remove.", "Added “Good” (good.txt, 1 passage). It is searchable "
+        "now.", f"!{scan}"]
+    assert upload(handlers, tmp_path, {"scan.pdf": make_pdf([""])}, request=ana)[0] == f"!{scan}"
+    assert upload(handlers, tmp_path, {"tool.exe": b"MZ"}, request=bo) == [
+        f"!Not added: tool.exe: '.exe' files cannot be added (upload one of {TYPES})"]
+    for number in range(STATUS_NOTES + 5):
+        upload(handlers, tmp_path, {"empty.txt": b"", f"e{number}.exe": b""}, request=ana)
+    assert len(notes(handlers.remove(None, [], request=ana)[0])) == STATUS_NOTES
+
+
+def test_files_sent_again_with_a_later_drop_are_not_handled_twice(handlers, library, tmp_path):
+    ana = gr.Request(session_hash="ana")
+    first = str(gradio_file(tmp_path, "a.txt", b"Alpha\n\nOwls eat mice.\n"))
+    second = str(gradio_file(tmp_path, "b.txt", b"Beta\n\nBats eat moths.\n"))
+    handlers.upload([first], [], progress=no_progress, request=ana)
+    # The box keeps its files and sends them all with the next drop, a.txt ahead of b.txt.
+    status, *_ = handlers.upload([first, second], [], progress=no_progress, request=ana)
+    assert notes(status) == ["Added “Beta” (b.txt, 1 passage). It is searchable now.",
+                             "Added “Alpha” (a.txt, 1 passage). It is searchable now."]
+    assert 'class="earlier"' in status.split("</p>", 1)[1]  # a.txt's line is the older one
+    # Dropped again on purpose, alone: it gets its answer.
+    status, *_ = handlers.upload([first], [], progress=no_progress, request=ana)
+    assert notes(status)[0] == ("Already indexed: a.txt is the same file as “Alpha”, so nothing "
+                                "was added.")
+    assert titles(library) == [*SEED_TITLES, "Alpha", "Beta"]
+
+
+# --- the source viewer ------------------------------------------------------------------------
+
+def viewer(handlers: Handlers, data) -> str:
+    return handlers.open_source(gr.EventData(None, data))
+
+
+def test_the_viewer_shows_only_indexed_documents(handlers, library, tmp_path):
+    upload(handlers, tmp_path, {"raw.md": RAW_MARKDOWN})
+    raw = library.index.documents()[-1]
+    shown = viewer(handlers, {"doc": raw.id, "start": 12, "end": 84, "pstart": 0, "pend": 143})
+    assert "&lt;script&gt;alert(&#x27;mdscript&#x27;)&lt;/script&gt;" in shown
+    assert "<script" not in shown and "<img" not in shown
+    gone = '<div class="viewer"><p class="empty">That document is no longer indexed.</p></div>'
+    for doc in ("no-such-doc", "../../etc/passwd", "", "<img src=x onerror=alert(1)>", None, 7):
+        assert viewer(handlers, {"doc": doc}) == gone
+    assert handlers.remove(raw.id, [])[0].startswith('<div class="status"><p>Removed “Raw note”.')
+    assert viewer(handlers, {"doc": raw.id, "start": 12, "end": 84}) == gone
+    assert_still_whole(library)
+
+
+@pytest.mark.parametrize("data", [
+    {"start": -50, "end": 10 ** 12, "pstart": "NaN", "pend": None},
+    {"start": "12", "end": "x", "pstart": [], "pend": {}},
+    {"start": 84, "end": 12, "pstart": 143, "pend": 0},
+])
+def test_the_viewer_clamps_any_offsets(handlers, library, data):
+    document = library.index.documents()[0]
+    shown = viewer(handlers, {"doc": document.id, **data})
+    assert shown.startswith(f'<div class="viewer" data-doc="{document.id}">')
+    text = re.sub(r"<[^>]+>", "", shown.split('<div class="doc-text">', 1)[1])
+    assert html.unescape(text) == document.text  # the whole document, nothing lost
+
+
+@pytest.mark.parametrize("data", [None, "doc", ["doc"], 5])
+def test_the_viewer_ignores_event_data_that_is_not_an_object(handlers, data):
+    # Only a hand-made request sends these; before, they raised AttributeError.
+    assert viewer(handlers, data) == ('<div class="viewer"><p class="empty">That document is '
+                                      "no longer indexed.</p></div>")
+
+
+# --- the chat (handler) -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("", EMPTY_QUESTION),
+    (" \n\t\u3000 ", EMPTY_QUESTION),
+    ("\x00\x07\x1b\u200b\u202e", EMPTY_QUESTION),
+    ("?!…", "The question has no words in it: type a question about the documents."),
+    ("x" * MB, "The question is 1,048,576 characters long; the limit is 2,000. Ask the "
+               "question itself, not a whole text."),
+], ids=['empty', 'whitespace', 'control characters only', 'no words', '1 MB'])
+def test_a_bad_question_in_the_chat_is_a_message(handlers, library, question, message):
+    turns, page, box, _ = handlers.respond(question, (), None)
+    assert (turns[-1].answer, turns[-1].error) == (None, message)
+    assert f'<div class="answer error" role="alert">{message}</div>' in page
+    assert box == ("" if not question.strip() else question)  # kept to edit, unless blank
+    assert_still_whole(library)
+
+
+@pytest.mark.parametrize("question", [
+    "\x07Who is\x1b Paul\u202e Poast?\u200b\r\n",
+    "<script>alert(1)</script> Who is Paul Poast?",
+    "Кто такой? 谁是? Who is Paul Poast?",
+], ids=['control characters', 'markup', 'mixed scripts'])
+def test_control_characters_markup_and_mixed_scripts_in_a_question(handlers, question):
+    turns, page, box, _ = handlers.respond(question, (), None)
+    assert POAST in turns[-1].answer.quotes[0].text and box == ""
+    shown = re.search(r'<div class="question">.*?<p>(.*?)</p>', page, re.S).group(1)
+    assert shown == html.escape(question)  # as typed, and only ever text
+
+
+def test_a_scope_of_removed_documents_is_a_message(handlers, library, tmp_path):
+    upload(handlers, tmp_path, {"dup.txt": b"Scoped note\n\nOwls eat mice.\n"})
+    scoped = library.index.documents()[-1].id
+    handlers.remove(scoped, [scoped])
+    turns, *_ = handlers.respond("What do owls eat?", (), [scoped])
+    assert turns[-1].error.startswith("The documents you chose to search are no longer indexed.")
+
+
+# --- the CLI (in-process, fake embedder) -----------------------------------------------------
+
+def run_cli(*argv: str, index: Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli([*argv, "--index", str(index), "--model", FAKE_MODEL])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("", EMPTY_QUESTION),
+    ("  \t\n ", EMPTY_QUESTION),
+    ("x" * 100_000, "The question is 100,000 characters long; the limit is 2,000. Ask the "
+                    "question itself, not a whole text."),
+], ids=['empty', 'whitespace', '100,000 characters'])
+def test_cli_bad_questions_exit_2_with_the_message(saved_seeds, tmp_path, question, message):
+    # A 1 MB argument cannot reach a program at all (Linux caps one at 128 KB).
+    shutil.copytree(saved_seeds, tmp_path / "index")
+    assert run_cli("ask", question, index=tmp_path / "index") == (
+        2, "", f"briefing: error: {message}\n")
+
+
+def test_cli_control_characters_are_dropped_from_the_question(saved_seeds, tmp_path):
+    shutil.copytree(saved_seeds, tmp_path / "index")
+    code, out, err = run_cli("ask", "\x07Who is\x1b Paul\u202e Poast?", "--json",
+                             index=tmp_path / "index")
+    assert (code, err) == (0, "")
+    assert '"query": "Who is Paul Poast?"' in out and POAST in out
+
+
+def test_cli_warns_about_each_bad_file_and_answers_from_the_rest(tmp_path, fake_model):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "scan.pdf").write_bytes(make_pdf([""]))
+    (docs / "tool.exe").write_bytes(b"MZ")
+    (docs / "notice.html").write_bytes(HOSTILE_HTML)
+    code, out, err = run_cli("ask", "When does the Zorblat fair open?", "--docs", str(docs),
+                             index=tmp_path / "index")
+    assert code == 0 and "> The Zorblat fair & market opens in May" in out
+    assert sorted(err.splitlines()) == [
+        f"warning: skipped {docs / 'empty.txt'}: the file is empty (add text to it or leave it "
+        "out)",
+        f"warning: skipped {docs / 'scan.pdf'}: the PDF has no text layer (a scan?) (run OCR on "
+        "it first, for example with ocrmypdf)",
+        f"warning: skipped {docs / 'tool.exe'}: '.exe' files are not read (supported types: "
+        ".htm, .html, .markdown, .md, .pdf, .text, .txt)"]
+    assert run_cli("ask", "Anything?", "--docs", str(docs / "scan.pdf"),
+                   index=tmp_path / "other")[0] == 2
+
+
+# --- known rag bugs: strict xfails, reported ------------------------------------------------
+
+@pytest.mark.xfail(strict=True, raises=Exception,
+                   reason="rag.load: pypdf's LimitReachedError is not a DocumentError, so one "
+                          "such PDF stops a whole build (and every start while it is in uploads/)")
+def test_rag_a_decompression_bomb_in_a_folder_is_skipped(tmp_path, fake_settings):
+    (tmp_path / "good.txt").write_text("Lighthouses guide ships at night.")
+    (tmp_path / "bomb.pdf").write_bytes(decompression_bomb())
+    index = rag.Index.build([tmp_path], settings=fake_settings)
+    assert [Path(p.source).name for p in index.problems] == ["bomb.pdf"]
+
+
+@pytest.mark.xfail(strict=True, raises=RecursionError,
+                   reason="rag.query.resolve_followup recurses once per earlier question")
+def test_rag_a_long_history_is_answered(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    index.ask("What does he research?", history=["Who is Paul Poast?"] * 5000)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="rag.Index._check_doc_ids: doc_ids that are not text fail with TypeError")
+def test_rag_doc_ids_of_the_wrong_type_are_a_query_error(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    with pytest.raises(rag.QueryError):
+        index.ask("Who is Paul Poast?", doc_ids=5)
+
+
+# --- no pickle, no eval ---------------------------------------------------------------------
+
+def unsafe_calls(source: str) -> list[str]:
+    """Calls that could run code from a file: pickle-like loaders, torch.load, eval/exec,
+    and NumPy loads that allow pickles."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            found += [f"import {n}" for n in names
+                      if n.split(".")[0] in ("pickle", "cPickle", "dill", "joblib", "shelve",
+                                             "marshal", "cloudpickle")]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in ("eval", "exec", "__import__"):
+                found.append(f"{func.id}()")
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                    (func.value.id, func.attr) in (("torch", "load"), ("pickle", "load"),
+                                                   ("pickle", "loads")):
+                found.append(f"{func.value.id}.{func.attr}()")
+            found += ["allow_pickle=True" for k in node.keywords
+                      if k.arg == "allow_pickle" and not (isinstance(k.value, ast.Constant)
+                                                          and k.value.value is False)]
+    return found
+
+
+def test_no_pickle_torch_load_or_eval_in_rag_and_ui():
+    sources = sorted([*(ROOT / "rag").glob("*.py"), *(ROOT / "ui").glob("*.py")])
+    assert len(sources) > 20
+    found = {str(p.relative_to(ROOT)): unsafe_calls(p.read_text("utf-8")) for p in sources}
+    assert {path: calls for path, calls in found.items() if calls} == {}
+    text = "\n".join(p.read_text("utf-8") for p in sources)
+    for needle in ("torch.load", "allow_pickle=True", "pickle.load", "import pickle"):
+        assert needle not in text
+
+
+def test_the_scan_finds_what_it_looks_for():
+    assert unsafe_calls("import pickle\nfrom joblib import load\neval('1')\ntorch.load(p)\n"
+                        "np.load(p, allow_pickle=True)\nnp.load(p, allow_pickle=flag)\n") == [
+        "import pickle", "import joblib", "eval()", "torch.load()", "allow_pickle=True",
+        "allow_pickle=True"]
+    assert unsafe_calls("np.load(p, allow_pickle=False)\nmodel.eval()\nrun_eval(x)\n") == []
+
+
+# --- the /ask API through gradio_client, real model -----------------------------------------
+
+@contextlib.contextmanager
+def launched(library: Library) -> Iterator[str]:
+    demo, handlers = build(library)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(),
+                            prevent_thread_lock=True, quiet=True, **launch_options(library))
+    try:
+        yield url
+    finally:
+        demo.close()
+        handlers.close()
+
+
+@pytest.fixture(scope="module")
+def real_app(seed_index, tmp_path_factory) -> Iterator[tuple[str, Library]]:
+    """The app over its own copy of the seeds index (real model), so uploads stay here."""
+    home = tmp_path_factory.mktemp("real-home")
+    seed_index.save(home / "index")
+    library = Library(rag.Index.load(home / "index"), index_dir=home / "index",
+                      uploads_dir=home / "uploads")
+    with launched(library) as url:
+        yield url, library
+
+
+@pytest.fixture(scope="module")
+def client(real_app):
+    return gradio_client.Client(real_app[0], verbose=False)
+
+
+def ask_api(client, question, history=(), doc_ids=None) -> dict:
+    return client.predict(question, list(history), doc_ids, api_name="/ask")
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("", EMPTY_QUESTION),
+    ("\x00\x07\x1b\u200b\u202e\r\n", EMPTY_QUESTION),
+    ("?!", "The question has no words in it: type a question about the documents."),
+    ("x" * MB, "The question is 1,048,576 characters long; the limit is 2,000. Ask the "
+               "question itself, not a whole text."),
+], ids=['empty', 'control characters only', 'no words', '1 MB'])
+def test_api_bad_questions_are_clear_errors_and_the_server_keeps_serving(client, question,
+                                                                         message):
+    with pytest.raises(AppError) as caught:
+        ask_api(client, question)
+    assert str(caught.value) == message
+    assert POAST in ask_api(client, "Who is Paul Poast?")["quotes"][0]["text"]
+
+
+def test_api_control_characters_and_mixed_scripts_are_cleaned(client):
+    result = ask_api(client, "\x00Who\x07 is\u202e Paul\x1b Poast?\r\n\u200b")
+    assert result["question"] == result["query"] == "Who is Paul Poast?"
+    assert POAST in result["quotes"][0]["text"]
+    result = ask_api(client, "谁是 Paul Poast? Кто он?")
+    assert result["query"] == "谁是 Paul Poast? Кто он?"
+
+
+def test_api_a_long_history_is_answered(client):
+    # Before: RecursionError in rag (see the xfail), seen as Gradio's generic error.
+    result = ask_api(client, "What does he research?", ["Who is Paul Poast?"] * 5000)
+    assert result["query"] == "What does Paul Poast research?"
+
+
+@pytest.mark.parametrize("doc_ids", [5, {"a": 1}, [1, 2]])
+def test_api_doc_ids_of_the_wrong_type_are_a_clear_error(client, doc_ids):
+    # Before: TypeError inside rag, seen as Gradio's generic error.
+    with pytest.raises(AppError) as caught:
+        ask_api(client, "Who is Paul Poast?", doc_ids=doc_ids)
+    assert str(caught.value) == ("doc_ids must be a list of document ids (see `briefing "
+                                 f"documents`), got {doc_ids!r}")
+
+
+# --- the real browser: Chromium through Playwright, real model -------------------------------
+
+ARTIFACTS = ROOT / "test-artifacts"
+# What would be on the page had anything from a document or a question run as markup.
+INJECTED = """() => ({
+  injected: !!document.querySelector('#injected'),
+  images: document.querySelectorAll('img[src="x"]').length,
+  handlers: document.querySelectorAll('[onerror], [onclick], [onload]').length,
+  scripts: [...document.scripts].filter(s => s.textContent.includes('alert(')).length,
+})"""
+CLEAN = {"injected": False, "images": 0, "handlers": 0, "scripts": 0}
+
+
+@pytest.fixture(scope="module")
+def browser(real_app):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, real_app):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(real_app[0], wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea")
+    yield page
+    assert dialogs == []  # nothing typed or uploaded ever ran as script
+    assert page.evaluate(INJECTED) == CLEAN
+    assert page.get_by_text("Error", exact=True).count() == 0  # no failed event's badge
+    ask(page, "Who is Paul Poast?")
+    assert POAST in page.locator(".turn").last.locator("mark").first.inner_text()
+    page.close()
+    library = real_app[1]
+    for document in library.index.documents():  # the next test starts from the seeds
+        if library.is_upload(document):
+            library.remove(document.id)
+
+
+def ask(page, question: str) -> None:
+    before = page.locator(".turn").count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('.turn').length > {before}")
+    page.locator(".turn").last.locator(".answer").wait_for(state="visible")
+
+
+def drop(page, tmp_path: Path, name: str, data: bytes, *, wait: bool = True) -> None:
+    """Drop one file on the upload box; with `wait`, return once its event is on its way."""
+    folder = tmp_path / f"drop-{len(list(tmp_path.glob('drop-*')))}"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    box = page.locator("#upload input[type=file]")
+    if not wait:
+        box.set_input_files([str(folder / name)])
+        return
+    with page.expect_request(lambda request: "/queue/join" in request.url):
+        box.set_input_files([str(folder / name)])
+
+
+def status_lines(page) -> list[str]:
+    return [line for line in page.locator("#doc-status").inner_text().splitlines() if line.strip()]
+
+
+@pytest.mark.browser
+def test_browser_scripts_in_documents_show_as_text(page, tmp_path):
+    page.locator("#documents").get_by_text("Documents").first.click()
+    drop(page, tmp_path, "notice.html", HOSTILE_HTML)
+    page.locator("#doc-status").get_by_text("notice.html").wait_for(timeout=60_000)
+    drop(page, tmp_path, "raw.md", RAW_MARKDOWN)
+    page.locator("#doc-status").get_by_text("raw.md").wait_for(timeout=60_000)
+    assert status_lines(page)[0] == "Added “Raw note” (raw.md, 1 passage). It is searchable now."
+    assert "Notice <img src=x onerror=alert(1)>" in page.locator("table.documents").inner_text()
+    ask(page, "What colour is the Quimby lighthouse?")
+    page.locator(".turn").last.locator("button.cite").first.click()
+    page.wait_for_function("document.querySelector('#viewer h3')?.innerText === 'Raw note'")
+    assert RAW_MARKDOWN.decode().strip() in page.locator("#viewer .doc-text").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "bad-input-scripts-as-text.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_browser_scripts_and_blanks_in_questions(page):
+    ask(page, "")
+    assert page.locator(".turn").last.locator(".answer.error").inner_text() == EMPTY_QUESTION
+    question = "<img src=x onerror=\"alert('q')\"><script>alert('q')</script> Who is Paul Poast?"
+    ask(page, question)
+    assert page.locator(".turn").last.locator(".question p").inner_text() == question
+    assert "Traceback" not in page.content()
+
+
+@pytest.mark.browser
+def test_browser_bad_uploads_leave_the_panel_working(page, tmp_path, real_app):
+    page.locator("#documents").get_by_text("Documents").first.click()
+    # Before: Gradio's type check refused '.txt' by failing the event, marking the whole panel
+    # "Error"; a file dropped while another was being sent or indexed was silently lost.
+    long_note = "Dot note\n\n" + " ".join(f"Gull number {n} nests on the pier." for n in range(300))
+    drop(page, tmp_path, ".txt", long_note.encode(), wait=False)  # takes a while to index
+    drop(page, tmp_path, "scan.pdf", make_pdf([""]), wait=False)
+    drop(page, tmp_path, "tool.exe", b"MZ" * 10, wait=False)
+    page.wait_for_function("""() => {
+      const lines = document.querySelector('#doc-status').innerText.split('\\n')
+        .map(line => line.trim()).filter(Boolean);
+      return ['(.txt', 'scan.pdf', 'tool.exe'].every(n => lines.some(l => l.includes(n)))
+        && lines.every(line => /^(Added|Not added|Already indexed)/.test(line));
+    }""", timeout=60_000)
+    dot = next(d for d in real_app[1].index.documents() if d.title == "Dot note")
+    expected = {
+        f"Added “Dot note” (.txt, {len(real_app[1].index.chunks(dot.id))} passages). It is "
+        "searchable now.",
+        "Not added: scan.pdf: the PDF has no text layer (a scan?) (run OCR on it first, for "
+        "example with ocrmypdf)",
+        f"Not added: tool.exe: '.exe' files cannot be added (upload one of {TYPES})"}
+    # The box keeps its files and sends them all with each drop; a file sent again in an
+    # order Gradio changed can only be found the same as itself.
+    lines = status_lines(page)
+    assert set(lines) - expected <= {"Already indexed: .txt is the same file as “Dot note”, so "
+                                     "nothing was added."}
+    assert set(lines) >= expected and len(lines) == len(set(lines))
+    page.locator("#scope").get_by_text("Dot note").wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "bad-input-uploads.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_browser_the_viewer_refuses_removed_documents_and_clamps_offsets(page, tmp_path,
+                                                                        real_app):
+    _, library = real_app
+    page.locator("#documents").get_by_text("Documents").first.click()
+    drop(page, tmp_path, "ferry.txt", b"Ferry note\n\nThe Quimby ferry leaves at dawn.\n")
+    page.locator("#doc-status").get_by_text("ferry.txt").wait_for(timeout=60_000)
+    ask(page, "When does the Quimby ferry leave?")
+    cite = page.locator(".turn").last.locator("button.cite").first
+    cite.evaluate("b => { b.dataset.start = '-50'; b.dataset.end = '1e400'; "
+                  "b.dataset.pstart = 'NaN'; }")
+    cite.click()
+    page.wait_for_function("document.querySelector('#viewer h3')?.innerText === 'Ferry note'")
+    assert page.locator("#viewer .doc-text").inner_text().strip() == (
+        "Ferry note\n\nThe Quimby ferry leaves at dawn.")
+    ferry = next(d for d in library.index.documents() if d.title == "Ferry note")
+    library.remove(ferry.id)
+    page.locator(".turn").last.locator(".sources button.source").first.click()
+    page.locator("#viewer").get_by_text("That document is no longer indexed.").wait_for()
+    cite.evaluate("b => { b.dataset.doc = '<img src=x onerror=alert(1)>'; }")
+    cite.click()
+    page.wait_for_timeout(500)
+    assert page.locator("#viewer").inner_text().strip() == "That document is no longer indexed."
