@@ -387,7 +387,12 @@ class Index:
             return None
         if isinstance(doc_ids, str):
             doc_ids = [doc_ids]
-        wanted = list(doc_ids)
+        try:
+            wanted = list(doc_ids)
+        except TypeError:
+            raise QueryError(f"doc_ids must be a list of document ids, got {doc_ids!r}.") from None
+        if not all(isinstance(d, str) for d in wanted):
+            raise QueryError(f"doc_ids must be a list of document ids (text), got {wanted!r}.")
         unknown = [d for d in wanted if self._known(d) is None]
         if unknown:
             raise UnknownDocumentError(f"No document has the id {unknown[0]!r}; see "

@@ -112,6 +112,11 @@ def load_documents(paths: Iterable[str | Path], *, max_bytes: int) -> LoadReport
         except DocumentError as error:
             log.warning("skipped %s", error)
             report.problems.append(error)
+        except Exception as error:  # a parser bug on one file must not stop the others
+            log.exception("unexpected error loading %s", path)
+            report.problems.append(DocumentError(
+                str(path), f"could not be read ({type(error).__name__}: {error})",
+                "check the file; the other documents were loaded"))
     return report
 
 
@@ -362,7 +367,7 @@ def read_html(raw: str) -> tuple[str, str]:
 def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...], str]:
     """Text of each page, joined by blank lines, with each page's span and the title."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -373,7 +378,7 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError,
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError,
             NotImplementedError, RecursionError, AssertionError, IndexError) as error:
         raise DocumentError(source, f"the PDF is damaged or truncated ({error})",
                             "re-export or re-download the PDF") from error

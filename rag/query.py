@@ -25,6 +25,9 @@ _WH = {"who", "what", "when", "where", "why", "which", "how", "is", "are", "was"
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of|the|de|von|van|for|and)?\s*[A-Z][\w’'.-]*)*")
 
 
+MAX_HISTORY = 5
+
+
 def clean_query(text: str, *, max_chars: int) -> str:
     """The question with control characters removed and spaces collapsed.
 
@@ -61,7 +64,8 @@ def names_in(question: str) -> list[str]:
 
 def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     """The query to search for `question`, given the earlier questions (oldest first)."""
-    earlier = [h for h in (" ".join(str(h).split()) for h in history) if h]
+    # Only the last few questions can be what a follow-up refers to.
+    earlier = [h for h in (" ".join(str(h).split()) for h in history) if h][-MAX_HISTORY:]
     if not earlier:
         return question
     previous = resolve_followup(earlier[-1], earlier[:-1])

@@ -8,7 +8,7 @@ disk loads with exactly the documents in memory, every upload's stored file and 
 Most cases drive `ui.blocks.Handlers` over the seeds with the fake embedder (fast); the
 `/ask` API runs through gradio_client and a few cases through Chromium, with the real model.
 What rag.load itself does with odd bytes is tested in test_load.py; here it is the app's
-handling around it. Known rag bugs are strict xfails, so a fix shows up as XPASS.
+handling around it. The rag bugs it found are fixed and tested at the end.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def test_the_size_limit_is_settings_max_file_bytes(saved_seeds, tmp_path):
 def test_a_decompression_bomb_pdf_is_refused_and_does_not_stop_the_next_start(handlers, library,
                                                                              tmp_path):
     # pypdf gives up at its decompression limit with an error rag.load does not expect (see
-    # the xfail below). Before the fix, the copy stayed in uploads/ and every later start
+    # the rag test at the end). Before the fix, the copy stayed in uploads/ and every later start
     # failed on it.
     lines = upload(handlers, tmp_path, {"bomb.pdf": decompression_bomb()})
     assert len(lines) == 1 and lines[0].startswith("!Not added: bomb.pdf: ")
@@ -578,11 +578,8 @@ def test_cli_warns_about_each_bad_file_and_answers_from_the_rest(tmp_path, fake_
                    index=tmp_path / "other")[0] == 2
 
 
-# --- known rag bugs: strict xfails, reported ------------------------------------------------
+# --- rag bugs this suite found, fixed ------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="rag.load: pypdf's LimitReachedError is not a DocumentError, so one "
-                          "such PDF stops a whole build (and every start while it is in uploads/)")
 def test_rag_a_decompression_bomb_in_a_folder_is_skipped(tmp_path, fake_settings):
     (tmp_path / "good.txt").write_text("Lighthouses guide ships at night.")
     (tmp_path / "bomb.pdf").write_bytes(decompression_bomb())
@@ -590,15 +587,11 @@ def test_rag_a_decompression_bomb_in_a_folder_is_skipped(tmp_path, fake_settings
     assert [Path(p.source).name for p in index.problems] == ["bomb.pdf"]
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="rag.query.resolve_followup recurses once per earlier question")
 def test_rag_a_long_history_is_answered(fake_settings):
     index = rag.Index.build([SEEDS], settings=fake_settings)
     index.ask("What does he research?", history=["Who is Paul Poast?"] * 5000)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="rag.Index._check_doc_ids: doc_ids that are not text fail with TypeError")
 def test_rag_doc_ids_of_the_wrong_type_are_a_query_error(fake_settings):
     index = rag.Index.build([SEEDS], settings=fake_settings)
     with pytest.raises(rag.QueryError):
