@@ -332,7 +332,8 @@ def code_state() -> dict:
     changed = git("status", "--porcelain", "--", "rag/store.py", "rag/index.py")
     return {"commit": git("rev-parse", "--short", "HEAD"),
             "store_commit": git("log", "-1", "--format=%h %s", "--", "rag/store.py"),
-            "uncommitted": [line[3:] for line in changed.splitlines()]}
+            "uncommitted": [line.split(maxsplit=1)[1] for line in changed.splitlines()
+                            if line.strip()]}
 
 
 def folder_bytes(path: Path) -> int:
