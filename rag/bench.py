@@ -2,8 +2,9 @@
 
 Each section is one function returning a plain dict; `main` prints each section's
 table as it finishes (progress goes to stderr) and writes everything as JSON when
-asked. The scale section runs in child processes (see `rag.bench_scale`); the
-synthetic corpora it uses are in `rag.synthetic`.
+asked. The scale section runs in child processes (`rag.bench_scale`, with the
+synthetic corpora of `rag.synthetic`), the start-up section in `rag.bench_startup`,
+and the tables are `rag.bench_report`'s.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from . import bench_scale
+from . import bench_scale, bench_startup
 from .bench_report import FORMATTERS, BenchError, format_header, latency_ms
 from .chunk import chunk_document, document_sentences
 from .embed import load_model, text_hash
@@ -41,8 +40,6 @@ BUILD_ROUNDS = (("bare", "pipeline"), ("pipeline", "bare"))
 """Both orders, so that neither side always runs on a warmer (or busier) machine."""
 REOPEN_REPEATS = 3
 THREADS = (1, 4, 8)
-STARTUP_REPEATS = 3
-STARTUP_QUESTION = "Who is Paul Poast?"
 WARM_UP_QUESTION = "What does this corpus say about measurement?"
 
 
@@ -449,50 +446,7 @@ def run_scale(bench: Bench) -> dict:
                            progress=note)
 
 
-# --- start-up ---------------------------------------------------------------------------
-
-def run_startup(bench: Bench) -> dict:
-    """Wall time from command to answer printed, as a user would start Briefing."""
-    briefing = Path(sys.executable).with_name("briefing")
-    home = bench.workdir / "startup"
-    index_dir, cache_dir = home / "index", home / "cache"
-    ask = [str(briefing), "ask", STARTUP_QUESTION, "--index", str(index_dir)]
-    if bench.settings.model != Settings().model:
-        ask += ["--model", bench.settings.model]
-    cases = [("python -c 'import torch' (floor)", [sys.executable, "-c", "import torch"], ()),
-             ("python -c 'import rag'", [sys.executable, "-c", "import rag"], ()),
-             ("ask, no index, no embedding cache", ask, (index_dir, cache_dir)),
-             ("ask, no index, embedding cache kept", ask, (index_dir,)),
-             ("ask, saved index", ask, ())]
-    rows = []
-    for label, command, remove in cases:
-        note(f"startup: {label}")
-        runs = [startup_run(command, remove) for _ in range(STARTUP_REPEATS)]
-        ready = [r["ready_s"] for r in runs if r["ready_s"] is not None]
-        rows.append({"case": label, "runs": runs,
-                     "ready_median_s": round(statistics.median(ready), 2) if ready else None,
-                     "ready_min_s": round(min(ready), 2) if ready else None})
-    return {"question": STARTUP_QUESTION, "repeats": STARTUP_REPEATS, "cases": rows}
-
-
-def startup_run(command: Sequence[str], remove: Sequence[Path]) -> dict:
-    """Seconds to the first line of output (ready: the answer is being printed; for a
-    command that prints nothing, its end) and to exit, after removing `remove`."""
-    for path in remove:
-        shutil.rmtree(path, ignore_errors=True)
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=REPO)
-    process.stdout.readline()  # the answer's first line, or end of output
-    ready = time.perf_counter() - started
-    _, errors = process.communicate(timeout=600)
-    exit_s = time.perf_counter() - started
-    failed = process.returncode != 0
-    return {"ready_s": None if failed else round(ready, 3), "exit_s": round(exit_s, 3),
-            "returncode": process.returncode, "error": errors.strip()[-300:] if failed else None}
-
-
 RUNNERS: dict[str, Callable[[Bench], dict]] = {
     "build": run_build, "reindex": run_reindex, "query": run_query, "scale": run_scale,
-    "startup": run_startup}
+    "startup": lambda bench: bench_startup.run(bench.workdir, settings=bench.settings,
+                                               progress=note)}

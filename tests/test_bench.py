@@ -4,13 +4,14 @@ oracle, and one small end-to-end run with the fake embedder (behaviour, not timi
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rag
-from rag import bench, bench_report, bench_scale, synthetic
+from rag import bench, bench_report, bench_scale, bench_startup, synthetic
 from rag.chunk import chunk_document
 from rag.cli import build_parser
 from rag.embed import register_model
@@ -166,6 +167,19 @@ def test_work_dir_never_uses_the_users_own_index(tmp_path):
 def test_pick_questions_spreads_evenly():
     assert bench.pick_questions(list("abcdefghij"), 5) == ["a", "c", "e", "g", "i"]
     assert bench.pick_questions(["a", "b"], 5) == ["a", "b"]
+
+
+def test_startup_run_once_times_to_first_output_and_reports_failures(tmp_path):
+    doomed = tmp_path / "doomed"
+    doomed.mkdir()
+    ok = bench_startup.run_once([sys.executable, "-c", "print('answer'); import time; "
+                                 "time.sleep(0.3)"], [doomed])
+    assert not doomed.exists()
+    assert ok["returncode"] == 0 and ok["error"] is None
+    assert ok["ready_s"] + 0.25 < ok["exit_s"]  # ready when the answer shows, not at exit
+    failed = bench_startup.run_once([sys.executable, "-c", "raise SystemExit('no index')"], [])
+    assert failed["ready_s"] is None and failed["returncode"] == 1
+    assert failed["error"] == "no index"
 
 
 # --- end to end -------------------------------------------------------------------------
