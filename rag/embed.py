@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .errors import ModelLoadError
 from .settings import DEFAULT_MODEL
@@ -114,6 +115,9 @@ def text_hash(text: str) -> str:
 class Embedder:
     """Embeds passages and queries with one model; vectors are unit length, float32."""
 
+    SLICE = 2048
+    """Texts embedded (and cached) at a time."""
+
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64,
                  cache: EmbeddingCache | None = None) -> None:
         self.model_name = model
@@ -147,12 +151,27 @@ class Embedder:
         if todo:
             if progress is None:
                 progress = len(todo) > 256
-            vectors = self._encode(list(todo.values()), progress=progress)
-            fresh = dict(zip(todo, vectors))
-            if self.cache:
-                self.cache.put(self.model_name, fresh)
-            known.update(fresh)
+            known.update(self._encode_in_slices(todo, progress=progress))
         return np.stack([known[sha] for sha in hashes]).astype(np.float32, copy=False)
+
+    def _encode_in_slices(self, todo: dict[str, str], *, progress: bool) -> dict[str, np.ndarray]:
+        """Vectors of `todo` (hash -> text), shortest texts first, cached slice by slice.
+
+        Length order keeps padding low in every batch; caching each slice as it is done
+        means an interrupted build of a large corpus resumes where it stopped.
+        """
+        order = sorted(todo, key=lambda sha: len(todo[sha]))
+        fresh: dict[str, np.ndarray] = {}
+        bar = tqdm(total=len(order), unit="text", desc="Embedding", disable=not progress)
+        with bar:
+            for start in range(0, len(order), self.SLICE):
+                part = order[start:start + self.SLICE]
+                vectors = dict(zip(part, self._encode([todo[sha] for sha in part])))
+                if self.cache:
+                    self.cache.put(self.model_name, vectors)
+                fresh.update(vectors)
+                bar.update(len(part))
+        return fresh
 
     def embed_query(self, text: str) -> np.ndarray:
         """The query's vector, remembered for the last 1,024 distinct queries."""
@@ -170,9 +189,9 @@ class Embedder:
                 self._queries.popitem(last=False)
         return vector
 
-    def _encode(self, texts: list[str], *, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         model = self.model
         encode = getattr(model, "encode_document", model.encode)
         vectors = encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                         convert_to_numpy=True, show_progress_bar=progress)
+                         convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)

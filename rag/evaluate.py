@@ -447,6 +447,9 @@ def run_beir(folder: Path, *, split: str, modes: Sequence[Mode], limit: int | No
              settings: Settings, cache_dir: Path) -> dict:
     """A BEIR set's split, one row per mode, all from one index."""
     data = read_beir(folder, split=split)
+    # BEIR ranks documents by their passages: sentence vectors (only quotes use them) would
+    # more than double the indexing time and change no figure.
+    settings = replace(settings, embed_sentences=False)
     index, built = build_index(data.documents, None, settings=settings, cache_dir=cache_dir)
     return {"kind": "beir", "source": str(folder), "split": split, "index": built,
             "settings": index.settings.to_dict(),

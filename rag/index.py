@@ -291,10 +291,14 @@ class Index:
                                           max_sentence_chars=s.max_sentence_chars)]
         texts = {d.id: d.text for d in documents}
         passage_texts = [passage_text(c, embed_title=s.embed_title) for c in chunks]
-        sentence_texts = [t for c in chunks for t in sentence_texts_of(c, texts[c.doc_id])]
+        sentence_texts = [t for c in chunks for t in sentence_texts_of(c, texts[c.doc_id])] \
+            if s.embed_sentences else []
         vectors = self._embedder.embed_documents(passage_texts + sentence_texts,
                                                  progress=progress)
         chunk_vectors, rest = vectors[:len(chunks)], vectors[len(chunks):]
+        if not s.embed_sentences:
+            empty = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+            return list(documents), chunks, chunk_vectors, [empty] * len(chunks)
         sentence_vectors = []
         for chunk in chunks:
             sentence_vectors.append(rest[:len(chunk.sentences)])
@@ -359,10 +363,13 @@ class Index:
         query_terms = set(tokenize([query])[0])
         with self._lock:
             hits = self._search(query, vector, k=max(10, quotes_wanted), doc_ids=wanted)
-            spans = [self._store.get(h.chunk_id).sentences for h in hits]
-            sims = [self._store.sentence_vectors(h.chunk_id) @ vector for h in hits]
+            chunks = [self._store.get(h.chunk_id) for h in hits]
+            matrices = [self._store.sentence_vectors(h.chunk_id) for h in hits]
             texts = {h.doc_id: (self._documents.get(h.doc_id) or self.document(h.doc_id)).text
                      for h in hits}
+        spans = [c.sentences for c in chunks]
+        matrices = self._embed_missing_sentences(chunks, matrices, texts)
+        sims = [m @ vector for m in matrices]
         terms = [tokenize([texts[h.doc_id][a:b] for a, b in sp]) for h, sp in zip(hits, spans)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
         quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
@@ -374,6 +381,20 @@ class Index:
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=time.perf_counter() - started, features=features)
+
+    def _embed_missing_sentences(self, chunks: Sequence[Chunk], matrices: list[np.ndarray],
+                                 texts: dict[str, str]) -> list[np.ndarray]:
+        """Sentence vectors of passages indexed without them (Settings.embed_sentences=False),
+        embedded now: the embedding cache keeps them for the next question."""
+        missing = [i for i, (c, m) in enumerate(zip(chunks, matrices)) if c.sentences and not len(m)]
+        if not missing:
+            return matrices
+        wanted = [sentence_texts_of(chunks[i], texts[chunks[i].doc_id]) for i in missing]
+        vectors = self._embedder.embed_documents([t for w in wanted for t in w], progress=False)
+        filled, start = list(matrices), 0
+        for i, w in zip(missing, wanted):
+            filled[i], start = vectors[start:start + len(w)], start + len(w)
+        return filled
 
     def _positive(self, value: int | None, default: int, name: str) -> int:
         if value is None:
@@ -425,6 +446,7 @@ class Index:
         _remove_abandoned_saves(folder)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-{os.getpid()}-",
                                         dir=folder.parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would lock out the user's group
         try:
             with self._lock:
                 self._store.save(staging)
@@ -562,6 +584,13 @@ def _as_paths(paths) -> list[Path]:
 def _is_under(source: str, roots: list[Path]) -> bool:
     path = Path(source).resolve()
     return any(path == root or root in path.parents for root in roots)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, so put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_tree(folder: Path) -> None:

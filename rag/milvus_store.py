@@ -353,6 +353,8 @@ class MilvusStore:
         rows = {r["id"]: r["vector"] for r in
                 self._client.get(self.sentences, ids=ids, output_fields=["id", "vector"])}
         missing = [i for i in ids if i not in rows]
+        if len(missing) == count:  # stored without sentence vectors
+            return np.zeros((0, self.dimension), dtype=np.float32)
         if missing:
             raise KeyError(f"sentence vectors {missing[0]} missing from {self.sentences}")
         block = np.zeros((count, self.dimension), dtype=np.float32)

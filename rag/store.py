@@ -88,13 +88,15 @@ STORES = ("faiss", "milvus")
 
 def check_add(chunks: Sequence[Chunk], vectors: np.ndarray,
               sentence_vectors: Sequence[np.ndarray]) -> None:
-    """What every store's `add` needs: one vector and one sentence row per sentence, per chunk."""
+    """What every store's `add` needs: one vector per chunk, and per chunk either one
+    sentence row per sentence or none (sentences not embedded yet: see
+    Settings.embed_sentences)."""
     if len(chunks) != len(vectors) or len(chunks) != len(sentence_vectors):
         raise ValueError("add needs one vector and one sentence matrix per chunk, got "
                          f"{len(chunks)} chunks, {len(vectors)} vectors, "
                          f"{len(sentence_vectors)} sentence matrices")
     for chunk, matrix in zip(chunks, sentence_vectors):
-        if len(matrix) != len(chunk.sentences):
+        if len(matrix) not in (0, len(chunk.sentences)):
             raise ValueError(f"chunk {chunk.id} has {len(chunk.sentences)} sentences but "
                              f"{len(matrix)} sentence vectors")
 

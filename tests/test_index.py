@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -208,3 +210,58 @@ def test_answer_markdown_and_dict(index):
     assert data["quotes"][0]["text"] == "The apple harvest starts in September."
     assert data["quotes"][0]["start"] == quote.start
     json.dumps(data)
+
+
+def test_sentences_embedded_on_demand_give_the_same_answers(tmp_path, fake_settings, fake_model):
+    eager = rag.Index.build([DATA], settings=fake_settings)
+    eager_texts = fake_model.texts_embedded
+    lazy = rag.Index.build([DATA], settings=replace(fake_settings, embed_sentences=False),
+                           cache_dir=tmp_path)
+    assert fake_model.texts_embedded - eager_texts == len(lazy.chunks())  # passages only
+    for question in ("Who is the harbour master?", "What closed the harbour?"):
+        # the same quotes; scores differ only by the float16 rounding of stored vectors
+        assert [(q.text, q.citation()) for q in lazy.ask(question).quotes] == \
+            [(q.text, q.citation()) for q in eager.ask(question).quotes]
+    folder = lazy.save(tmp_path / "index")
+    assert rag.Index.load(folder, settings=replace(fake_settings, embed_sentences=False)) \
+        .ask("Who runs the port?").quotes == lazy.ask("Who runs the port?").quotes
+
+
+def test_an_interrupted_embedding_keeps_what_it_embedded(tmp_path, fake_settings, fake_model,
+                                                         monkeypatch):
+    from rag.embed import Embedder, EmbeddingCache
+
+    embedder = Embedder(fake_settings.model, cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    monkeypatch.setattr(Embedder, "SLICE", 3)
+    real, calls = fake_model.encode, []
+
+    def fail_on_third_slice(texts, **kwargs):
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise MemoryError("simulated")
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(fake_model, "encode", fail_on_third_slice)
+    texts = [f"text number {n}" for n in range(8)]
+    with pytest.raises(MemoryError):
+        embedder.embed_documents(texts)
+    monkeypatch.setattr(fake_model, "encode", real)
+    before = fake_model.texts_embedded
+    embedder.embed_documents(texts)
+    assert fake_model.texts_embedded - before == 2  # only the slice that failed
+
+
+def test_saved_index_is_readable_as_the_umask_allows(index, tmp_path):
+    old = os.umask(0o022)
+    try:
+        folder = index.save(tmp_path / "index")
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_markup_alone_is_never_quoted(tmp_path, fake_settings):
+    (tmp_path / "notes.md").write_text("# Notes\n\nOwls hunt at night.\n\n* * *\n\n---\n\n"
+                                       "Owls sleep by day.\n", "utf-8")
+    answer = rag.Index.build([tmp_path], settings=fake_settings).ask("owls * * * ---", k=5)
+    assert answer.quotes and all(any(ch.isalnum() for ch in q.text) for q in answer.quotes)
