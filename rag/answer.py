@@ -192,8 +192,8 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
     used: set[tuple[str, int, int]] = set()
     for rank, sentence in enumerate(scored):
         key = (sentence.hit.doc_id, sentence.start, sentence.end)
-        if key in used:
-            continue
+        if key in used or not _has_words(document_texts[key[0]][key[1]:key[2]]):
+            continue  # quoted already, or markup alone ("***", "| --- |")
         used.add(key)
         start, end = sentence.start, sentence.end
         for other in scored[rank + 1:rank + 3]:
@@ -222,6 +222,10 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
         by_text[normalized] = len(quotes)
         quotes.append(Quote(text, start, end, sentence.score, hit))
     return quotes
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
 
 
 @lru_cache(maxsize=1)

@@ -202,7 +202,18 @@ def run_ingest(args) -> int:
     return 0
 
 
+def check_question(args, text: str) -> None:
+    """Refuse a bad question before the slow part (loading the model, opening the index)."""
+    from .errors import QueryError
+    from .query import clean_query
+
+    clean_query(text, max_chars=settings_from(args).max_query_chars)
+    if args.k is not None and args.k <= 0:
+        raise QueryError(f"k must be a whole number greater than 0, got {args.k}.")
+
+
 def run_ask(args) -> int:
+    check_question(args, args.question)
     index, _ = open_index(args, args.docs)
     answer = index.ask(args.question, history=args.history, k=args.k, doc_ids=args.doc_ids)
     if args.json:
@@ -213,6 +224,7 @@ def run_ask(args) -> int:
 
 
 def run_search(args) -> int:
+    check_question(args, args.query)
     index, _ = open_index(args, args.docs)
     hits = index.search(args.query, k=args.k, doc_ids=args.doc_ids)
     if args.json:

@@ -261,7 +261,7 @@ def decode(data: bytes, source: str) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _detect(data)
+            text = _mostly_utf8(data) or _detect(data)
     if text is None or _looks_binary(text):
         raise DocumentError(source, "this looks like a binary file, not text",
                             "convert it to UTF-8 text, or give it its real extension")
@@ -285,6 +285,16 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
         return None
 
 
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few stray bytes (a bad copy-paste, a cut file): decoded as UTF-8,
+    each stray byte shown as U+FFFD. Guessing a legacy code page instead would garble
+    every correct accented letter."""
+    text = data.decode("utf-8", errors="replace")
+    stray = text.count("\ufffd") - data.count("\ufffd".encode())
+    correct = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
+    return text if correct >= 4 * stray else None
+
+
 def _detect(data: bytes) -> str | None:
     """Legacy single-byte text: charset-normalizer's guess, but Windows-1252 when it is one
     of the equally plausible decodings (short Western texts fit many code pages equally)."""
@@ -304,7 +314,9 @@ def _looks_binary(text: str) -> bool:
     if not text:
         return False
     sample = text[:65536]
-    return len(_CONTROL.findall(sample)) > 0.01 * len(sample) + 1
+    # A few control characters turn up in real text (pasted from terminals, old editors);
+    # binary data has them everywhere.
+    return len(_CONTROL.findall(sample)) > max(8, 0.01 * len(sample))
 
 
 def normalize_text(text: str) -> str:

@@ -549,6 +549,12 @@ def test_cli_bad_questions_exit_2_with_the_message(saved_seeds, tmp_path, questi
         2, "", f"briefing: error: {message}\n")
 
 
+def test_cli_refuses_a_bad_question_before_building_an_index(tmp_path):
+    code, out, err = run_cli("ask", " ", index=tmp_path / "index")
+    assert (code, out, err) == (2, "", f"briefing: error: {EMPTY_QUESTION}\n")
+    assert not (tmp_path / "index").exists()
+
+
 def test_cli_control_characters_are_dropped_from_the_question(saved_seeds, tmp_path):
     shutil.copytree(saved_seeds, tmp_path / "index")
     code, out, err = run_cli("ask", "\x07Who is\x1b Paul\u202e Poast?", "--json",

@@ -85,6 +85,16 @@ def test_binary_file_named_txt_is_rejected():
         load(data, "photo.txt")
 
 
+def test_utf8_with_a_stray_byte_keeps_its_accents():
+    data = "Café crème, naïve résumé.".encode() + b"\xff" + " Señor Müller.\n".encode()
+    assert load(data).text == "Café crème, naïve résumé.\ufffd Señor Müller.\n"
+
+
+def test_a_few_control_characters_do_not_make_text_binary():
+    assert load(b"Ring the bell\x07 twice.\x1b Then wait.\n").text == \
+        "Ring the bell twice. Then wait.\n"
+
+
 def test_empty_and_whitespace_files_are_rejected():
     for data in (b"", b"  \n\t\n"):
         with pytest.raises(DocumentError, match="empty"):
