@@ -4,7 +4,8 @@ Each section is one function returning a plain dict; `main` prints each section'
 table as it finishes (progress goes to stderr) and writes everything as JSON when
 asked. The scale section runs in child processes (`rag.bench_scale`, with the
 synthetic corpora of `rag.synthetic`), the start-up section in `rag.bench_startup`,
-and the tables are `rag.bench_report`'s.
+and the tables are `rag.bench_report`'s. `--store` picks the store every section
+measures; Milvus runs use scratch stores of their own (`rag.bench_store`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,18 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from . import bench_scale, bench_startup
+from . import bench_scale, bench_startup, bench_store
 from .bench_report import FORMATTERS, BenchError, format_header, latency_ms
 from .chunk import chunk_document, document_sentences
 from .embed import load_model, text_hash
@@ -66,7 +68,17 @@ class Bench:
 
     @property
     def corpus_index(self) -> Path:
-        return self.workdir / f"index-{self.corpus.key}"
+        suffix = "" if bench_store.is_faiss(self.settings.store) else "-milvus"
+        return self.workdir / f"index-{self.corpus.key}{suffix}"
+
+    @property
+    def corpus_settings(self) -> Settings:
+        """The settings of the build, re-index and query sections: their own scratch store."""
+        return replace(self.settings, store=bench_store.scratch(self.settings.store, "corpus"))
+
+    @property
+    def store(self) -> str:
+        return bench_store.label(self.settings.store)
 
     @property
     def cache_dir(self) -> Path:
@@ -81,7 +93,7 @@ def main(args) -> int:
     sizes = parse_sizes(args.sizes)
     if args.queries <= 0:
         raise BenchError(f"--queries must be greater than 0, got {args.queries}")
-    settings = Settings(model=args.model) if args.model else Settings()
+    settings = bench_settings(args, sizes)
     workdir = work_dir(args.index_dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     limit = docs_limit(getattr(args, "limit_docs", None) or os.environ.get(LIMIT_ENV))
@@ -90,20 +102,47 @@ def main(args) -> int:
     results: dict = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
                      "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      "machine": machine(), "model": settings.model, "corpus": corpus.name,
+                     "store": bench.store, "store_uri": settings.store,
+                     "store_detail": bench_store.describe(settings.store),
                      "workdir": str(workdir), "sections": {}}
     print(format_header(results), flush=True)
-    for name in sections:
-        started = time.perf_counter()
-        note(f"{name}: starting")
-        results["sections"][name] = RUNNERS[name](bench)
-        results["sections"][name]["wall_s"] = round(time.perf_counter() - started, 1)
-        print("\n" + FORMATTERS[name](results["sections"][name]), flush=True)
-        if args.json_out:
-            write_json(results, Path(args.json_out))
+    reset_corpus_store(bench)
+    try:
+        for name in sections:
+            started = time.perf_counter()
+            note(f"{name}: starting")
+            results["sections"][name] = RUNNERS[name](bench)
+            results["sections"][name]["wall_s"] = round(time.perf_counter() - started, 1)
+            print("\n" + FORMATTERS[name](results["sections"][name]), flush=True)
+            if args.json_out:
+                write_json(results, Path(args.json_out))
+    finally:
+        reset_corpus_store(bench)
     results["load_average_end"] = list(os.getloadavg())
     if args.json_out:
         write_json(results, Path(args.json_out))
     return 0
+
+
+def bench_settings(args, sizes: Sequence[int]) -> Settings:
+    """Default settings with the `--model` and `--store` given. The store is checked,
+    with every scratch store name the run will need, before anything runs."""
+    store = getattr(args, "store", None)
+    if store:
+        for tag in ("corpus", "startup", *(f"scale-{size}" for size in sizes)):
+            bench_store.scratch(bench_store.check(store), tag)
+    given = {"model": args.model, "store": store}
+    return Settings(**{k: v for k, v in given.items() if v})
+
+
+def reset_corpus_store(bench: Bench) -> None:
+    """On Milvus, each run starts and ends without a corpus index: its data lives in a
+    scratch store that must never outlive (or predate) the folder. FAISS keeps its saved
+    corpus index for the next run, as ever."""
+    if bench_store.is_faiss(bench.settings.store):
+        return
+    shutil.rmtree(bench.corpus_index, ignore_errors=True)
+    bench_store.discard(bench.corpus_settings.store)
 
 
 def parse_sections(text: str | None) -> list[str]:
@@ -291,14 +330,14 @@ def measured(function: Callable, *args, **kwargs) -> tuple[object, float, float]
 
 def run_build(bench: Bench) -> dict:
     """Index.build (no embedding cache) beside a bare encode of the same texts."""
-    s = bench.settings
+    s = bench.corpus_settings
     documents = load_documents(bench.corpus.paths, max_bytes=s.max_file_bytes).documents
     wanted = embedding_texts(documents, s)
     _, model_s = timed(load_model, s.model)
     bare_encode(s, wanted["texts"][:8])  # first call pays one-off set-up costs
     rounds = [build_round(bench, order, wanted["texts"]) for order in BUILD_ROUNDS]
     best = min(rounds, key=lambda r: r["build_s"])
-    return {"corpus": bench.corpus.name, "documents": len(documents),
+    return {"corpus": bench.corpus.name, "store": bench.store, "documents": len(documents),
             "passages": wanted["passages"], "sentences": wanted["sentences"],
             "texts_embedded": len(wanted["texts"]), "characters": wanted["characters"],
             "batch_size": s.batch_size, "model_load_s": round(model_s, 2), "rounds": rounds,
@@ -310,14 +349,16 @@ def run_build(bench: Bench) -> dict:
 
 def build_round(bench: Bench, order: Sequence[str], texts: Sequence[str]) -> dict:
     """One bare encode and one Index.build + save, in `order`, with the load average after
-    each (the 1-minute figure: how busy the machine was)."""
-    s = bench.settings
+    each (the 1-minute figure: how busy the machine was). Each build starts from an
+    empty store (on Milvus, a fresh scratch store)."""
+    s = bench.corpus_settings
     figures: dict = {"order": " then ".join(order)}
     for step in order:
         note(f"build: {step} ({len(texts):,} texts), order {figures['order']}")
         if step == "bare":
             figures["bare_s"], figures["bare_cpu_s"] = bare_encode(s, texts)
         else:
+            bench_store.discard(s.store)
             index, figures["build_s"], figures["build_cpu_s"] = measured(
                 Index.build, bench.corpus.paths, settings=s, cache_dir=None, progress=False)
             figures["save_s"] = timed(index.save, bench.corpus_index)[1]
@@ -339,14 +380,14 @@ def open_corpus_index(bench: Bench) -> tuple[Index, float, bool]:
     """The corpus index saved in the work folder (built, with an embedding cache, if needed)."""
     existed = (bench.corpus_index / "manifest.json").exists()
     (index, _), seconds = timed(Index.open, bench.corpus.paths, bench.corpus_index,
-                                settings=bench.settings, cache_dir=bench.cache_dir,
+                                settings=bench.corpus_settings, cache_dir=bench.cache_dir,
                                 progress=False)
     return index, seconds, existed
 
 
 def run_reindex(bench: Bench) -> dict:
     """Re-open an unchanged corpus; add one document (embedded in full) and save."""
-    s = bench.settings
+    s = bench.corpus_settings
     index, prepare_s, existed = open_corpus_index(bench)
     reopen, load = [], []
     for _ in range(REOPEN_REPEATS):
@@ -366,7 +407,8 @@ def run_reindex(bench: Bench) -> dict:
     embed_s, _ = bare_encode(s, texts)
     fresh.remove(added.id)
     fresh.save(bench.corpus_index)
-    return {"corpus": bench.corpus.name, "documents": len(index.documents()),
+    return {"corpus": bench.corpus.name, "store": bench.store,
+            "documents": len(index.documents()),
             "passages": len(index.chunks()), "prepared_from_saved": existed,
             "prepare_s": round(prepare_s, 2), "reopen_unchanged_s": [round(x, 3) for x in reopen],
             "reopen_all_unchanged": unchanged, "load_s": [round(x, 3) for x in load],
@@ -378,14 +420,15 @@ def run_reindex(bench: Bench) -> dict:
 
 def run_query(bench: Bench) -> dict:
     """search and ask latency one at a time, then ask throughput with concurrent callers."""
-    s = bench.settings
+    s = bench.corpus_settings
     index, _, _ = open_corpus_index(bench)
     questions = pick_questions(bench.corpus.questions, bench.queries)
     model = load_model(s.model)
     encode = getattr(model, "encode_query", model.encode)
     embed = [timed(encode, [q], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
                    show_progress_bar=False)[1] for q in questions]
-    figures = {"corpus": bench.corpus.name, "documents": len(index.documents()),
+    figures = {"corpus": bench.corpus.name, "store": bench.store,
+               "documents": len(index.documents()),
                "passages": len(index.chunks()), "questions": len(questions),
                "embed_query": latency_ms(embed)}
     for call in ("search", "ask"):
@@ -419,7 +462,7 @@ def one_torch_thread(run: Callable[[], list[float]]) -> dict | None:
 
 def warm_index(bench: Bench) -> Index:
     """A freshly loaded index (no remembered query vectors), after one warm-up question."""
-    index = Index.load(bench.corpus_index, settings=bench.settings)
+    index = Index.load(bench.corpus_index, settings=bench.corpus_settings)
     index.ask(WARM_UP_QUESTION)
     return index
 

@@ -48,7 +48,8 @@ def format_header(results: dict) -> str:
         f"Software: Python {m['python']}, {versions}",
         f"Code: commit {git['commit']}, rag/store.py last changed in {git['store_commit']}{dirty}",
         f"Model: {results['model']}. Corpus: {results['corpus']}. Work folder: "
-        f"{results['workdir']}"])
+        f"{results['workdir']}",
+        f"Store: {results.get('store_detail', 'FAISS')}"])
 
 
 def format_build(b: dict) -> str:
@@ -61,7 +62,8 @@ def format_build(b: dict) -> str:
     overhead = (b["ratio_median"] - 1) * 100
     cpu = b.get("cpu_ratio_median")
     return "\n".join([
-        f"BUILD: {b['corpus']}: {b['documents']:,} documents, {b['passages']:,} passages, "
+        f"BUILD: {b['corpus']}, store {b.get('store', 'FAISS')}: {b['documents']:,} documents, "
+        f"{b['passages']:,} passages, "
         f"{b['sentences']:,} sentences, {b['texts_embedded']:,} distinct texts embedded, "
         f"{b['characters']:,} characters; batch size {b['batch_size']}; no embedding cache; "
         f"model loaded in {b['model_load_s']} s",
@@ -71,7 +73,10 @@ def format_build(b: dict) -> str:
         f"Fastest build: {b['chunks_per_s']:,} passages/s, {b['characters_per_s']:,.0f} "
         f"characters/s. Median build/bare {b['ratio_median']:.3f} in wall time "
         f"({overhead:+.1f}%)" + (f", {cpu:.3f} in CPU time" if cpu is not None else "")
-        + ". Save builds FAISS + BM25 and writes the files. 'load' is the 1-minute load "
+        + (". Save builds FAISS + BM25 and writes the files"
+           if b.get("store", "FAISS") == "FAISS" else
+           ". Save writes the index folder: passages, vectors and BM25 are in Milvus already")
+        + ". 'load' is the 1-minute load "
         "average after each step: above the core count, wall times are mostly waiting.",
         f"Section wall time {b['wall_s']} s."])
 
@@ -86,7 +91,8 @@ def format_reindex(r: dict) -> str:
     unchanged = "all documents unchanged" if r["reopen_all_unchanged"] else \
         "WARNING: the re-open found changes"
     return "\n".join([
-        f"RE-INDEX: {r['corpus']}: {r['documents']:,} documents, {r['passages']:,} passages "
+        f"RE-INDEX: {r['corpus']}, store {r.get('store', 'FAISS')}: {r['documents']:,} "
+        f"documents, {r['passages']:,} passages "
         f"({unchanged}; prepared in {r['prepare_s']} s, "
         f"{'from the saved index' if r['prepared_from_saved'] else 'built with the cache'})",
         format_table(["step", "seconds"], rows),
@@ -101,7 +107,8 @@ def format_query(q: dict) -> str:
     threads = [[c["threads"], f"{c['questions_per_s']:.2f}", _num(c["wall_s"]),
                 _num(c["p50_ms"]), _num(c["p95_ms"])] for c in q["concurrent_ask"]]
     return "\n".join([
-        f"QUERY: {q['corpus']}: {q['documents']:,} documents, {q['passages']:,} passages; "
+        f"QUERY: {q['corpus']}, store {q.get('store', 'FAISS')}: {q['documents']:,} documents, "
+        f"{q['passages']:,} passages; "
         f"{q['questions']} distinct questions, model loaded, a freshly loaded index per row "
         "(every question is embedded)",
         format_table(["call, one at a time", "n", "p50 ms", "p95 ms", "mean ms", "max ms"],
@@ -118,7 +125,8 @@ def format_scale(s: dict) -> str:
     failures = [f"  {e['size']:,} {phase}: {e[phase]['error']}" for e in s["sizes"]
                 for phase in ("build", "serve") if "error" in e[phase]]
     return "\n".join([
-        f"SCALE: synthetic corpora. Vectors are SYNTHESISED: each mixes 4 of {s['pool_sentences']:,}"
+        f"SCALE, store {s.get('store', 'FAISS')}: synthetic corpora. Vectors are SYNTHESISED: "
+        f"each mixes 4 of {s['pool_sentences']:,}"
         f" real sentence embeddings of the model (pool embedded in {s['pool_embed_s']} s; 0 = "
         "cached); texts recombine those real sentences; documents, chunking, BM25, records, "
         "save and load go through the real code ('add s' is Index.add_documents, 'save s' "
@@ -133,6 +141,7 @@ def format_scale(s: dict) -> str:
                       "dense p50/p95", "dense 1 thread", "recall@10", "add 1 s", "save s"],
                      rows),
         *(["Did not finish:", *failures] if failures else []),
+        *format_store_notes(s),
         *format_code(s),
         *format_targets(s),
         f"Section wall time {s['wall_s']} s."])
@@ -144,10 +153,37 @@ def scale_row(entry: dict) -> list[str]:
     return [f"{entry['size']:,}" + ("" if passages in (None, entry["size"])
                                     else f" ({passages:,})"),
             _num(b.get("documents")), _num(b.get("add_s")), _num(b.get("save_s")),
-            _num(b.get("disk_mb")), _num(b.get("build_peak_rss_mb", b.get("peak_rss_mb"))),
-            _num(v.get("reopen_s")), _num(v.get("serve_peak_rss_mb", v.get("peak_rss_mb"))),
+            _num(b.get("disk_mb")),
+            _rss(b.get("build_peak_rss_mb", b.get("peak_rss_mb")), b.get("server_peak_rss_mb")),
+            _num(v.get("reopen_s")),
+            _rss(v.get("serve_peak_rss_mb", v.get("peak_rss_mb")), v.get("server_peak_rss_mb")),
             _pair(v.get("search")), _pair(v.get("ask")), _pair(v.get("dense")),
             _pair(v.get("dense_1_thread")), _num(v.get("recall@10")), _num(v.get("add_one_s")), _num(v.get("save_after_add_s"))]
+
+
+def format_store_notes(s: dict) -> list[str]:
+    """What the scale columns mean on a store other than FAISS (none for FAISS)."""
+    store = s.get("store", "FAISS")
+    if store == "FAISS":
+        return []
+    ingest = "; ".join(f"{e['size']:,}: {_num(e['build'].get('add_passages_per_s'))}"
+                       for e in s["sizes"])
+    indexes = sorted({e["serve"]["store"] for e in s["sizes"] if e["serve"].get("store")})
+    lite = store == "Milvus Lite"
+    return [
+        f"On {store}, each size in a fresh store of its own, deleted after:",
+        f"  ingest ('add s', Index.add_documents writing into the store), passages/s: {ingest}",
+        "  'save s' writes the index folder only: the passages, vectors and BM25 index are "
+        "in Milvus already",
+        "  'disk MB': the index folder plus the Milvus Lite file" if lite else
+        "  'disk MB': n/a, the data is on the Milvus server (not measurable from here)",
+        "  RSS 'a+b': the bench process + the Milvus Lite server process (its peak over the "
+        "whole child); 'reopen s' includes starting that server (Milvus Lite waits 0.5 s "
+        "to see it start)" if lite else
+        "  RSS: the bench process only; the Milvus server's memory is not counted",
+        "  'dense 1 thread': n/a, it limits FAISS's OpenMP threads, which Milvus does not use",
+        f"  recall@10: the store's own dense search ({', '.join(indexes) or '?'}) against "
+        "exact brute force over the same vectors"]
 
 
 def format_code(s: dict) -> list[str]:
@@ -194,8 +230,8 @@ def format_startup(s: dict) -> str:
              " / ".join(_num(r["ready_s"]) if r["ready_s"] is not None else f"failed "
                         f"({r['returncode']})" for r in c["runs"])] for c in s["cases"]]
     return "\n".join([
-        f"START-UP: wall seconds from command to answer printed: briefing ask "
-        f"\"{s['question']}\" --index DIR ({s['repeats']} runs each)",
+        f"START-UP, store {s.get('store', 'FAISS')}: wall seconds from command to answer "
+        f"printed: briefing ask \"{s['question']}\" --index DIR ({s['repeats']} runs each)",
         format_table(["case", "median s", "min s", "runs"], rows),
         f"Section wall time {s['wall_s']} s."])
 
@@ -203,6 +239,11 @@ def format_startup(s: dict) -> str:
 def _latency_cells(figures: dict) -> list[str]:
     return [str(figures["n"]), *(_num(figures[k]) for k in ("p50_ms", "p95_ms", "mean_ms",
                                                            "max_ms"))]
+
+
+def _rss(process, server) -> str:
+    """Peak RSS in MB: the process alone, or process+server when a store server ran."""
+    return _num(process) if server is None else f"{_num(process)}+{_num(server)}"
 
 
 def _pair(figures: dict | None) -> str:

@@ -7,6 +7,9 @@ query by brute force; `serve` loads the saved index and times search, ask, dense
 search (for recall@10 against the exact top 10) and adding one document. Each child
 runs under an address-space limit and a timeout, and records its figures after every
 step, so a child that runs out of memory or time still says how far it got.
+
+The store is `settings.store`: FAISS in the size's index folder, or a fresh Milvus
+scratch store per size (see `rag.bench_store`), deleted once the size is measured.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import bench_store
 from .bench_report import BenchError, latency_ms
 from .embed import load_model, register_model, text_hash
 from .index import Index, passage_text
@@ -65,23 +69,30 @@ def run(sizes: Sequence[int], *, settings: Settings, workdir: Path,
     pool_path, pool_s = prepare_pool(settings, workdir, pool_documents, progress=progress)
     sentences, _ = load_pool(pool_path)
     questions = random.Random(1).sample(sentences, min(queries, len(sentences)))
-    figures = {"pool_sentences": len(sentences), "pool_embed_s": round(pool_s, 1),
+    figures = {"store": bench_store.label(settings.store),
+               "store_detail": bench_store.describe(settings.store),
+               "pool_sentences": len(sentences), "pool_embed_s": round(pool_s, 1),
                "questions": len(questions), "memory_limit_gib": MEMORY_LIMIT / 2**30,
                "add_batch": ADD_BATCH, "vectors": "synthetic", "sizes": []}
     for size in sizes:
         folder = workdir / f"scale-{size}"
+        store = bench_store.scratch(settings.store, f"scale-{size}")
         remove_index(folder)
+        bench_store.discard(store)
         config = {"size": size, "pool": str(pool_path), "folder": str(folder),
                   "questions": questions, "settings": settings.to_dict() | {
-                      "model": SYNTHETIC_MODEL}, "exact": str(workdir / f"exact-{size}.json")}
+                      "model": SYNTHETIC_MODEL, "store": store},
+                  "exact": str(workdir / f"exact-{size}.json")}
         progress(f"scale: {size:,} passages: build")
         build = run_child("build", config, workdir=workdir)
         serve = {"error": "not run: the build did not finish"}
         if "error" not in build:
             progress(f"scale: {size:,} passages: serve")
             serve = run_child("serve", config, workdir=workdir)
-        figures["sizes"].append({"size": size, "build": build, "serve": serve})
+        figures["sizes"].append({"size": size, "store_uri": store, "build": build,
+                                 "serve": serve})
         remove_index(folder)  # up to tens of GB; rebuilt on demand
+        bench_store.discard(store)
     return figures
 
 
@@ -142,8 +153,9 @@ def run_child(phase: str, config: dict, *, workdir: Path) -> dict:
 class Recorder:
     """Figures of one child, written to its out file after every step."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, server: bool = False) -> None:
         self.path = path
+        self.server = server  # also record the peak memory of a Milvus Lite server child
         self.figures: dict = {"steps": []}
 
     def __setitem__(self, key: str, value) -> None:
@@ -161,6 +173,11 @@ class Recorder:
 
     def flush(self) -> None:
         self.figures["peak_rss_mb"] = peak_rss_mb()
+        if self.server:
+            # Peaks only grow while the server runs; keep the last reading once it stops.
+            now = bench_store.children_peak_rss_mb() or 0.0
+            self.figures["server_peak_rss_mb"] = max(
+                now, self.figures.get("server_peak_rss_mb", 0.0))
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.figures, indent=1), "utf-8")
         os.replace(temporary, self.path)
@@ -183,7 +200,8 @@ def child_main(config_path: str) -> int:
     sentences, vectors = load_pool(Path(config["pool"]))
     model = SyntheticModel(sentences, vectors)
     register_model(SYNTHETIC_MODEL, model)
-    recorder = Recorder(Path(config["out"]))
+    store = config["settings"].get("store", "faiss")
+    recorder = Recorder(Path(config["out"]), server=bench_store.lite_path(store) is not None)
     recorder["code"] = code_state()  # files may change between sizes: say what ran
     try:
         PHASES[config["phase"]](config, model, sentences, recorder)
@@ -212,10 +230,14 @@ def build_phase(config: dict, model: SyntheticModel, pool: list[str],
     chunks = index.chunks()
     recorder["passages"] = len(chunks)
     recorder["sentences"] = int(sum(len(c.sentences) for c in chunks))
+    recorder["add_passages_per_s"] = round(len(chunks) / max(recorder.figures["add_s"], 1e-3), 1)
     recorder.step("save", index.save, folder)
-    recorder["disk_mb"] = round(folder_bytes(folder) / 2**20, 1)
+    outside = bench_store.disk_bytes(settings.store)  # the Milvus Lite file; None: a server
+    recorder["disk_mb"] = None if outside is None \
+        else round((folder_bytes(folder) + outside) / 2**20, 1)
+    lite = bench_store.lite_path(settings.store)
     recorder["files_mb"] = {p.name: round(folder_bytes(p) / 2**20, 1)
-                            for p in sorted(folder.iterdir())}
+                            for p in [*sorted(folder.iterdir()), *([lite] if lite else [])]}
     recorder["build_peak_rss_mb"] = peak_rss_mb()
     del documents, index
     queries = model.encode(config["questions"])
@@ -249,7 +271,7 @@ def serve_phase(config: dict, model: SyntheticModel, pool: list[str],
                 recorder: Recorder) -> None:
     settings = Settings.from_dict(config["settings"])
     folder, questions = Path(config["folder"]), config["questions"]
-    recorder.step("imports", _import_backends)  # once per process, not part of a re-open
+    recorder.step("imports", _import_backends, settings.store)  # once per process, not a re-open
     index = recorder.step("reopen", Index.load, folder, settings=settings)
     recorder["reopen_peak_rss_mb"] = peak_rss_mb()
     recorder.step("first_search", index.search, questions[0], k=K)
@@ -267,7 +289,9 @@ def serve_phase(config: dict, model: SyntheticModel, pool: list[str],
     recorder["recall@10"] = round(float(np.mean(recalls)), 4)
     recorder["recall@10_min"] = round(float(np.min(recalls)), 4)
     recorder["store"] = describe_store(index)
-    recorder["dense_1_thread"] = dense_one_thread(index, vectors)
+    # FAISS's OpenMP thread count does not reach Milvus: no figure rather than a false one.
+    recorder["dense_1_thread"] = dense_one_thread(index, vectors) \
+        if bench_store.is_faiss(settings.store) else None
     recorder["serve_peak_rss_mb"] = peak_rss_mb()
     extra = synthetic_documents(pool, 3, chunk_chars=settings.chunk_chars,
                                 overlap=settings.chunk_overlap, seed=config["size"] + 1,
@@ -295,10 +319,13 @@ def dense_one_thread(index: Index, vectors: np.ndarray) -> dict:
     return latency_ms(seconds) | {"default_threads": threads}
 
 
-def _import_backends() -> None:
+def _import_backends(store: str = "faiss") -> None:
     import bm25s  # noqa: F401
     import faiss  # noqa: F401
     import Stemmer  # noqa: F401
+
+    if not bench_store.is_faiss(store):
+        import pymilvus  # noqa: F401
 
 
 def latencies(method: Callable, questions: Sequence[str], **kwargs) -> dict:
@@ -311,11 +338,13 @@ def latencies(method: Callable, questions: Sequence[str], **kwargs) -> dict:
 
 
 def describe_store(index: Index) -> str:
-    """The store class, its dense index kind and FAISS index type when it tells (best effort:
-    these are the store's own attributes, not an API)."""
+    """The store class, its dense index kind and FAISS or Milvus index type when it tells
+    (best effort: these are the store's own attributes, not an API)."""
     store = index._store
-    details = [str(getattr(store, "kind", "")),
-               type(getattr(store, "_faiss", None)).__name__.replace("NoneType", "")]
+    lite = str(getattr(store, "uri", "")).endswith(".db")
+    details = ["Milvus Lite" if lite else "", str(getattr(store, "kind", "")),
+               type(getattr(store, "_faiss", None)).__name__.replace("NoneType", ""),
+               str(getattr(store, "index_type", ""))]
     details = [d for d in details if d]
     return type(store).__name__ + (f" ({', '.join(details)})" if details else "")
 

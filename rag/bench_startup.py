@@ -3,6 +3,7 @@
 Each case runs as a fresh subprocess, a few times: the floor (`import torch`),
 importing `rag`, and `briefing ask` with no saved index and no embedding cache, with
 the cache kept, and with a saved index. The UI's `briefing serve` is measured elsewhere.
+On Milvus, `ask` gets `--store` with a scratch store that "no index" empties.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import bench_store
 from .settings import Settings
 
 REPEATS = 3
@@ -33,27 +35,43 @@ def run(workdir: Path, *, settings: Settings,
     ask = [str(briefing), "ask", QUESTION, "--index", str(index_dir)]
     if settings.model != Settings().model:
         ask += ["--model", settings.model]
-    cases = [("python -c 'import torch' (floor)", [sys.executable, "-c", "import torch"], ()),
-             ("python -c 'import rag'", [sys.executable, "-c", "import rag"], ()),
-             ("ask, no index, no embedding cache", ask, (index_dir, cache_dir)),
-             ("ask, no index, embedding cache kept", ask, (index_dir,)),
-             ("ask, saved index", ask, ())]
+    store = bench_store.scratch(settings.store, "startup")
+    if not bench_store.is_faiss(store):
+        ask += ["--store", store]
+
+    def no_store() -> None:
+        bench_store.discard(store)
+
+    cases = [("python -c 'import torch' (floor)", [sys.executable, "-c", "import torch"], (),
+              None),
+             ("python -c 'import rag'", [sys.executable, "-c", "import rag"], (), None),
+             ("ask, no index, no embedding cache", ask, (index_dir, cache_dir), no_store),
+             ("ask, no index, embedding cache kept", ask, (index_dir,), no_store),
+             ("ask, saved index", ask, (), None)]
     rows = []
-    for label, command, remove in cases:
-        progress(f"startup: {label}")
-        runs = [run_once(command, remove) for _ in range(REPEATS)]
-        ready = [r["ready_s"] for r in runs if r["ready_s"] is not None]
-        rows.append({"case": label, "runs": runs,
-                     "ready_median_s": round(statistics.median(ready), 2) if ready else None,
-                     "ready_min_s": round(min(ready), 2) if ready else None})
-    return {"question": QUESTION, "repeats": REPEATS, "cases": rows}
+    try:
+        for label, command, remove, reset in cases:
+            progress(f"startup: {label}")
+            runs = [run_once(command, remove, reset=reset) for _ in range(REPEATS)]
+            ready = [r["ready_s"] for r in runs if r["ready_s"] is not None]
+            rows.append({"case": label, "runs": runs,
+                         "ready_median_s": round(statistics.median(ready), 2) if ready else None,
+                         "ready_min_s": round(min(ready), 2) if ready else None})
+    finally:
+        no_store()
+    return {"question": QUESTION, "repeats": REPEATS, "store": bench_store.label(store),
+            "cases": rows}
 
 
-def run_once(command: Sequence[str], remove: Sequence[Path]) -> dict:
+def run_once(command: Sequence[str], remove: Sequence[Path], *,
+             reset: Callable[[], None] | None = None) -> dict:
     """Seconds to the first line of output (ready: the answer is being printed; for a
-    command that prints nothing, its end) and to exit, after removing `remove`."""
+    command that prints nothing, its end) and to exit, after removing `remove` and
+    calling `reset` (which empties a store kept outside the index folder)."""
     for path in remove:
         shutil.rmtree(path, ignore_errors=True)
+    if reset is not None:
+        reset()
     # Unbuffered, so the answer reaches the pipe when printed, not when the process exits.
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                PYTHONUNBUFFERED="1")
