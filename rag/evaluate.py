@@ -405,7 +405,10 @@ def squad_figures(records: Sequence[dict]) -> dict:
 
 def run(args) -> dict:
     """Everything `briefing eval` measures for parsed arguments, as JSON-ready data."""
-    settings = Settings(model=args.model) if args.model else Settings()
+    from . import bench_store  # it imports this module's table formatting
+
+    given = {"model": args.model, "store": getattr(args, "store", None)}
+    settings = Settings(**{k: v for k, v in given.items() if v})
     cache_dir = Path(args.index_dir).parent / "cache"
     modes = parse_modes(args.modes)
     given = [name for name, value in (("QUESTIONS", args.questions), ("--beir", args.beir),
@@ -418,14 +421,23 @@ def run(args) -> dict:
     if args.docs and not args.questions:
         raise EvalDataError("--docs goes with a question file; BEIR and SQuAD bring their own "
                             "documents")
+    # On Milvus the benchmark's documents go into a scratch store beside the one named,
+    # emptied before and deleted after: a user's own collections are never touched.
+    store = bench_store.scratch(bench_store.check(settings.store), "eval")
+    settings = replace(settings, store=store)
     common = {"modes": modes, "limit": args.limit, "settings": settings,
               "cache_dir": cache_dir}
-    if args.beir:
-        summary = run_beir(args.beir, split=args.split, **common)
-    elif args.squad:
-        summary = run_squad(args.squad, articles=args.articles, **common)
-    else:
-        summary = run_questions(args.questions, docs=args.docs, **common)
+    bench_store.discard(store)
+    try:
+        if args.beir:
+            summary = run_beir(args.beir, split=args.split, **common)
+        elif args.squad:
+            summary = run_squad(args.squad, articles=args.articles, **common)
+        else:
+            summary = run_questions(args.questions, docs=args.docs, **common)
+    finally:
+        bench_store.discard(store)
+    summary["store"] = bench_store.label(settings.store)
     # Timings are wall clock: the machine's load says how far to trust them.
     return summary | {"machine": {"cpus": os.cpu_count(),
                                   "load_average": [round(x, 2) for x in os.getloadavg()]}}
@@ -515,11 +527,13 @@ def format_report(summary: dict) -> str:
 def format_heading(summary: dict) -> str:
     first = next(iter(summary["modes"].values()))
     source, kind = summary["source"], summary["kind"]
+    store = f" (store: {summary['store']})" if summary.get("store", "FAISS") != "FAISS" else ""
     if kind == "questions":
-        return f"{first['questions']} questions from {source} on {summary['docs']}"
+        return f"{first['questions']} questions from {source} on {summary['docs']}{store}"
     if kind == "beir":
-        return f"BEIR {source}, split {summary['split']}: {first['queries']} queries"
-    return f"SQuAD {source}, articles {summary['articles']}: {first['questions']} questions"
+        return f"BEIR {source}, split {summary['split']}: {first['queries']} queries{store}"
+    return (f"SQuAD {source}, articles {summary['articles']}: {first['questions']} "
+            f"questions{store}")
 
 
 def format_timing_notes(summary: dict) -> list[str]:

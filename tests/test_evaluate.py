@@ -309,6 +309,28 @@ def test_beir_end_to_end_through_the_cli(tmp_path, capsys):
     assert bm25["ndcg@10"] == 1.0
 
 
+def test_beir_on_milvus_lite_gives_the_faiss_rankings_in_a_scratch_store(tmp_path, capsys):
+    pytest.importorskip("milvus_lite")
+    runs = {}
+    for store in ("faiss", f"milvus://{tmp_path}/mine.db"):
+        out = tmp_path / "beir.json"
+        assert cli_main(["eval", "--beir", str(DATA / "beir"), "--modes", "hybrid,bm25,dense",
+                         "--store", store, "--index", str(tmp_path / "home" / "index"),
+                         "--json", str(out)]) == 0
+        summary = json.loads(out.read_text("utf-8"))
+        runs[summary["store"]] = {m: {q: r["top10"] for q, r in f["per_query"].items()}
+                                  for m, f in summary["modes"].items()}
+    assert "(store: Milvus Lite)" in capsys.readouterr().out
+    milvus, faiss = runs["Milvus Lite"], runs["FAISS"]
+    assert milvus["dense"] == faiss["dense"] and milvus["hybrid"] == faiss["hybrid"]
+    # Milvus's BM25 weighs terms a little differently on a 5-document corpus: the same
+    # documents, the same first one, the tail may swap.
+    for query, ranking in faiss["bm25"].items():
+        assert milvus["bm25"][query][0] == ranking[0]
+        assert sorted(milvus["bm25"][query]) == sorted(ranking)
+    assert list(tmp_path.glob("*.db")) == []  # the scratch store is gone; 'mine.db' untouched
+
+
 def test_questions_end_to_end(tmp_path):
     args = build_parser().parse_args(
         ["eval", str(DATA / "questions.jsonl"), "--docs", str(DATA / "docs"),
