@@ -85,10 +85,19 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(url: str, pid: int, *, sessions: int, seconds: float, warmup: float) -> dict:
     from gradio_client import Client
 
-    clients = [Client(url, verbose=False) for _ in range(sessions)]
+    # Loopback HTTP: no certificates to check (loading the CA bundle for each request
+    # would make the load generator, not the app, the bottleneck on a small machine).
+    clients = [Client(url, verbose=False, ssl_verify=False, analytics_enabled=False)
+               for _ in range(sessions)]
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -118,8 +127,10 @@ def run_load(url: str, pid: int, *, sessions: int, seconds: float, warmup: float
         thread.start()
     time.sleep(warmup)
     rss_after_warmup = rss_mb(pid)
+    server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
     for thread in threads:
         thread.join()
+    server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
     rss_end = rss_mb(pid)
     ordered = sorted(latencies)
 
@@ -134,6 +145,10 @@ def run_load(url: str, pid: int, *, sessions: int, seconds: float, warmup: float
         "p99_ms": percentile(99) * 1000,
         "rss_mb_after_warmup": rss_after_warmup, "rss_mb_end": rss_end,
         "rss_growth": (rss_end - rss_after_warmup) / rss_after_warmup,
+        # Where the CPU went (client and server share this machine's cores):
+        "server_cpu_ms_per_request": 1000 * server_cpu / max(len(latencies), 1),
+        "client_cpu_ms_per_request": 1000 * client_cpu / max(len(latencies), 1),
+        "cores": os.cpu_count(),
     }
 
 
@@ -142,7 +157,9 @@ def format_figures(f: dict) -> str:
             f"{f['requests']} requests ({f['requests_per_second']:.1f}/s), {f['errors']} errors\n"
             f"latency p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms\n"
             f"server RSS {f['rss_mb_after_warmup']:.0f} MB after warm-up, {f['rss_mb_end']:.0f} MB "
-            f"at the end ({f['rss_growth']:+.1%})"
+            f"at the end ({f['rss_growth']:+.1%})\n"
+            f"CPU per request: server {f['server_cpu_ms_per_request']:.0f} ms, load client "
+            f"{f['client_cpu_ms_per_request']:.0f} ms ({f['cores']} cores shared by both)"
             + (f"\nerrors: {f['error_samples']}" if f["errors"] else ""))
 
 
