@@ -243,7 +243,45 @@ def answer_probability(features: dict[str, float]) -> float:
 
 
 FEATURES = ("sentence_dense", "sentence_lexical", "sentence_rare_terms", "passage_dense",
-            "passage_rare_terms", "answer_type")
+            "passage_rare_terms", "answer_type", "keyword_score", "unmatched_terms")
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordEvidence:
+    """What BM25 saw of the question across the whole store, not just the best passages.
+
+    `top_score` is the best passage's BM25 score; `unmatched` the question's terms found in
+    none of the keyword candidates (in a corpus of a few dozen passages: found nowhere).
+    """
+
+    top_score: float
+    passages: int
+    unmatched: set[str]
+
+    def score(self) -> float:
+        """The best BM25 score on a scale that moves little with corpus size: a term's
+        weight (IDF) grows with the log of the number of passages, so divide by it."""
+        return math.log1p(max(self.top_score, 0.0) / math.log(2 + self.passages))
+
+    def unmatched_content_terms(self) -> int:
+        """Unmatched terms that carry content (not "did", "many", "say"), at most 3."""
+        return min(3, len(self.unmatched - _question_words()))
+
+
+@lru_cache(maxsize=1)
+def _question_words() -> frozenset[str]:
+    """Function words of questions, stemmed as the index stems: scikit-learn's English
+    stop words (a longer list than BM25's) and the verbs questions are built around."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = sorted(ENGLISH_STOP_WORDS | {"did", "does", "say", "said", "many", "much"})
+    return frozenset(_stem(words))
+
+
+def _stem(words: list[str]) -> list[str]:
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWords(words)
 
 # Questions that ask for a number or a time can only be answered by a sentence holding
 # one: the classic answer-type check of rule-based question answering.
@@ -278,12 +316,16 @@ def answer_type_match(question: str, quote: str) -> float:
 
 def answer_features(scored: list[ScoredSentence], hits: list[Hit],
                     sentence_terms: list[list[list[str]]], query_terms: set[str], *,
-                    query: str = "", best_quote: str = "") -> dict[str, float]:
+                    query: str = "", best_quote: str = "",
+                    keyword: KeywordEvidence | None = None) -> dict[str, float]:
     """What the abstention decision looks at: how close the best sentence and passage are
     to the query, in meaning (cosine) and in words (share of query terms, plain and
-    weighted by how rare each term is among the candidates)."""
+    weighted by how rare each term is among the candidates), and what BM25 found of the
+    question in the whole store (its best score; content words found nowhere)."""
+    keyword = keyword or KeywordEvidence(0.0, 0, set(query_terms))
     if not scored:
-        return dict.fromkeys(FEATURES, 0.0)
+        return dict.fromkeys(FEATURES, 0.0) | {
+            "unmatched_terms": float(keyword.unmatched_content_terms())}
     best = scored[0]
     weights = term_weights(query_terms, [w for words in sentence_terms for w in words])
     passage = next(i for i, h in enumerate(hits) if h.chunk_id == best.hit.chunk_id)
@@ -295,4 +337,6 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
         "passage_rare_terms": lexical_overlap(
             weights, {w for words in sentence_terms[passage] for w in words}),
         "answer_type": answer_type_match(query, best_quote),
+        "keyword_score": keyword.score(),
+        "unmatched_terms": float(keyword.unmatched_content_terms()),
     }

@@ -323,10 +323,14 @@ class Index:
 
     def _search(self, query: str, vector: np.ndarray, *, k: int,
                 doc_ids: list[str] | None) -> list[Hit]:
-        s = self.settings
-        candidates = max(s.candidates, k)
+        candidates = max(self.settings.candidates, k)
         dense = self._store.dense_search(vector, candidates, doc_ids)
         keyword = self._store.keyword_search(query, candidates, doc_ids)
+        return self._fuse(query, dense, keyword, k=k)
+
+    def _fuse(self, query: str, dense: list[tuple[str, float]],
+              keyword: list[tuple[str, float]], *, k: int) -> list[Hit]:
+        s = self.settings
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]],
                                        weights=[s.dense_weight, s.bm25_weight], k=s.rrf_k)
         phrases = quoted_phrases(query)
@@ -361,8 +365,15 @@ class Index:
         wanted = self._check_doc_ids(doc_ids)
         vector = self._embedder.embed_query(query)
         query_terms = set(tokenize([query])[0])
+        k = max(10, quotes_wanted)
         with self._lock:
-            hits = self._search(query, vector, k=max(10, quotes_wanted), doc_ids=wanted)
+            keyword = self._store.keyword_search(query, max(s.candidates, k), wanted)
+            hits = self._fuse(query, self._store.dense_search(vector, max(s.candidates, k), wanted),
+                              keyword, k=k)
+            keyword_terms = {t for words in tokenize(
+                [f"{c.title}\n{c.text}" for c in map(self._store.get, (i for i, _ in keyword))])
+                for t in words}
+            passages = len(self._store)
             chunks = [self._store.get(h.chunk_id) for h in hits]
             matrices = [self._store.sentence_vectors(h.chunk_id) for h in hits]
             texts = {h.doc_id: (self._documents.get(h.doc_id) or self.document(h.doc_id)).text
@@ -373,8 +384,11 @@ class Index:
         terms = [tokenize([texts[h.doc_id][a:b] for a, b in sp]) for h, sp in zip(hits, spans)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
         quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
-        features = answering.answer_features(scored, hits, terms, query_terms, query=query,
-                                             best_quote=quotes[0].text if quotes else "")
+        features = answering.answer_features(
+            scored, hits, terms, query_terms, query=query,
+            best_quote=quotes[0].text if quotes else "",
+            keyword=answering.KeywordEvidence(keyword[0][1] if keyword else 0.0, passages,
+                                              query_terms - keyword_terms))
         confidence = answering.answer_probability(features)
         abstained = s.abstain and (not quotes or
                                    confidence < answering.abstention_model()["threshold"])
@@ -386,13 +400,14 @@ class Index:
                                  texts: dict[str, str]) -> list[np.ndarray]:
         """Sentence vectors of passages indexed without them (Settings.embed_sentences=False),
         embedded now: the embedding cache keeps them for the next question."""
-        missing = [i for i, (c, m) in enumerate(zip(chunks, matrices)) if c.sentences and not len(m)]
+        missing = [i for i, (c, m) in enumerate(zip(chunks, matrices, strict=True))
+                   if c.sentences and not len(m)]
         if not missing:
             return matrices
         wanted = [sentence_texts_of(chunks[i], texts[chunks[i].doc_id]) for i in missing]
         vectors = self._embedder.embed_documents([t for w in wanted for t in w], progress=False)
         filled, start = list(matrices), 0
-        for i, w in zip(missing, wanted):
+        for i, w in zip(missing, wanted, strict=True):
             filled[i], start = vectors[start:start + len(w)], start + len(w)
         return filled
 

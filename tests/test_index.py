@@ -265,3 +265,22 @@ def test_markup_alone_is_never_quoted(tmp_path, fake_settings):
                                        "Owls sleep by day.\n", "utf-8")
     answer = rag.Index.build([tmp_path], settings=fake_settings).ask("owls * * * ---", k=5)
     assert answer.quotes and all(any(ch.isalnum() for ch in q.text) for q in answer.quotes)
+
+
+def test_abstention_sees_question_words_found_nowhere_in_the_documents(index):
+    # harbour.txt, orchard.md and library.html say nothing of recipes or airlines.
+    known = index.ask("Who is the harbour master?").features
+    unknown = index.ask("Which airline flies to the harbour with a recipe?").features
+    assert known["unmatched_terms"] == 0.0
+    assert unknown["unmatched_terms"] == 3.0  # 'airlin', 'fli', 'recip'; 'which' is no content
+    assert known["keyword_score"] > 0.0
+
+
+def test_keyword_evidence():
+    from rag.answer import KeywordEvidence
+
+    small, large = KeywordEvidence(6.0, 25, set()), KeywordEvidence(6.0, 25_000, set())
+    assert small.score() > large.score() > 0.0  # the same raw score means less in more passages
+    assert KeywordEvidence(0.0, 25, set()).score() == 0.0
+    words = KeywordEvidence(1.0, 25, {"did", "mani", "say", "kimchi", "recip", "hotel", "airlin"})
+    assert words.unmatched_content_terms() == 3  # capped; 'did', 'mani', 'say' never count

@@ -5,6 +5,8 @@ import numpy as np
 from rag.chunk import Chunk
 from rag.store import FaissStore
 
+from .conftest import SEEDS
+
 
 def make_store(n=40, dimension=16, seed=0, **options):
     rng = np.random.default_rng(seed)
@@ -96,3 +98,16 @@ def test_store_switches_to_hnsw_when_it_grows(tmp_path):
     loaded = FaissStore.load(tmp_path, 16, hnsw_above=60)
     assert loaded.kind == "hnsw"
     assert loaded.dense_search(more[3], 1)[0][0] == extra[3].id
+
+
+def test_tokenize_gives_what_bm25s_gives():
+    import bm25s
+    import Stemmer
+
+    from rag.store import tokenize
+
+    texts = [(SEEDS / "putin-kim-military-alliance.txt").read_text("utf-8"), "", "  ", "a I",
+             "Ünïcödé naïve café 東京 ÉCOLE", "don't won't it's U.S. e.g. 3.5% studies STUDYING"]
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"),
+                              return_ids=False, show_progress=False)
+    assert tokenize(texts) == [list(tokens) for tokens in expected]
