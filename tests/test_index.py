@@ -284,3 +284,20 @@ def test_keyword_evidence():
     assert KeywordEvidence(0.0, 25, set()).score() == 0.0
     words = KeywordEvidence(1.0, 25, {"did", "mani", "say", "kimchi", "recip", "hotel", "airlin"})
     assert words.unmatched_content_terms() == 3  # capped; 'did', 'mani', 'say' never count
+
+
+def test_a_clear_answer_is_not_followed_by_unrelated_quotes(tmp_path, fake_settings):
+    shutil.copytree(DATA, tmp_path / "docs")
+    (tmp_path / "docs" / "owls.txt").write_text("Owls hunt at night. They eat mice.\n", "utf-8")
+    answer = rag.Index.build([tmp_path / "docs"], settings=fake_settings).ask("What do owls eat?")
+    assert [q.text for q in answer.quotes] == ["Owls hunt at night. They eat mice."]
+
+
+def test_link_texts_and_headings_are_never_quoted(tmp_path, fake_settings):
+    (tmp_path / "notice.html").write_text(
+        "<html><head><title>Harbour notice</title></head><body><h1>Harbour notice</h1>"
+        "<p>Boats dock at the north pier of Quimby harbour.</p><p><a href='x'>click</a></p>"
+        "</body></html>", "utf-8")
+    answer = rag.Index.build([tmp_path], settings=fake_settings).ask(
+        "click harbour notice: where do boats dock?", k=5)
+    assert [q.text for q in answer.quotes] == ["Boats dock at the north pier of Quimby harbour."]
