@@ -99,7 +99,7 @@ table.documents th, table.documents td { text-align: left; padding: 0.3rem 0.4re
 table.documents .n { white-space: nowrap; }
 table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3rem;
                        background: var(--color-accent-soft); }
-.status p { margin: 0.2rem 0; }
+.status p { margin: 0.2rem 0; overflow-wrap: anywhere; }  /* a 200-character file name wraps */
 .status .bad { color: #b45309; }
 .status .earlier { opacity: 0.6; }
 #examples button { flex: 0 1 auto; }
