@@ -93,10 +93,14 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path, fake_settings):
     assert not library.uploads_dir.exists()
 
 
-def test_an_unreadable_upload_is_reported_under_its_own_name_and_not_kept(tmp_path, library):
+def test_an_unreadable_upload_is_reported_under_its_own_name_and_not_kept(tmp_path, library,
+                                                                         caplog):
     with pytest.raises(rag.DocumentError) as caught:
         library.add_upload(upload_file(tmp_path, "blank.md", b"  \n\n "), name="blank.md")
     assert caught.value.source == "blank.md"
+    # The server's log says which upload the stored copy its loader names was.
+    assert any(r.levelname == "WARNING" and r.getMessage().startswith(
+        "upload 'blank.md' (stored as ") for r in caplog.records)
     assert str(caught.value).startswith("blank.md: ")
     assert list(library.uploads_dir.iterdir()) == []
     assert titles(library) == ["Harbour report", "Markup sample", "Orchard notes"]

@@ -133,13 +133,17 @@ class Library:
         return next((d for d in self.index.documents() if d.checksum == checksum), None)
 
     def _index_stored(self, stored: Path, *, name: str, progress: bool | None) -> rag.Document:
-        # Errors name the uploader's file, never the generated one in the uploads folder.
+        # Errors name the uploader's file, never the generated one in the uploads folder;
+        # the log, whose loader warnings name the stored copy, says which upload it was.
         try:
             report = self.index.add([stored], progress=progress)
         except rag.DocumentError as error:  # every passage failed to embed
+            log.warning("upload %r (stored as %s) not added: %s", name, stored.name, error)
             raise type(error)(name, error.problem, error.fix) from error
         if report.problems or not report.documents:
             problem = report.problems[0] if report.problems else None
+            log.warning("upload %r (stored as %s) not added: %s", name, stored.name,
+                        problem or "nothing could be read")
             if isinstance(problem, rag.DocumentError):
                 raise type(problem)(name, problem.problem, problem.fix)
             raise rag.DocumentError(name, "it could not be read", "check the file")
