@@ -208,3 +208,25 @@ def test_index_on_milvus_answers_like_the_index_on_faiss(fake_settings, lite, tm
     loaded = rag.Index.load(tmp_path / "index", settings=replace(fake_settings, store=lite))
     assert [h.chunk_id for h in loaded.search(question)] == \
         [h.chunk_id for h in milvus_index.search(question)]
+
+
+def test_the_seeds_on_milvus_rank_like_faiss_for_the_seed_questions(seed_index, lite):
+    """Parity with the real model: the same top-3 passages on both stores for every
+    question of bench/seed-questions.jsonl (BM25 is Milvus's own function on one side)."""
+    import json
+
+    import rag
+
+    from .conftest import SEEDS
+
+    questions = [json.loads(line) for line in
+                 (SEEDS.parent / "bench" / "seed-questions.jsonl").read_text("utf-8").splitlines()]
+    milvus_index = rag.Index.build([SEEDS], settings=replace(seed_index.settings, store=lite))
+    assert isinstance(milvus_index._store, MilvusStore)
+    overlaps = []
+    for item in questions:
+        query = item["question"]
+        faiss_top = [h.chunk_id for h in seed_index.search(query, k=3)]
+        milvus_top = [h.chunk_id for h in milvus_index.search(query, k=3)]
+        overlaps.append(len(set(faiss_top) & set(milvus_top)) / 3)
+    assert sum(overlaps) / len(overlaps) == 1.0, overlaps
