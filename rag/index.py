@@ -38,7 +38,7 @@ from .store import Store, create_store, load_store, tokenize
 log = logging.getLogger(__name__)
 
 FORMAT = "briefing-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
@@ -138,6 +138,11 @@ class Index:
         for document in self._store.documents(missing) if missing else []:
             with self._lock:
                 self._documents.setdefault(document.id, document)
+
+    def __len__(self) -> int:
+        """The number of passages indexed."""
+        with self._lock:
+            return len(self._store)
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         """The passages of one document, or of all, in document order."""

@@ -33,9 +33,7 @@ from .load import Document
 from .store import (
     BM25_B,
     BM25_K1,
-    HNSW_EF_CONSTRUCTION,
-    HNSW_EF_SEARCH,
-    HNSW_LINKS,
+    IVF_PROBES,
     check_add,
 )
 
@@ -53,6 +51,9 @@ MAX_VARCHAR_BYTES = 65_535
 DOCUMENT_PART_CHARS = 16_000
 MAX_ID_BYTES = 1_024
 MAX_TOP_K = 16_384  # Milvus refuses a larger limit on one search
+MILVUS_IVF_LISTS = 1_024
+"""Inverted lists of an IVF_SQ8 collection: Milvus fixes them when the index is made,
+before the corpus size is known; 1,024 suits about a million passages."""
 WRITE_BATCH = 500  # rows per insert: far below gRPC's 64 MB message limit at 384 dimensions
 CHUNK_CACHE = 4_096
 FIELDS = ["id", "doc_id", "title", "content", "start", "end", "sentences", "added"]
@@ -110,12 +111,12 @@ def facts_of(settings, dimension: int) -> dict:
 
 
 def dense_index_type(settings, uri: str) -> str:
-    """FLAT (exact), HNSW, or AUTOINDEX: 'auto' is exact in Milvus Lite and the server's
+    """FLAT (exact), IVF_SQ8, or AUTOINDEX: 'auto' is exact in Milvus Lite and the server's
     own choice on a server (HNSW on Milvus standalone and clusters)."""
     if settings.dense_index == "flat":
         return "FLAT"
-    if settings.dense_index == "hnsw":
-        return "HNSW"
+    if settings.dense_index == "ivf":
+        return "IVF_SQ8"
     return "FLAT" if uri.endswith(".db") else "AUTOINDEX"
 
 
@@ -246,9 +247,9 @@ class MilvusStore:
             raise
 
     def _dense_index_params(self) -> dict:
-        if self.index_type == "HNSW":
-            return {"index_type": "HNSW", "metric_type": "IP",
-                    "params": {"M": HNSW_LINKS, "efConstruction": HNSW_EF_CONSTRUCTION}}
+        if self.index_type == "IVF_SQ8":
+            return {"index_type": "IVF_SQ8", "metric_type": "IP",
+                    "params": {"nlist": MILVUS_IVF_LISTS}}
         return {"index_type": self.index_type, "metric_type": "IP"}
 
     def _create_sentences(self) -> None:
@@ -366,8 +367,8 @@ class MilvusStore:
                      doc_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
         params = {"metric_type": "IP"}
-        if self.index_type == "HNSW":
-            params["params"] = {"ef": max(HNSW_EF_SEARCH, k)}
+        if self.index_type == "IVF_SQ8":
+            params["params"] = {"nprobe": IVF_PROBES}
         return self._search([query], "vector", k, doc_ids, params)
 
     def keyword_search(self, query: str, k: int,

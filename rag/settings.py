@@ -42,8 +42,9 @@ class Settings:
     """'faiss' (in-process, saved with the index) or a Milvus URI: 'milvus:///path/x.db'
     (Milvus Lite) or 'milvus://host:19530' (a Milvus server or cluster)."""
     dense_index: str = "auto"
-    """'flat' (exact), 'hnsw' (approximate graph), or 'auto': flat up to `hnsw_above`."""
-    hnsw_above: int = 200_000
+    """'flat' (exact), 'ivf' (approximate: inverted lists of 8-bit codes, candidates
+    re-scored exactly), or 'auto': flat up to `approximate_above` passages, ivf above."""
+    approximate_above: int = 200_000
 
     # Retrieval
     top_k: int = 5
@@ -60,10 +61,10 @@ class Settings:
     abstain: bool = True
 
     def __post_init__(self) -> None:
-        if self.dense_index not in ("auto", "flat", "hnsw"):
-            raise ValueError("Settings.dense_index must be 'auto', 'flat' or 'hnsw', got "
+        if self.dense_index not in ("auto", "flat", "ivf"):
+            raise ValueError("Settings.dense_index must be 'auto', 'flat' or 'ivf', got "
                              f"{self.dense_index!r}")
-        for name in ("batch_size", "hnsw_above", "chunk_chars", "max_sentence_chars", "max_file_bytes",
+        for name in ("batch_size", "approximate_above", "chunk_chars", "max_sentence_chars", "max_file_bytes",
                      "top_k", "candidates", "rrf_k", "max_quotes", "max_query_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:

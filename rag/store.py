@@ -2,15 +2,16 @@
 
 `Index` talks to a store only through the `Store` protocol below, so another
 backend (a Milvus cluster, say) is one new class here and nothing else changes.
-`FaissStore` is the default: an exact FAISS inner-product index plus a BM25 index
-(bm25s) in memory, saved as plain files.
+`FaissStore` is the default: passage records as columns (`rag.passages`), a FAISS
+index of their vectors (exact, or IVF with re-scoring for large corpora) and a BM25
+index (bm25s), saved as plain files and memory-mapped when read back.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,9 @@ from typing import Protocol
 import numpy as np
 
 from .chunk import Chunk
+from .passages import PassageTable
+from .passages import read_file as _read
+from .vector_file import VectorFile
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +31,36 @@ log = logging.getLogger(__name__)
 BM25_K1 = 0.9
 BM25_B = 0.4
 
-DENSE_INDEXES = ("auto", "flat", "hnsw")
-# HNSW graph: 32 links per node and a search beam of 128 keep recall@10 against exact
-# search at or above 0.98 (measured by `briefing bench`); 200 builds the graph well.
-HNSW_LINKS = 32
-HNSW_EF_SEARCH = 128
-HNSW_EF_CONSTRUCTION = 200
+DENSE_INDEXES = ("auto", "flat", "ivf")
+# The approximate index: an inverted file of vectors quantised to one byte per dimension
+# (a quarter of float32's memory). A search scans the IVF_PROBES lists nearest the query,
+# then re-scores its best RERANK candidates exactly against the stored float32 vectors.
+IVF_PROBES = 32
+RERANK = 100
+IVF_TRAIN_PER_LIST = 64
+"""Training vectors per list: k-means needs a few dozen points per centroid."""
 
 
-def build_dense_index(vectors: np.ndarray, kind: str):
-    """A FAISS inner-product index over unit vectors: exact ('flat') or a graph ('hnsw')."""
+def ivf_lists(passages: int) -> int:
+    """Inverted lists for this many passages: about the square root, 64 to 4,096."""
+    return int(min(4096, max(64, round(passages ** 0.5))))
+
+
+def build_ivf_index(vectors: VectorFile, ids: np.ndarray):
+    """An IVF index with 8-bit scalar quantisation over unit vectors, keyed by `ids`."""
     import faiss
 
-    dimension = vectors.shape[1]
-    if kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        index = faiss.IndexFlatIP(dimension)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    dimension = vectors.dimension
+    lists = ivf_lists(len(vectors))
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, lists,
+                                          faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(
+        len(vectors), min(len(vectors), lists * IVF_TRAIN_PER_LIST), replace=False)
+    index.train(vectors.rows(np.sort(sample)))
+    index.nprobe = IVF_PROBES
+    for start, block in vectors.blocks():
+        index.add_with_ids(block, ids[start:start + len(block)])
     return index
 
 
@@ -107,7 +120,7 @@ def create_store(settings, dimension: int) -> Store:
     """An empty store of the kind `settings.store` names: 'faiss' (default) or a Milvus URI."""
     if settings.store == "faiss":
         return FaissStore(dimension, dense_index=settings.dense_index,
-                          hnsw_above=settings.hnsw_above)
+                          approximate_above=settings.approximate_above)
     if settings.store.startswith("milvus"):
         from .milvus_store import MilvusStore
 
@@ -120,7 +133,7 @@ def load_store(settings, folder: Path, dimension: int) -> Store:
     """The store saved in `folder` by `Store.save`. Raises ValueError naming a damaged file."""
     if settings.store == "faiss":
         return FaissStore.load(folder, dimension, dense_index=settings.dense_index,
-                               hnsw_above=settings.hnsw_above)
+                               approximate_above=settings.approximate_above)
     if settings.store.startswith("milvus"):
         from .milvus_store import MilvusStore
 
@@ -151,7 +164,12 @@ def _tokenizer():
 
 
 class Matrix:
-    """Rows appended in amortised O(rows): a float array with spare capacity."""
+    """Rows appended in amortised O(rows): a float array with spare capacity.
+
+    It grows in place (`ndarray.resize`, a `realloc` that the C library does by
+    remapping pages), so a matrix of a gigabyte never needs two copies of itself. A
+    read-only memory map (a loaded index) is copied into memory on the first change.
+    """
 
     def __init__(self, dimension: int, dtype=np.float32) -> None:
         self._data = np.zeros((0, dimension), dtype=dtype)
@@ -172,11 +190,13 @@ class Matrix:
 
     def append(self, rows: np.ndarray) -> None:
         needed = self._rows + len(rows)
-        if needed > len(self._data) or not self._data.flags.writeable:
-            grown = np.zeros((max(needed, 2 * len(self._data), 64), self._data.shape[1]),
-                             dtype=self._data.dtype)
-            grown[:self._rows] = self._data[:self._rows]
-            self._data = grown
+        if not self._data.flags.owndata or not self._data.flags.writeable:
+            self._data = np.array(self._data[:self._rows])  # own, writable, exact size
+        if needed > len(self._data):
+            capacity = max(needed, len(self._data) + len(self._data) // 2, 64)
+            # No other array may refer to the data now: every reader works under the
+            # index's lock and copies what it keeps (see FaissStore).
+            self._data.resize((capacity, self._data.shape[1]), refcheck=False)
         self._data[self._rows:needed] = rows
         self._rows = needed
 
@@ -186,45 +206,61 @@ class Matrix:
 
 
 class FaissStore:
-    """Passages in memory, a FAISS index of their vectors, and a BM25 index of their words.
+    """Passages as columns, a FAISS index of their vectors and a BM25 index of their words.
 
-    The FAISS index is exact (inner product over every vector) up to `hnsw_above`
-    passages and an HNSW graph above it (`dense_index` forces one or the other).
+    Up to `approximate_above` passages the FAISS index is exact (`IndexFlatIP`, which
+    then holds the only copy of the vectors); above it, an IVF index with 8-bit codes
+    proposes candidates that are re-scored exactly against the float32 vectors, kept in
+    a file (`rag.vector_file`). `dense_index` forces 'flat' or 'ivf'.
     Sentence vectors are kept as float16: half the memory, and a cosine that differs
     from float32 only in the fourth decimal.
     """
 
     def __init__(self, dimension: int, *, dense_index: str = "auto",
-                 hnsw_above: int = 200_000) -> None:
+                 approximate_above: int = 200_000) -> None:
         if dense_index not in DENSE_INDEXES:
             raise ValueError(f"dense_index must be one of {', '.join(DENSE_INDEXES)}, "
                              f"got {dense_index!r}")
+        import faiss
+
         self.dimension = dimension
         self.dense_index = dense_index
-        self.hnsw_above = hnsw_above
-        self._chunks: list[Chunk] = []
-        self._rows: dict[str, int] = {}
-        self._doc_of_row = np.zeros(0, dtype=np.int64)
-        self._doc_numbers: dict[str, int] = {}
-        self._vectors = Matrix(dimension)
+        self.approximate_above = approximate_above
+        self._passages = PassageTable()
         self._sentence_vectors = Matrix(dimension, np.float16)
         self._sentence_offsets = np.zeros(1, dtype=np.int64)
-        self._faiss = None
+        self._flat = faiss.IndexFlatIP(dimension)  # kind 'flat': the vectors themselves
+        self._vectors: VectorFile | None = None  # kind 'ivf': the vectors, on disk
+        self._ids = np.zeros(0, dtype=np.int64)  # kind 'ivf': each row's id in the IVF index
+        self._ivf = None  # kind 'ivf': built on first search after the store became 'ivf'
         self._bm25 = None
 
     def __len__(self) -> int:
-        return len(self._chunks)
+        return len(self._passages)
 
     @property
     def chunks(self) -> list[Chunk]:
-        return list(self._chunks)
+        return self._passages.chunks()
 
     @property
     def kind(self) -> str:
-        """'flat' (exact) or 'hnsw' (approximate): the dense index in use for this size."""
+        """'flat' (exact) or 'ivf' (approximate): the dense index for the current size."""
+        return self._kind_for(len(self))
+
+    @property
+    def index_type(self) -> str:
+        """The FAISS index in use, with its parameters when approximate."""
+        if self._flat is not None:
+            return "IndexFlatIP"
+        if self._ivf is None:
+            return "IVF-SQ8 (not built yet)"
+        return f"IVF-SQ8, {self._ivf.nlist:,} lists, {self._ivf.nprobe} probed, " \
+               f"top {RERANK} re-scored"
+
+    def _kind_for(self, passages: int) -> str:
         if self.dense_index != "auto":
             return self.dense_index
-        return "hnsw" if len(self._chunks) > self.hnsw_above else "flat"
+        return "ivf" if passages > self.approximate_above else "flat"
 
     # --- changes ------------------------------------------------------------------------
 
@@ -233,74 +269,118 @@ class FaissStore:
         check_add(chunks, vectors, sentence_vectors)
         if not chunks:
             return
-        for chunk in chunks:
-            if chunk.id in self._rows:
-                raise ValueError(f"chunk {chunk.id} is already in the store")
         vectors = _as_matrix(vectors, self.dimension)
         sentences = [_as_matrix(m, self.dimension) for m in sentence_vectors]
-        kind_before = self.kind
-        base = len(self._chunks)
-        self._chunks.extend(chunks)
-        self._rows.update((c.id, base + i) for i, c in enumerate(chunks))
-        numbers = [self._doc_numbers.setdefault(c.doc_id, len(self._doc_numbers)) for c in chunks]
-        self._doc_of_row = np.concatenate([self._doc_of_row, np.array(numbers, dtype=np.int64)])
-        self._vectors.append(vectors)
+        self._passages.append(chunks)  # checks the ids first
         counts = np.array([len(m) for m in sentences], dtype=np.int64)
         self._sentence_offsets = np.concatenate(
             [self._sentence_offsets, self._sentence_offsets[-1] + np.cumsum(counts)])
-        if sentences:
+        if counts.sum():
             self._sentence_vectors.append(np.concatenate(sentences).astype(np.float16))
-        if self._faiss is not None and self.kind == kind_before:
-            self._faiss.add(vectors)  # graphs and flat indexes both grow in place
-        else:
-            self._faiss = None
+        self._add_vectors(vectors)
         self._bm25 = None
 
+    def _add_vectors(self, vectors: np.ndarray) -> None:
+        if self._flat is not None:
+            self._flat.add(vectors)
+        else:
+            first = int(self._ids[-1]) + 1 if len(self._ids) else 0
+            ids = np.arange(first, first + len(vectors), dtype=np.int64)
+            self._vectors.append(vectors)
+            self._ids = np.concatenate([self._ids, ids])
+            if self._ivf is not None:
+                self._ivf.add_with_ids(vectors, ids)
+        self._switch_kind()
+
+    def _switch_kind(self) -> None:
+        """Move the vectors to the index this size calls for (see `kind`)."""
+        import faiss
+
+        if self.kind == "ivf" and self._flat is not None:
+            self._vectors = VectorFile(self.dimension)
+            self._vectors.append(self._flat_vectors())
+            self._ids = np.arange(len(self._vectors), dtype=np.int64)
+            self._flat, self._ivf = None, None
+        elif self.kind == "flat" and self._flat is None:
+            self._flat = faiss.IndexFlatIP(self.dimension)
+            for _, block in self._vectors.blocks():
+                self._flat.add(block)
+            self._vectors.close()
+            self._vectors, self._ids, self._ivf = None, np.zeros(0, dtype=np.int64), None
+
     def delete(self, doc_ids: Iterable[str]) -> None:
-        numbers = [self._doc_numbers[d] for d in set(doc_ids) if d in self._doc_numbers]
-        keep = ~np.isin(self._doc_of_row, numbers)
-        if keep.all():
+        import faiss
+
+        gone = self._passages.rows_of(doc_ids)
+        if not len(gone):
             return
+        keep = np.ones(len(self), dtype=bool)
+        keep[gone] = False
         starts, ends = self._sentence_offsets[:-1], self._sentence_offsets[1:]
         self._sentence_vectors.keep(np.repeat(keep, ends - starts))
         self._sentence_offsets = np.concatenate([[0], np.cumsum((ends - starts)[keep])])
-        self._chunks = [c for c, k in zip(self._chunks, keep) if k]
-        self._rows = {c.id: i for i, c in enumerate(self._chunks)}
-        self._doc_of_row = self._doc_of_row[keep]
-        self._vectors.keep(keep)
-        self._faiss = None
+        self._passages.keep(keep)
+        if self._flat is not None:
+            self._flat.remove_ids(faiss.IDSelectorBatch(gone.astype(np.int64)))  # keeps order
+        else:
+            if self._ivf is not None:
+                self._ivf.remove_ids(faiss.IDSelectorBatch(self._ids[gone]))
+            self._vectors.keep(keep)
+            self._ids = self._ids[keep]
+        self._switch_kind()
         self._bm25 = None
 
     # --- reads --------------------------------------------------------------------------
 
     def get(self, chunk_id: str) -> Chunk:
-        return self._chunks[self._rows[chunk_id]]
+        row = self._passages.row(chunk_id)
+        if row is None:
+            raise KeyError(chunk_id)
+        return self._passages.chunk(row)
 
     def sentence_vectors(self, chunk_id: str) -> np.ndarray:
-        row = self._rows[chunk_id]
+        row = self._passages.row(chunk_id)
+        if row is None:
+            raise KeyError(chunk_id)
         block = self._sentence_vectors.view[
             self._sentence_offsets[row]:self._sentence_offsets[row + 1]]
         return block.astype(np.float32)
 
-    def _allowed_rows(self, doc_ids: Iterable[str] | None) -> np.ndarray | None:
-        if doc_ids is None:
-            return None
-        numbers = [self._doc_numbers[d] for d in set(doc_ids) if d in self._doc_numbers]
-        return np.flatnonzero(np.isin(self._doc_of_row, numbers))
+    def _flat_vectors(self) -> np.ndarray:
+        """The exact index's vectors, without a copy (valid until the next change)."""
+        import faiss
+
+        count = self._flat.ntotal
+        if not count:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return faiss.rev_swig_ptr(self._flat.get_xb(), count * self.dimension).reshape(
+            count, self.dimension)
+
+    def _vector_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self._flat is not None:
+            return np.array(self._flat_vectors()[rows])
+        return self._vectors.rows(rows)
 
     def dense_search(self, vector: np.ndarray, k: int,
                      doc_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
-        allowed = self._allowed_rows(doc_ids)
-        if not len(self._chunks) or (allowed is not None and not len(allowed)):
-            return []
-        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        if allowed is not None:
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if doc_ids is not None:
             # A restricted search is over a handful of documents: brute force is exact and fast.
-            scores = self._vectors.view[allowed] @ query[0]
-            top = np.argsort(-scores, kind="stable")[:k]
-            return [(self._chunks[allowed[i]].id, float(scores[i])) for i in top]
-        scores, rows = self._faiss_index().search(query, min(k, len(self._chunks)))
-        return [(self._chunks[r].id, float(s)) for s, r in zip(scores[0], rows[0]) if r >= 0]
+            rows = self._passages.rows_of(doc_ids)
+        elif self._flat is not None:
+            if not len(self):
+                return []
+            scores, found = self._flat.search(query[None], min(k, len(self)))
+            return [(self._passages.id(r), float(s)) for s, r in zip(scores[0], found[0])
+                    if r >= 0]
+        else:
+            _, found = self._ivf_index().search(query[None], max(k, RERANK))
+            rows = np.searchsorted(self._ids, found[0][found[0] >= 0])
+        if not len(rows):
+            return []
+        scores = self._vector_rows(rows) @ query
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(self._passages.id(rows[i]), float(scores[i])) for i in top]
 
     def keyword_search(self, query: str, k: int,
                        doc_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
@@ -311,35 +391,45 @@ class FaissStore:
         tokens = [t for t in tokens if t in retriever.vocab_dict]
         if not tokens:
             return []
-        allowed = self._allowed_rows(doc_ids)
         mask = None
-        if allowed is not None:
+        if doc_ids is not None:
+            allowed = self._passages.rows_of(doc_ids)
             if not len(allowed):
                 return []
-            mask = np.zeros(len(self._chunks), dtype=np.float32)
+            mask = np.zeros(len(self), dtype=np.float32)
             mask[allowed] = 1.0
-        k = min(k, len(self._chunks))
+        k = min(k, len(self))
         rows, scores = retriever.retrieve([tokens], k=k, show_progress=False, weight_mask=mask,
                                           n_threads=1)
-        return [(self._chunks[int(r)].id, float(s))
+        return [(self._passages.id(int(r)), float(s))
                 for r, s in zip(rows[0], scores[0]) if s > 0]
 
     # --- indexes, built on first use after a change -------------------------------------
 
-    def _faiss_index(self):
-        if self._faiss is None:
-            self._faiss = build_dense_index(self._vectors.view, self.kind)
-        return self._faiss
+    def _ivf_index(self):
+        if self._ivf is None:
+            self._ivf = build_ivf_index(self._vectors, self._ids)
+        return self._ivf
 
     def _bm25_index(self):
-        if self._bm25 is None and self._chunks:
+        if self._bm25 is None and len(self):
             import bm25s
 
-            corpus = tokenize([f"{c.title}\n{c.text}" for c in self._chunks])
             retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            retriever.index(corpus, show_progress=False)
+            retriever.index(self._token_ids(), show_progress=False)
             self._bm25 = retriever
         return self._bm25
+
+    def _token_ids(self) -> tuple[list[array], dict[str, int]]:
+        """Each passage's title and text as token ids, with the vocabulary: bm25s's input,
+        as compact arrays rather than lists of strings (a million passages' worth of
+        Python strings would take gigabytes)."""
+        vocabulary: dict[str, int] = {}
+        ids = []
+        for row, text in enumerate(self._passages.texts()):
+            tokens = tokenize([f"{self._passages.title(row)}\n{text}"])[0]
+            ids.append(array("i", [vocabulary.setdefault(t, len(vocabulary)) for t in tokens]))
+        return ids, vocabulary
 
     # --- files --------------------------------------------------------------------------
 
@@ -347,11 +437,13 @@ class FaissStore:
         """Write the store's files into `folder` (which the caller makes atomic)."""
         import faiss
 
-        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
-            for chunk in self._chunks:
-                out.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
-        faiss.write_index(self._faiss_index(), str(folder / "dense.faiss"))
-        np.save(folder / "vectors.npy", self._vectors.view, allow_pickle=False)
+        self._passages.save(folder)
+        if self._flat is not None:
+            faiss.write_index(self._flat, str(folder / "dense.faiss"))
+        else:
+            faiss.write_index(self._ivf_index(), str(folder / "dense.faiss"))
+            self._vectors.save(folder / "vectors.npy")
+            np.save(folder / "vector_ids.npy", self._ids, allow_pickle=False)
         np.save(folder / "sentence_vectors.npy", self._sentence_vectors.view, allow_pickle=False)
         np.save(folder / "sentence_offsets.npy", self._sentence_offsets, allow_pickle=False)
         retriever = self._bm25_index()
@@ -360,57 +452,46 @@ class FaissStore:
 
     @classmethod
     def load(cls, folder: Path, dimension: int, *, dense_index: str = "auto",
-             hnsw_above: int = 200_000) -> FaissStore:
+             approximate_above: int = 200_000) -> FaissStore:
         """Read a store written by `save`. Raises ValueError naming a damaged file.
 
-        Vectors are memory-mapped: pages are read from disk as searches touch them.
+        Passage texts and an IVF store's vectors stay on disk and are read as searches
+        need them; the BM25 arrays are memory-mapped.
         """
         import bm25s
         import faiss
 
-        store = cls(dimension, dense_index=dense_index, hnsw_above=hnsw_above)
-        store._chunks = _read(folder / "chunks.jsonl", lambda path: [
-            Chunk.from_record(json.loads(line))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()])
-        store._rows = {c.id: i for i, c in enumerate(store._chunks)}
-        for chunk in store._chunks:
-            store._doc_numbers.setdefault(chunk.doc_id, len(store._doc_numbers))
-        store._doc_of_row = np.array([store._doc_numbers[c.doc_id] for c in store._chunks],
-                                     dtype=np.int64)
+        store = cls(dimension, dense_index=dense_index, approximate_above=approximate_above)
+        store._passages = PassageTable.load(folder)
+        count = len(store._passages)
         index = _read(folder / "dense.faiss", lambda path: faiss.read_index(str(path)))
-        if index.d != dimension or index.ntotal != len(store._chunks):
+        if index.d != dimension or index.ntotal != count:
             raise ValueError(f"dense.faiss holds {index.ntotal} vectors of dimension {index.d}, "
-                             f"expected {len(store._chunks)} of dimension {dimension}")
-        store._faiss = index if _kind_of(index) == store.kind else None
-        vectors = _read(folder / "vectors.npy",
-                        lambda path: np.load(path, mmap_mode="r", allow_pickle=False))
-        store._vectors = Matrix.wrap(vectors) if len(vectors) else store._vectors
+                             f"expected {count} of dimension {dimension}")
+        if isinstance(index, faiss.IndexFlat):
+            store._flat = index
+        else:
+            store._flat, store._ivf = None, index
+            store._ivf.nprobe = IVF_PROBES
+            store._vectors = _read(folder / "vectors.npy", VectorFile.open)
+            store._ids = _read(folder / "vector_ids.npy",
+                               lambda path: np.load(path, allow_pickle=False))
+            if len(store._vectors) != count or len(store._ids) != count:
+                raise ValueError("vectors.npy or vector_ids.npy do not match the passages")
         store._sentence_vectors = Matrix.wrap(_read(
             folder / "sentence_vectors.npy",
             lambda path: np.load(path, mmap_mode="r", allow_pickle=False)))
         store._sentence_offsets = _read(folder / "sentence_offsets.npy",
                                         lambda path: np.load(path, allow_pickle=False))
-        if (len(store._sentence_offsets) != len(store._chunks) + 1
-                or store._sentence_offsets[-1] != len(store._sentence_vectors)
-                or len(store._vectors) != len(store._chunks)):
-            raise ValueError("vectors.npy, sentence_vectors.npy or sentence_offsets.npy do not "
-                             "match chunks.jsonl")
-        if store._chunks:
+        if (len(store._sentence_offsets) != count + 1
+                or store._sentence_offsets[-1] != len(store._sentence_vectors)):
+            raise ValueError("sentence_vectors.npy or sentence_offsets.npy do not match the "
+                             "passages")
+        if count:
             store._bm25 = _read(folder / "bm25", lambda path: bm25s.BM25.load(
-                str(path), show_progress=False, verbosity=0))
+                str(path), mmap=True, show_progress=False, verbosity=0))
+        store._switch_kind()
         return store
-
-
-def _kind_of(index) -> str:
-    return "hnsw" if "HNSW" in type(index).__name__ else "flat"
-
-
-def _read(path: Path, reader):
-    """`reader(path)`, with any failure reported as a ValueError that names the file."""
-    try:
-        return reader(path)
-    except Exception as error:  # faiss, numpy and json each raise their own kinds
-        raise ValueError(f"{path.name} cannot be read ({error})") from error
 
 
 def _as_matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:

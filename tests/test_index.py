@@ -85,12 +85,13 @@ def test_save_load_gives_identical_results(index, tmp_path, fake_settings):
         assert loaded.search(query, k=4) == index.search(query, k=4)
         assert loaded.ask(query).quotes == index.ask(query).quotes
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["model"] == fake_settings.model
+    assert manifest["format_version"] == 2 and manifest["model"] == fake_settings.model
     assert manifest["dimension"] == 256 and len(manifest["documents"]) == 3
     assert manifest["settings"]["chunk_chars"] == 600
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
-        "bm25", "chunks.jsonl", "dense.faiss", "documents.jsonl", "manifest.json",
-        "sentence_offsets.npy", "sentence_vectors.npy", "vectors.npy"]
+        "bm25", "dense.faiss", "documents.jsonl", "manifest.json", "passage_sentence_offsets.npy",
+        "passage_sentences.npy", "passage_text_offsets.npy", "passage_texts.bin", "passages.json",
+        "passages.npy", "sentence_offsets.npy", "sentence_vectors.npy"]
 
 
 def test_load_refuses_other_model_and_says_how_to_rebuild(index, tmp_path, fake_settings):
@@ -107,20 +108,23 @@ def test_load_refuses_other_format_version(index, tmp_path):
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 99
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexFormatError, match="format version 99; this Briefing reads version 1"):
+    with pytest.raises(IndexFormatError, match="format version 99; this Briefing reads version 2"):
         rag.Index.load(tmp_path / "ix")
 
 
-@pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-chunks", "drop-documents",
-                                    "garbage-manifest"])
+@pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-passages", "truncate-texts",
+                                    "drop-documents", "garbage-manifest"])
 def test_damaged_index_is_reported_not_crashed(index, tmp_path, damage):
     folder = tmp_path / "ix"
     index.save(folder)
     if damage == "truncate-faiss":
         data = (folder / "dense.faiss").read_bytes()
         (folder / "dense.faiss").write_bytes(data[: len(data) // 2])
-    elif damage == "garbage-chunks":
-        (folder / "chunks.jsonl").write_text("{not json\n")
+    elif damage == "garbage-passages":
+        (folder / "passages.json").write_text("{not json\n")
+    elif damage == "truncate-texts":
+        data = (folder / "passage_texts.bin").read_bytes()
+        (folder / "passage_texts.bin").write_bytes(data[: len(data) // 2])
     elif damage == "drop-documents":
         (folder / "documents.jsonl").unlink()
     else:
@@ -132,7 +136,7 @@ def test_damaged_index_is_reported_not_crashed(index, tmp_path, damage):
 def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
     folder = tmp_path / "ix"
     index.save(folder)
-    (folder / "chunks.jsonl").write_text("{not json\n")
+    (folder / "passages.json").write_text("{not json\n")
     reopened, changes = rag.Index.open([DATA], folder, settings=fake_settings)
     assert len(changes["added"]) == 3
     assert rag.Index.load(folder).search("harbour", k=1) == reopened.search("harbour", k=1)

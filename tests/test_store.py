@@ -8,9 +8,14 @@ from rag.store import FaissStore
 from .conftest import SEEDS
 
 
-def make_store(n=40, dimension=16, seed=0, **options):
+def make_store(n=40, dimension=16, seed=0, topics=0, **options):
+    """A store of `n` random unit vectors; with `topics`, scattered around that many
+    centres, as the embeddings of real text are."""
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dimension)).astype(np.float32)
+    if topics:
+        centres = rng.normal(size=(topics, dimension)).astype(np.float32)
+        vectors = centres[rng.integers(topics, size=n)] + 0.4 * vectors
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chunks = [Chunk(f"doc{i % 4}", "T", i * 10, i * 10 + 5, f"word{i} shared", ((i * 10, i * 10 + 5),))
               for i in range(n)]
@@ -70,20 +75,24 @@ def test_save_load_round_trip(tmp_path):
     assert np.array_equal(loaded.sentence_vectors(chunks[5].id), store.sentence_vectors(chunks[5].id))
 
 
-def test_hnsw_agrees_with_exact_search():
-    exact, vectors, chunks, rng = make_store(n=3000, dimension=32, dense_index="flat")
-    approximate, *_ = make_store(n=3000, dimension=32, hnsw_above=1000)
-    assert (exact.kind, approximate.kind) == ("flat", "hnsw")
+def test_ivf_agrees_with_exact_search():
+    exact, vectors, chunks, rng = make_store(n=3000, dimension=32, topics=40, dense_index="flat")
+    approximate, *_ = make_store(n=3000, dimension=32, topics=40, approximate_above=1000)
+    assert (exact.kind, approximate.kind) == ("flat", "ivf")
     found = 0
-    for _ in range(50):
-        query = rng.normal(size=32).astype(np.float32)
-        truth = {h for h, _ in exact.dense_search(query, 10)}
-        found += len(truth & {h for h, _ in approximate.dense_search(query, 10)})
+    for i in range(50):
+        query = vectors[i * 7] + 0.2 * rng.normal(size=32).astype(np.float32)
+        truth = exact.dense_search(query, 10)
+        hits = approximate.dense_search(query, 10)
+        found += len({h for h, _ in truth} & {h for h, _ in hits})
+        # Candidates are re-scored exactly: a passage found has its exact cosine.
+        exact_scores = dict(exact.dense_search(query, 3000))
+        assert all(abs(exact_scores[h] - s) < 1e-5 for h, s in hits)
     assert found / 500 >= 0.98
 
 
-def test_store_switches_to_hnsw_when_it_grows(tmp_path):
-    store, vectors, chunks, rng = make_store(n=50, hnsw_above=60)
+def test_store_switches_to_ivf_when_it_grows_and_back_when_it_shrinks(tmp_path):
+    store, vectors, chunks, rng = make_store(n=50, approximate_above=60)
     query = rng.normal(size=16).astype(np.float32)
     store.dense_search(query, 5)
     assert store.kind == "flat"
@@ -92,12 +101,34 @@ def test_store_switches_to_hnsw_when_it_grows(tmp_path):
     extra = [Chunk("doc9", "T", 1000 + i, 1001 + i, f"extra{i}", ((1000 + i, 1001 + i),))
              for i in range(20)]
     store.add(extra, more, [m[None, :] for m in more])
-    assert store.kind == "hnsw"
+    assert store.kind == "ivf"
     assert store.dense_search(more[3], 1)[0][0] == extra[3].id
     store.save(tmp_path)
-    loaded = FaissStore.load(tmp_path, 16, hnsw_above=60)
-    assert loaded.kind == "hnsw"
+    loaded = FaissStore.load(tmp_path, 16, approximate_above=60)
+    assert loaded.kind == "ivf"
     assert loaded.dense_search(more[3], 1)[0][0] == extra[3].id
+    assert loaded.dense_search(vectors[7], 1)[0][0] == chunks[7].id
+    loaded.delete(["doc9"])
+    assert loaded.kind == "flat" and len(loaded) == 50
+    assert loaded.dense_search(vectors[7], 1)[0][0] == chunks[7].id
+    assert loaded.dense_search(more[3], 1)[0][0] != extra[3].id
+
+
+def test_ivf_store_changes_after_loading(tmp_path):
+    """A loaded store's arrays are read-only memory maps: changing it must copy, not fail."""
+    store, vectors, chunks, rng = make_store(n=400, dense_index="ivf")
+    store.save(tmp_path)
+    loaded = FaissStore.load(tmp_path, 16, dense_index="ivf")
+    loaded.delete(["doc1"])
+    more = rng.normal(size=(3, 16)).astype(np.float32)
+    more /= np.linalg.norm(more, axis=1, keepdims=True)
+    extra = [Chunk("doc7", "T", i, i + 1, f"late{i}", ((i, i + 1),)) for i in range(3)]
+    loaded.add(extra, more, [m[None, :] for m in more])
+    assert len(loaded) == 303
+    assert loaded.dense_search(more[2], 1)[0][0] == extra[2].id
+    assert loaded.dense_search(vectors[2], 1)[0][0] == chunks[2].id  # doc2 stays
+    assert all(loaded.get(h).doc_id != "doc1" for h, _ in loaded.dense_search(vectors[1], 20))
+    assert [h for h, _ in loaded.keyword_search("late1", 3)] == [extra[1].id]
 
 
 def test_tokenize_gives_what_bm25s_gives():
