@@ -135,7 +135,9 @@ def format_scale(s: dict) -> str:
         f"(~0 ms to embed), so latencies are retrieval and answering alone. "
         f"{s['questions']} questions; each size in fresh processes under a "
         f"{s['memory_limit_gib']:.0f} GiB address-space limit; added "
-        f"{s['add_batch']:,} passages per add_documents call.",
+        f"{s['add_batch']:,} passages per add_documents call"
+        + ("; sentences embedded when a question needs them (embed_sentences=False), as a "
+           "large corpus should be indexed." if s.get("embed_sentences") is False else "."),
         format_table(["passages", "docs", "add s", "save s", "disk MB", "build RSS MB",
                       "reopen s", "serve RSS MB", "search p50/p95", "ask p50/p95",
                       "dense p50/p95", "dense 1 thread", "recall@10", "add 1 s", "save s"],

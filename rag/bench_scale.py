@@ -29,6 +29,7 @@ import numpy as np
 
 from . import bench_store
 from .bench_report import BenchError, latency_ms
+from .chunk import chunk_document
 from .embed import load_model, register_model, text_hash
 from .index import Index, passage_text
 from .load import Document
@@ -73,7 +74,8 @@ def run(sizes: Sequence[int], *, settings: Settings, workdir: Path,
                "store_detail": bench_store.describe(settings.store),
                "pool_sentences": len(sentences), "pool_embed_s": round(pool_s, 1),
                "questions": len(questions), "memory_limit_gib": MEMORY_LIMIT / 2**30,
-               "add_batch": ADD_BATCH, "vectors": "synthetic", "sizes": []}
+               "add_batch": ADD_BATCH, "vectors": "synthetic", "embed_sentences": False,
+               "sizes": []}
     for size in sizes:
         folder = workdir / f"scale-{size}"
         store = bench_store.scratch(settings.store, f"scale-{size}")
@@ -81,7 +83,7 @@ def run(sizes: Sequence[int], *, settings: Settings, workdir: Path,
         bench_store.discard(store)
         config = {"size": size, "pool": str(pool_path), "folder": str(folder),
                   "questions": questions, "settings": settings.to_dict() | {
-                      "model": SYNTHETIC_MODEL, "store": store},
+                      "model": SYNTHETIC_MODEL, "store": store, "embed_sentences": False},
                   "exact": str(workdir / f"exact-{size}.json")}
         progress(f"scale: {size:,} passages: build")
         build = run_child("build", config, workdir=workdir)
@@ -227,10 +229,8 @@ def build_phase(config: dict, model: SyntheticModel, pool: list[str],
     recorder["characters"] = sum(len(d.text) for d in documents)
     index = Index.empty(settings=settings)
     recorder.step("add", add_in_parts, index, documents)
-    chunks = index.chunks()
-    recorder["passages"] = len(chunks)
-    recorder["sentences"] = int(sum(len(c.sentences) for c in chunks))
-    recorder["add_passages_per_s"] = round(len(chunks) / max(recorder.figures["add_s"], 1e-3), 1)
+    recorder["passages"] = passages = len(index)
+    recorder["add_passages_per_s"] = round(passages / max(recorder.figures["add_s"], 1e-3), 1)
     recorder.step("save", index.save, folder)
     outside = bench_store.disk_bytes(settings.store)  # the Milvus Lite file; None: a server
     recorder["disk_mb"] = None if outside is None \
@@ -239,10 +239,11 @@ def build_phase(config: dict, model: SyntheticModel, pool: list[str],
     recorder["files_mb"] = {p.name: round(folder_bytes(p) / 2**20, 1)
                             for p in [*sorted(folder.iterdir()), *([lite] if lite else [])]}
     recorder["build_peak_rss_mb"] = peak_rss_mb()
-    del documents, index
+    del index
     queries = model.encode(config["questions"])
-    relevant = recorder.step("exact", exact_relevant, queries,
-                             passage_blocks(chunks, model, settings), k=K)
+    blocks = PassageBlocks(documents, model, settings)
+    relevant = recorder.step("exact", exact_relevant, queries, blocks, k=K)
+    recorder["sentences"] = blocks.sentences
     Path(config["exact"]).write_text(json.dumps(relevant), "utf-8")
 
 
@@ -258,13 +259,27 @@ def add_in_parts(index: Index, documents: Sequence[Document]) -> None:
     index.add_documents(part, progress=False)
 
 
-def passage_blocks(chunks, model: SyntheticModel, settings: Settings
-                   ) -> Iterator[tuple[list[str], np.ndarray]]:
-    """The passage vectors again (the model is deterministic), block by block."""
-    for begin in range(0, len(chunks), EXACT_BLOCK):
-        block = chunks[begin:begin + EXACT_BLOCK]
-        yield [c.id for c in block], model.encode(
-            [passage_text(c, embed_title=settings.embed_title) for c in block])
+class PassageBlocks:
+    """The passage ids and vectors of `documents`, block by block, chunked as the index
+    chunks them and embedded again (the model is deterministic): the exact top 10 is
+    computed without holding a million passages at once. Counts the sentences seen."""
+
+    def __init__(self, documents: Sequence[Document], model: SyntheticModel,
+                 settings: Settings) -> None:
+        self.documents, self.model, self.settings = documents, model, settings
+        self.sentences = 0
+
+    def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        s, block = self.settings, []
+        for document in self.documents:
+            block.extend(chunk_document(document, chunk_chars=s.chunk_chars,
+                                        overlap=s.chunk_overlap,
+                                        max_sentence_chars=s.max_sentence_chars))
+            if len(block) >= EXACT_BLOCK or document is self.documents[-1]:
+                self.sentences += sum(len(c.sentences) for c in block)
+                yield [c.id for c in block], self.model.encode(
+                    [passage_text(c, embed_title=s.embed_title) for c in block])
+                block = []
 
 
 def serve_phase(config: dict, model: SyntheticModel, pool: list[str],
@@ -343,7 +358,6 @@ def describe_store(index: Index) -> str:
     store = index._store
     lite = str(getattr(store, "uri", "")).endswith(".db")
     details = ["Milvus Lite" if lite else "", str(getattr(store, "kind", "")),
-               type(getattr(store, "_faiss", None)).__name__.replace("NoneType", ""),
                str(getattr(store, "index_type", ""))]
     details = [d for d in details if d]
     return type(store).__name__ + (f" ({', '.join(details)})" if details else "")
