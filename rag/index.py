@@ -144,6 +144,11 @@ class Index:
         with self._lock:
             return len(self._store)
 
+    def passage_counts(self) -> dict[str, int]:
+        """How many passages each document has (cheap: no passage is read)."""
+        with self._lock:
+            return self._store.passage_counts()
+
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         """The passages of one document, or of all, in document order."""
         with self._lock:

@@ -20,7 +20,7 @@ import json
 import logging
 import string
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -33,8 +33,8 @@ from .load import Document
 from .store import (
     BM25_B,
     BM25_K1,
-    IVF_PROBES,
     check_add,
+    ivf_probes,
 )
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,12 @@ def facts_of(settings, dimension: int) -> dict:
 
 
 def dense_index_type(settings, uri: str) -> str:
-    """FLAT (exact), IVF_SQ8, or AUTOINDEX: 'auto' is exact in Milvus Lite and the server's
+    """FLAT (exact), IVF_SQ8 (IVF_FLAT in Milvus Lite), or AUTOINDEX: 'auto' is exact in Milvus Lite and the server's
     own choice on a server (HNSW on Milvus standalone and clusters)."""
     if settings.dense_index == "flat":
         return "FLAT"
-    if settings.dense_index == "ivf":
-        return "IVF_SQ8"
+    if settings.dense_index == "ivf":  # Milvus Lite has no IVF_SQ8
+        return "IVF_FLAT" if uri.endswith(".db") else "IVF_SQ8"
     return "FLAT" if uri.endswith(".db") else "AUTOINDEX"
 
 
@@ -247,8 +247,8 @@ class MilvusStore:
             raise
 
     def _dense_index_params(self) -> dict:
-        if self.index_type == "IVF_SQ8":
-            return {"index_type": "IVF_SQ8", "metric_type": "IP",
+        if self.index_type in ("IVF_SQ8", "IVF_FLAT"):
+            return {"index_type": self.index_type, "metric_type": "IP",
                     "params": {"nlist": MILVUS_IVF_LISTS}}
         return {"index_type": self.index_type, "metric_type": "IP"}
 
@@ -339,6 +339,9 @@ class MilvusStore:
         rows.sort(key=lambda r: (r["added"], r["id"]))
         return [chunk_of(r) for r in rows]
 
+    def passage_counts(self) -> dict[str, int]:
+        return dict(Counter(r["doc_id"] for r in self._scan(self.passages, ["doc_id"])))
+
     def get(self, chunk_id: str) -> Chunk:
         if chunk_id in self._chunks:
             self._chunks.move_to_end(chunk_id)
@@ -367,8 +370,8 @@ class MilvusStore:
                      doc_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
         params = {"metric_type": "IP"}
-        if self.index_type == "IVF_SQ8":
-            params["params"] = {"nprobe": IVF_PROBES}
+        if self.index_type in ("IVF_SQ8", "IVF_FLAT"):
+            params["params"] = {"nprobe": ivf_probes(MILVUS_IVF_LISTS)}
         return self._search([query], "vector", k, doc_ids, params)
 
     def keyword_search(self, query: str, k: int,

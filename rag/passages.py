@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -24,9 +25,9 @@ FILES = ("passages.json", "passages.npy", "passage_sentences.npy",
 class PassageTable:
     """Passages in the order added: row `i` of every column is passage `i`.
 
-    Texts live in segments (one `bytes` per `append`, or the memory-mapped file a
-    saved table was read from); a row names its segment and byte range, so removing
-    passages never rewrites texts. `save` writes only the live ones.
+    Texts live on disk, in the file a saved table was read from and in a scratch file
+    that appends go to; a row names its file and byte range, so removing passages never
+    rewrites texts. `save` writes only the live ones.
     """
 
     def __init__(self) -> None:
@@ -36,7 +37,7 @@ class PassageTable:
         self._rows = np.zeros((0, 3), dtype=np.int64)  # document number, start, end
         self._sentences = np.zeros((0, 2), dtype=np.int64)
         self._sentence_offsets = np.zeros(1, dtype=np.int64)
-        self._segments: list = []
+        self._segments: list[TextFile] = []  # the last one takes appends
         self._text_at = np.zeros((0, 3), dtype=np.int64)  # segment, first byte, end byte
         self._order: tuple[np.ndarray, np.ndarray] | None = None  # see _sorted
 
@@ -55,14 +56,16 @@ class PassageTable:
         if not chunks:
             return
         numbers = [self._number(c.doc_id, c.title) for c in chunks]
-        rows = np.array([(n, c.start, c.end) for n, c in zip(numbers, chunks)], dtype=np.int64)
+        rows = np.array([(n, c.start, c.end) for n, c in zip(numbers, chunks, strict=True)], dtype=np.int64)
         spans = np.array([s for c in chunks for s in c.sentences], dtype=np.int64).reshape(-1, 2)
         counts = np.array([len(c.sentences) for c in chunks], dtype=np.int64)
         encoded = [c.text.encode("utf-8") for c in chunks]
-        ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
-        text_at = np.stack([np.full(len(chunks), len(self._segments), dtype=np.int64),
+        if not self._segments or not self._segments[-1].writable:
+            self._segments.append(TextFile.scratch())
+        first = self._segments[-1].append(b"".join(encoded))
+        ends = first + np.cumsum([len(e) for e in encoded], dtype=np.int64)
+        text_at = np.stack([np.full(len(chunks), len(self._segments) - 1, dtype=np.int64),
                             ends - [len(e) for e in encoded], ends], axis=1)
-        self._segments.append(b"".join(encoded))
         self._rows = np.concatenate([self._rows, rows])
         self._sentences = np.concatenate([self._sentences, spans])
         self._sentence_offsets = np.concatenate(
@@ -77,8 +80,6 @@ class PassageTable:
         self._sentence_offsets = np.concatenate([[0], np.cumsum((ends - starts)[mask])])
         self._rows = self._rows[mask]
         self._text_at = self._text_at[mask]
-        live = set(np.unique(self._text_at[:, 0]).tolist())
-        self._segments = [s if i in live else b"" for i, s in enumerate(self._segments)]
         self._order = None
 
     def _number(self, doc_id: str, title: str) -> int:
@@ -127,7 +128,7 @@ class PassageTable:
 
     def text(self, row: int) -> str:
         segment, first, end = self._text_at[row]
-        return bytes(self._segments[segment][first:end]).decode("utf-8")
+        return self._segments[segment][first:end].decode("utf-8")
 
     def texts(self) -> Iterator[str]:
         """Every passage's text, in row order."""
@@ -143,6 +144,11 @@ class PassageTable:
 
     def chunks(self) -> list[Chunk]:
         return [self.chunk(row) for row in range(len(self))]
+
+    def counts(self) -> dict[str, int]:
+        """Passages per document."""
+        counts = np.bincount(self._rows[:, 0], minlength=len(self._doc_ids))
+        return {self._doc_ids[n]: int(c) for n, c in enumerate(counts) if c}
 
     def rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
         """The rows of these documents, in row order."""
@@ -196,18 +202,36 @@ class PassageTable:
                 or (n and not 0 <= table._rows[:, 0].min() <= table._rows[:, 0].max()
                     < len(documents))):
             raise ValueError("the passage files do not match each other")
-        table._segments = [FileBytes(texts) if size else b""]
+        table._segments = [TextFile.open(texts)]
         table._text_at = np.stack([np.zeros(n, dtype=np.int64), offsets[:-1], offsets[1:]],
                                   axis=1)
         return table
 
 
-class FileBytes:
-    """A file's bytes, sliced like `bytes` and read with `os.pread`: no memory map, whose
-    page faults would make megabytes resident around every passage read."""
+class TextFile:
+    """Bytes in a file, read with `os.pread`: a saved table's texts (read-only) or a
+    scratch file that appends go to (deleted when closed). No memory map: its page
+    faults would make megabytes resident around every passage read."""
 
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 - closed with the object
+    def __init__(self, file, *, writable: bool) -> None:
+        self._file = file
+        self.writable = writable
+        self._size = os.fstat(file.fileno()).st_size
+
+    @classmethod
+    def scratch(cls) -> TextFile:
+        return cls(tempfile.TemporaryFile(prefix="briefing-passages-"), writable=True)
+
+    @classmethod
+    def open(cls, path: Path) -> TextFile:
+        return cls(open(path, "rb"), writable=False)  # noqa: SIM115 - closed with the object
+
+    def append(self, data: bytes) -> int:
+        """Write `data` at the end; returns where it starts."""
+        start = self._size
+        os.pwrite(self._file.fileno(), data, start)
+        self._size += len(data)
+        return start
 
     def __getitem__(self, span: slice) -> bytes:
         return os.pread(self._file.fileno(), span.stop - span.start, span.start)

@@ -33,9 +33,13 @@ BM25_B = 0.4
 
 DENSE_INDEXES = ("auto", "flat", "ivf")
 # The approximate index: an inverted file of vectors quantised to one byte per dimension
-# (a quarter of float32's memory). A search scans the IVF_PROBES lists nearest the query,
-# then re-scores its best RERANK candidates exactly against the stored float32 vectors.
-IVF_PROBES = 32
+# (a quarter of float32's memory). A search scans the lists nearest the query, a fifth of
+# them (at least 32), then re-scores its best RERANK candidates exactly against the stored
+# float32 vectors. At 1M passages (1,000 lists) `briefing bench` measured recall@10
+# against exact search: 32 lists probed 0.937, 128 0.979, 200 0.987; re-scoring 300
+# candidates instead of 100 changed nothing.
+IVF_PROBE_SHARE = 0.2
+IVF_MIN_PROBES = 32
 RERANK = 100
 IVF_TRAIN_PER_LIST = 64
 """Training vectors per list: k-means needs a few dozen points per centroid."""
@@ -44,6 +48,10 @@ IVF_TRAIN_PER_LIST = 64
 def ivf_lists(passages: int) -> int:
     """Inverted lists for this many passages: about the square root, 64 to 4,096."""
     return int(min(4096, max(64, round(passages ** 0.5))))
+
+
+def ivf_probes(lists: int) -> int:
+    return min(lists, max(IVF_MIN_PROBES, round(IVF_PROBE_SHARE * lists)))
 
 
 def build_ivf_index(vectors: VectorFile, ids: np.ndarray):
@@ -58,7 +66,7 @@ def build_ivf_index(vectors: VectorFile, ids: np.ndarray):
     sample = np.random.default_rng(0).choice(
         len(vectors), min(len(vectors), lists * IVF_TRAIN_PER_LIST), replace=False)
     index.train(vectors.rows(np.sort(sample)))
-    index.nprobe = IVF_PROBES
+    index.nprobe = ivf_probes(lists)
     for start, block in vectors.blocks():
         index.add_with_ids(block, ids[start:start + len(block)])
     return index
@@ -93,6 +101,9 @@ class Store(Protocol):
     @property
     def chunks(self) -> list[Chunk]:
         """Every passage, in the order added."""
+
+    def passage_counts(self) -> dict[str, int]:
+        """How many passages each document has."""
 
     def save(self, folder: Path) -> None:
         """Write what `load_store` needs into `folder` (the index makes the folder atomic)."""
@@ -217,7 +228,7 @@ class FaissStore:
     """
 
     def __init__(self, dimension: int, *, dense_index: str = "auto",
-                 approximate_above: int = 200_000) -> None:
+                 approximate_above: int = 50_000) -> None:
         if dense_index not in DENSE_INDEXES:
             raise ValueError(f"dense_index must be one of {', '.join(DENSE_INDEXES)}, "
                              f"got {dense_index!r}")
@@ -241,6 +252,9 @@ class FaissStore:
     @property
     def chunks(self) -> list[Chunk]:
         return self._passages.chunks()
+
+    def passage_counts(self) -> dict[str, int]:
+        return self._passages.counts()
 
     @property
     def kind(self) -> str:
@@ -371,7 +385,7 @@ class FaissStore:
             if not len(self):
                 return []
             scores, found = self._flat.search(query[None], min(k, len(self)))
-            return [(self._passages.id(r), float(s)) for s, r in zip(scores[0], found[0])
+            return [(self._passages.id(r), float(s)) for s, r in zip(scores[0], found[0], strict=True)
                     if r >= 0]
         else:
             _, found = self._ivf_index().search(query[None], max(k, RERANK))
@@ -402,7 +416,7 @@ class FaissStore:
         rows, scores = retriever.retrieve([tokens], k=k, show_progress=False, weight_mask=mask,
                                           n_threads=1)
         return [(self._passages.id(int(r)), float(s))
-                for r, s in zip(rows[0], scores[0]) if s > 0]
+                for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
     # --- indexes, built on first use after a change -------------------------------------
 
@@ -452,7 +466,7 @@ class FaissStore:
 
     @classmethod
     def load(cls, folder: Path, dimension: int, *, dense_index: str = "auto",
-             approximate_above: int = 200_000) -> FaissStore:
+             approximate_above: int = 50_000) -> FaissStore:
         """Read a store written by `save`. Raises ValueError naming a damaged file.
 
         Passage texts and an IVF store's vectors stay on disk and are read as searches
@@ -472,7 +486,7 @@ class FaissStore:
             store._flat = index
         else:
             store._flat, store._ivf = None, index
-            store._ivf.nprobe = IVF_PROBES
+            store._ivf.nprobe = ivf_probes(store._ivf.nlist)
             store._vectors = _read(folder / "vectors.npy", VectorFile.open)
             store._ids = _read(folder / "vector_ids.npy",
                                lambda path: np.load(path, allow_pickle=False))

@@ -120,6 +120,7 @@ def test_delete_keeps_sentence_vectors_aligned(lite):
     store, vectors, chunks, _ = make_store(lite, n=8)
     store.delete(["doc1"])
     assert len(store) == 6
+    assert store.passage_counts() == {"doc0": 2, "doc2": 2, "doc3": 2}
     for i, chunk in enumerate(chunks):
         if chunk.doc_id != "doc1":
             # Sentence vectors are kept as float16, as in FaissStore.

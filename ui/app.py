@@ -101,7 +101,7 @@ def _prepare_first_event() -> None:
 
 def _report(library: Library, changes: dict[str, list[str]]) -> None:
     documents = library.index.documents()
-    _say(f"Indexed {len(documents)} documents, {len(library.index.chunks())} passages (added "
+    _say(f"Indexed {len(documents)} documents, {len(library.index)} passages (added "
          f"{len(changes['added'])}, updated {len(changes['updated'])}, removed "
          f"{len(changes['removed'])}, unchanged {len(changes['unchanged'])}).")
     for problem in library.index.problems:

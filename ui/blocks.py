@@ -175,7 +175,7 @@ class Handlers:
                 notes.append((True, f"Already indexed: {name} is the same file as "
                                     f"“{document.title}”, so nothing was added."))
                 continue
-            chunks = len(self.library.index.chunks(document.id))
+            chunks = self.library.index.passage_counts().get(document.id, 0)
             notes.append((True, f"Added “{document.title}” ({name}, {chunks} "
                                 f"passage{'s' if chunks != 1 else ''}). It is searchable now."))
         return self._status(notes, request), *self.panel(scope)

@@ -74,9 +74,9 @@ class Library:
         cached_key, cached = self._rows
         if key == cached_key:
             return cached
-        counts = Counter(chunk.doc_id for chunk in self.index.chunks())
+        counts = self.index.passage_counts()
         rows = [DocumentRow(id=d.id, title=d.title, kind=d.kind.value, size=d.size,
-                            chunks=counts[d.id], uploaded=self.is_upload(d)) for d in documents]
+                            chunks=counts.get(d.id, 0), uploaded=self.is_upload(d)) for d in documents]
         self._rows = (key, rows)
         return rows
 
