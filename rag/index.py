@@ -30,7 +30,7 @@ from .errors import (
     UnknownDocumentError,
 )
 from .load import Document, LoadReport, load_bytes, load_documents
-from .query import clean_query, resolve_followup
+from .query import acronyms_asked, acronyms_in, clean_query, expand_acronyms, resolve_followup
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings
 from .store import Store, create_store, load_store, tokenize
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 FORMAT = "briefing-index"
 FORMAT_VERSION = 2
 DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+ACRONYM_PASSAGES = 20
+"""Passages nearest a query in which an acronym's long form is looked for."""
 
 
 class Index:
@@ -327,9 +329,26 @@ class Index:
         query = clean_query(query, max_chars=self.settings.max_query_chars)
         k = self._positive(k, self.settings.top_k, "k")
         wanted = self._check_doc_ids(doc_ids)
-        vector = self._embedder.embed_query(query)
+        query, vector = self._spell_out_acronyms(query, wanted)
         with self._lock:
             return self._search(query, vector, k=k, doc_ids=wanted)
+
+    def _spell_out_acronyms(self, query: str,
+                            doc_ids: list[str] | None) -> tuple[str, np.ndarray]:
+        """The query, with each acronym that the passages nearest in meaning spell out
+        followed by its long form ("NATO (North Atlantic Treaty Organization)": a passage
+        may use either), and its vector. Only those passages are read, so the cost does
+        not grow with the corpus."""
+        vector = self._embedder.embed_query(query)
+        if not acronyms_asked(query):
+            return query, vector
+        with self._lock:
+            near = [self._store.get(i).text for i, _ in self._store.dense_search(
+                vector, ACRONYM_PASSAGES, doc_ids)]
+        expanded = expand_acronyms(query, acronyms_in("\n".join(near)))
+        if expanded == query:
+            return query, vector
+        return expanded, self._embedder.embed_query(expanded)
 
     def _search(self, query: str, vector: np.ndarray, *, k: int,
                 doc_ids: list[str] | None) -> list[Hit]:
@@ -370,10 +389,9 @@ class Index:
         question = clean_query(question, max_chars=s.max_query_chars)
         earlier = [clean_query(h, max_chars=s.max_query_chars) for h in history
                    if isinstance(h, str) and h.strip()]
-        query = resolve_followup(question, earlier)
         quotes_wanted = self._positive(k, s.max_quotes, "k")
         wanted = self._check_doc_ids(doc_ids)
-        vector = self._embedder.embed_query(query)
+        query, vector = self._spell_out_acronyms(resolve_followup(question, earlier), wanted)
         query_terms = set(tokenize([query])[0])
         k = max(10, quotes_wanted)
         with self._lock:

@@ -1,8 +1,11 @@
-"""Questions before retrieval: validation, and follow-ups resolved from the conversation.
+"""Questions before retrieval: validation, follow-ups resolved from the conversation,
+and acronyms spelled out as the documents spell them.
 
 Follow-ups are resolved by rules, without a language model: a pronoun ("What does
 he research?") is replaced by the name the previous question was about, and
-"What about Japan?" re-asks the previous question about Japan instead.
+"What about Japan?" re-asks the previous question about Japan instead. An acronym the
+documents write out ("NATO" for "North Atlantic Treaty Organization") gets its long form
+beside it, so that words and meaning both match.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ _WH = {"who", "what", "when", "where", "why", "which", "how", "is", "are", "was"
 # A name: capitalised words, allowing inner connectors ("Ministry of Defense", "Lee Yong-joon").
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of|the|de|von|van|for|and)?\s*[A-Z][\w’'.-]*)*")
 
+# Three letters or more: two-letter ones are too ambiguous ("AP", "US"); on the seed
+# questions, "US (United States)" drew a heading above the sentence that answered.
+_ACRONYM = re.compile(r"\b(?P<acronym>[A-Z]{3,8})(?P<possessive>[’']s)?\b")
+# A run of capitalised words on one line, joined by single spaces or by "of", "for"...:
+# "North Atlantic Treaty Organization", "Democratic People's Republic of Korea".
+_CAPITALISED = r"[A-Z][\w’'-]*[\w]"
+_LONG_FORM = re.compile(rf"{_CAPITALISED}(?: (?:(?:of|the|for|de|von|van) )*{_CAPITALISED})+")
 
 MAX_HISTORY = 5
 
@@ -96,3 +106,65 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     replaced, count = re.subn(r"\b(?:he|she|they|him|her|them|it|his|their|its|hers|theirs)\b",
                               substitute, question, count=1, flags=re.IGNORECASE)
     return replaced if count else question
+
+
+def acronyms_in(text: str) -> dict[str, str]:
+    """Acronyms a text may spell out, mapped to the long form first seen: the initials
+    of a run of two to eight capitalised words on one line ("North Atlantic Treaty
+    Organization": NATO), with or without its connectors ("Republic of Korea": RK, ROK).
+    A run's beginning counts too when it has three capitalised words or more ("North
+    Atlantic Treaty Organization for Seoul"); other parts of a run would make noise
+    ("Acquisition Program" inside "Defense Acquisition Program Administration" is no AP).
+    """
+    found: dict[str, str] = {}
+    for words in _names_of_runs(_LONG_FORM.finditer(text)):
+        capitals = [i for i, w in enumerate(words) if w[0].isupper()]
+        ends = [capitals[-1]] + [i for n, i in enumerate(capitals[:-1]) if n >= 2]
+        for last in ends:
+            run = words[:last + 1]
+            if 2 <= sum(w[0].isupper() for w in run) <= 8:
+                for initials in ("".join(w[0] for w in run if w[0].isupper()),
+                                 "".join(w[0] for w in run).upper()):
+                    found.setdefault(initials, " ".join(run))
+    return found
+
+
+def _names_of_runs(runs) -> list[list[str]]:
+    """The words of each run without a leading article, and of its parts split after a
+    possessive: "South Korea’s Defense Acquisition Program Administration" is also "South
+    Korea" and "Defense ... Administration" (the whole run stays a name too, for "The
+    Democratic People's Republic of Korea")."""
+    names = []
+    for run in runs:
+        words = run.group(0).split(" ")
+        if words[0] in ("The", "A", "An"):
+            words = words[1:]
+        names.append(words)
+        part: list[str] = []
+        for word in words:
+            possessor = re.sub(r"[’']s$", "", word)
+            part.append(possessor)
+            if possessor != word:
+                names.append(part)
+                part = []
+        if part and len(part) < len(words):
+            names.append(part)
+    return [n for n in names if n]
+
+
+def expand_acronyms(query: str, spelled_out: dict[str, str]) -> str:
+    """The query with each acronym the documents spell out followed by its long form,
+    "What has NATO asked?" -> "What has NATO (North Atlantic Treaty Organization) asked?",
+    unless the long form is in the query already."""
+    def expand(match: re.Match) -> str:
+        long_form = spelled_out.get(match.group("acronym"))
+        if long_form is None or long_form.lower() in query.lower():
+            return match.group(0)
+        return f"{match.group(0)} ({long_form})"
+
+    return _ACRONYM.sub(expand, query)
+
+
+def acronyms_asked(query: str) -> list[str]:
+    """The acronyms in a query (three to eight capital letters)."""
+    return [m.group("acronym") for m in _ACRONYM.finditer(query)]

@@ -44,7 +44,7 @@ class Settings:
     dense_index: str = "auto"
     """'flat' (exact), 'ivf' (approximate: inverted lists of 8-bit codes, candidates
     re-scored exactly), or 'auto': flat up to `approximate_above` passages, ivf above."""
-    approximate_above: int = 50_000
+    approximate_above: int = 200_000
 
     # Retrieval
     top_k: int = 5

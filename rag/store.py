@@ -228,7 +228,7 @@ class FaissStore:
     """
 
     def __init__(self, dimension: int, *, dense_index: str = "auto",
-                 approximate_above: int = 50_000) -> None:
+                 approximate_above: int = 200_000) -> None:
         if dense_index not in DENSE_INDEXES:
             raise ValueError(f"dense_index must be one of {', '.join(DENSE_INDEXES)}, "
                              f"got {dense_index!r}")
@@ -382,19 +382,18 @@ class FaissStore:
             # A restricted search is over a handful of documents: brute force is exact and fast.
             rows = self._passages.rows_of(doc_ids)
         elif self._flat is not None:
-            if not len(self):
-                return []
-            scores, found = self._flat.search(query[None], min(k, len(self)))
-            return [(self._passages.id(r), float(s)) for s, r in zip(scores[0], found[0], strict=True)
-                    if r >= 0]
+            # Exact: one matrix-vector product over the vectors the flat index holds. For a
+            # single query that is about twice as fast as IndexFlatIP.search on 2 cores
+            # (12 vs 23 ms at 100k passages): its threads cost more than they share.
+            scores = self._flat_vectors() @ query
+            return [(self._passages.id(r), float(scores[r])) for r in best_rows(scores, k)]
         else:
             _, found = self._ivf_index().search(query[None], max(k, RERANK))
             rows = np.searchsorted(self._ids, found[0][found[0] >= 0])
         if not len(rows):
             return []
         scores = self._vector_rows(rows) @ query
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(self._passages.id(rows[i]), float(scores[i])) for i in top]
+        return [(self._passages.id(rows[i]), float(scores[i])) for i in best_rows(scores, k)]
 
     def keyword_search(self, query: str, k: int,
                        doc_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
@@ -452,6 +451,11 @@ class FaissStore:
         import faiss
 
         self._passages.save(folder)
+        # BM25 first: building it briefly takes about twice its final size, best done
+        # before the IVF codes are in memory too (1M passages: 1.35 GB at the peak).
+        retriever = self._bm25_index()
+        if retriever is not None:
+            retriever.save(str(folder / "bm25"), show_progress=False)
         if self._flat is not None:
             faiss.write_index(self._flat, str(folder / "dense.faiss"))
         else:
@@ -460,13 +464,10 @@ class FaissStore:
             np.save(folder / "vector_ids.npy", self._ids, allow_pickle=False)
         np.save(folder / "sentence_vectors.npy", self._sentence_vectors.view, allow_pickle=False)
         np.save(folder / "sentence_offsets.npy", self._sentence_offsets, allow_pickle=False)
-        retriever = self._bm25_index()
-        if retriever is not None:
-            retriever.save(str(folder / "bm25"), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, dimension: int, *, dense_index: str = "auto",
-             approximate_above: int = 50_000) -> FaissStore:
+             approximate_above: int = 200_000) -> FaissStore:
         """Read a store written by `save`. Raises ValueError naming a damaged file.
 
         Passage texts and an IVF store's vectors stay on disk and are read as searches
@@ -506,6 +507,17 @@ class FaissStore:
                 str(path), mmap=True, show_progress=False, verbosity=0))
         store._switch_kind()
         return store
+
+
+def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the `k` highest scores, best first; ties in row order."""
+    if k < len(scores):
+        rows = np.argpartition(-scores, k - 1)[:k]
+        threshold = scores[rows].min()
+        rows = np.flatnonzero(scores >= threshold)  # every row tied at the cut, in order
+    else:
+        rows = np.arange(len(scores))
+    return rows[np.argsort(-scores[rows], kind="stable")][:k]
 
 
 def _as_matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:

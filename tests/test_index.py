@@ -67,6 +67,23 @@ def test_ask_follow_up_reports_effective_query(index):
     assert answer.rewritten
 
 
+def test_acronym_is_searched_with_the_long_form_the_documents_use(fake_settings):
+    from rag.load import text_document
+
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([
+        text_document("Seoul had long refused, despite calls from the North Atlantic Treaty "
+                      "Organization for Seoul to do more to help Kyiv. The port reopened in May.",
+                      doc_id="news"),
+        text_document("Orchard notes. The apple harvest starts in September.", doc_id="farm")])
+    answer = index.ask("What has NATO asked Seoul to do?")
+    assert answer.query == "What has NATO (North Atlantic Treaty Organization) asked Seoul to do?"
+    assert "North Atlantic Treaty Organization" in answer.quotes[0].text
+    assert index.search("NATO")[0].doc_id == "news"
+    # An acronym no passage spells out is searched as asked.
+    assert index.ask("What does the WHO say?").query == "What does the WHO say?"
+
+
 @pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
 def test_bad_questions(index, question):
     with pytest.raises(QueryError):

@@ -199,8 +199,13 @@ def test_index_on_milvus_answers_like_the_index_on_faiss(fake_settings, lite, tm
     faiss_index = rag.Index.build([DATA], settings=fake_settings)
     milvus_index = rag.Index.build([DATA], settings=replace(fake_settings, store=lite))
     for query in ("Who signed the treaty?", "weather forecast", "capital city"):
-        assert [h.chunk_id for h in milvus_index.search(query, k=5)] == \
-            [h.chunk_id for h in faiss_index.search(query, k=5)]
+        milvus_hits, faiss_hits = milvus_index.search(query, k=5), faiss_index.search(query, k=5)
+        # The same passages with the same scores; passages tied on an equal cosine (the
+        # hashing embedder gives 0.0 to words it has not seen) may come in either order.
+        assert {(h.chunk_id, round(h.dense or 0.0, 5)) for h in milvus_hits} == \
+            {(h.chunk_id, round(h.dense or 0.0, 5)) for h in faiss_hits}
+    assert [h.chunk_id for h in milvus_index.search("Who signed the treaty?", k=5)] == \
+        [h.chunk_id for h in faiss_index.search("Who signed the treaty?", k=5)]  # no ties
     question = "Who signed the treaty?"
     assert milvus_index.ask(question).quotes == faiss_index.ask(question).quotes
     milvus_index.save(tmp_path / "index")

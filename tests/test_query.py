@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import QueryError
-from rag.query import clean_query, names_in, resolve_followup
+from rag.query import (
+    acronyms_asked,
+    acronyms_in,
+    clean_query,
+    expand_acronyms,
+    names_in,
+    resolve_followup,
+)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00\x01", "?!"])
@@ -41,3 +48,30 @@ def test_names_in_question():
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
+
+
+def test_acronyms_are_read_from_long_forms():
+    text = ("despite calls from the North Atlantic Treaty Organization for Seoul to act.\n"
+            "South Korea’s Defense Acquisition Program Administration reviews exports.\n"
+            "The Democratic People's Republic of Korea and the Republic of Korea met.\n"
+            "The United\nNations did not.")
+    found = acronyms_in(text)
+    assert found["NATO"] == "North Atlantic Treaty Organization"
+    assert found["DAPA"] == "Defense Acquisition Program Administration"
+    assert found["SK"] == "South Korea"
+    assert found["DPRK"] == "Democratic People's Republic of Korea"
+    assert found["ROK"] == found["RK"] == "Republic of Korea"
+    assert "AP" not in found  # "Acquisition Program" is the middle of a name, not a name
+    assert "UN" not in found  # a name does not run across lines
+
+
+def test_acronyms_are_expanded_once_and_only_when_known():
+    known = {"NATO": "North Atlantic Treaty Organization", "UN": "United Nations",
+             "DPRK": "Democratic People's Republic of Korea"}
+    assert expand_acronyms("What has NATO asked Seoul to do?", known) == \
+        "What has NATO (North Atlantic Treaty Organization) asked Seoul to do?"
+    assert expand_acronyms("Did NATO, the North Atlantic Treaty Organization, act?", known) == \
+        "Did NATO, the North Atlantic Treaty Organization, act?"
+    assert expand_acronyms("What did the UN and the DPRK’s leader say?", known) == \
+        "What did the UN and the DPRK’s (Democratic People's Republic of Korea) leader say?"
+    assert acronyms_asked("Is NATO in Asia? Is it a US ally? NATO's aim?") == ["NATO", "NATO"]

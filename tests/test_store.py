@@ -143,3 +143,13 @@ def test_tokenize_gives_what_bm25s_gives():
     expected = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"),
                               return_ids=False, show_progress=False)
     assert tokenize(texts) == [list(tokens) for tokens in expected]
+
+
+def test_best_rows_is_a_stable_top_k():
+    from rag.store import best_rows
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        scores = rng.integers(0, 5, size=30).astype(np.float32)  # many ties
+        for k in (1, 4, 29, 30, 40):
+            assert list(best_rows(scores, k)) == list(np.argsort(-scores, kind="stable")[:k])
