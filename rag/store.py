@@ -9,6 +9,7 @@ index (bm25s), saved as plain files and memory-mapped when read back.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 from array import array
@@ -428,8 +429,10 @@ class FaissStore:
         if self._bm25 is None and len(self):
             import bm25s
 
+            corpus = self._token_ids()
+            release_free_memory()
             retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            retriever.index(self._token_ids(), show_progress=False)
+            retriever.index(corpus, show_progress=False)
             self._bm25 = retriever
         return self._bm25
 
@@ -507,6 +510,16 @@ class FaissStore:
                 str(path), mmap=True, show_progress=False, verbosity=0))
         store._switch_kind()
         return store
+
+
+def release_free_memory() -> None:
+    """Give the memory Python has freed back to the operating system before a large
+    build. The C library keeps freed heap pages for reuse, but a build's big NumPy
+    arrays are mapped afresh, so without this both count. A no-op off glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
