@@ -230,7 +230,7 @@ def build_index(documents: Sequence[Document] | None, paths: Sequence[Path] | No
         raise NoDocumentsError(f"No document could be indexed ({problems}).")
     built = time.perf_counter()
     index.search("warm-up query")  # the first query pays one-off costs of the libraries
-    return index, {"documents": len(index.documents()), "passages": len(index.chunks()),
+    return index, {"documents": len(index.documents()), "passages": len(index),
                    "model_seconds": round(loaded - started, 3),
                    "build_seconds": round(built - loaded, 3),
                    "problems": [str(p) for p in index.problems]}
@@ -332,7 +332,7 @@ def evaluate_beir(index: Index, data: BeirSet, *, modes: Sequence[Mode],
     """
     query_ids = list(data.queries)[:limit]
     views = {m.name: index.configure(**m.weights) for m in modes}
-    total = len(index.chunks())
+    total = len(index)
     runs: dict[str, dict[str, list[str]]] = {m.name: {} for m in modes}
     seconds: dict[str, list[float]] = {m.name: [] for m in modes}
     embed = []
@@ -365,7 +365,7 @@ def evaluate_squad(index: Index, data: SquadSet, *, modes: Sequence[Mode],
     the top quote of `ask`, one entry per mode (timed as in `evaluate_beir`)."""
     questions = data.questions[:limit]
     views = {m.name: index.configure(**m.weights) for m in modes}
-    total = len(index.chunks())
+    total = len(index)
     records: dict[str, list[dict]] = {m.name: [] for m in modes}
     embed = []
     for done, q in enumerate(questions):

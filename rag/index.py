@@ -30,7 +30,7 @@ from .errors import (
     UnknownDocumentError,
 )
 from .load import Document, LoadReport, load_bytes, load_documents
-from .query import acronyms_asked, acronyms_in, clean_query, expand_acronyms, resolve_followup
+from .query import acronyms_asked, clean_query, expand_acronyms, resolve_followup
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings
 from .store import Store, create_store, load_store, tokenize
@@ -335,17 +335,21 @@ class Index:
 
     def _spell_out_acronyms(self, query: str,
                             doc_ids: list[str] | None) -> tuple[str, np.ndarray]:
-        """The query, with each acronym that the passages nearest in meaning spell out
-        followed by its long form ("NATO (North Atlantic Treaty Organization)": a passage
-        may use either), and its vector. Only those passages are read, so the cost does
-        not grow with the corpus."""
+        """The query, with each acronym that the passages nearest in meaning mostly spell
+        out followed by its long form ("NATO (North Atlantic Treaty Organization)"), and
+        its vector (see `expand_acronyms`). Only those passages are read, so the cost
+        does not grow with the corpus."""
         vector = self._embedder.embed_query(query)
         if not acronyms_asked(query):
             return query, vector
         with self._lock:
-            near = [self._store.get(i).text for i, _ in self._store.dense_search(
+            near = [self._store.get(i) for i, _ in self._store.dense_search(
                 vector, ACRONYM_PASSAGES, doc_ids)]
-        expanded = expand_acronyms(query, acronyms_in("\n".join(near)))
+        # Each sentence once: passages overlap, and a sentence in two of them would count
+        # its acronym twice.
+        sentences = {(c.doc_id, a, b): c.text[a - c.start:b - c.start]
+                     for c in near for a, b in c.sentences}
+        expanded = expand_acronyms(query, "\n".join(t for _, t in sorted(sentences.items())))
         if expanded == query:
             return query, vector
         return expanded, self._embedder.embed_query(expanded)

@@ -65,13 +65,17 @@ def test_acronyms_are_read_from_long_forms():
     assert "UN" not in found  # a name does not run across lines
 
 
-def test_acronyms_are_expanded_once_and_only_when_known():
-    known = {"NATO": "North Atlantic Treaty Organization", "UN": "United Nations",
-             "DPRK": "Democratic People's Republic of Korea"}
-    assert expand_acronyms("What has NATO asked Seoul to do?", known) == \
+def test_acronyms_are_expanded_once_and_only_where_the_passages_spell_them_out():
+    context = ("despite calls from the North Atlantic Treaty Organization for Seoul. NATO's "
+               "Article 5.\nThe Democratic People's Republic of Korea said.\nThe UMC voted. "
+               "The United Methodist Church grew. The UMC split.")
+    assert expand_acronyms("What has NATO asked Seoul to do?", context) == \
         "What has NATO (North Atlantic Treaty Organization) asked Seoul to do?"
-    assert expand_acronyms("Did NATO, the North Atlantic Treaty Organization, act?", known) == \
-        "Did NATO, the North Atlantic Treaty Organization, act?"
-    assert expand_acronyms("What did the UN and the DPRK’s leader say?", known) == \
-        "What did the UN and the DPRK’s (Democratic People's Republic of Korea) leader say?"
+    assert expand_acronyms("Did NATO, the North Atlantic Treaty Organization, act?",
+                           context) == "Did NATO, the North Atlantic Treaty Organization, act?"
+    assert expand_acronyms("What did the DPRK’s leader say?", context) == \
+        "What did the DPRK’s (Democratic People's Republic of Korea) leader say?"
+    # The passages say "UMC" more often than "United Methodist Church": searched as asked.
+    assert expand_acronyms("When was the UMC formed?", context) == "When was the UMC formed?"
+    assert expand_acronyms("What does the WHO do?", context) == "What does the WHO do?"
     assert acronyms_asked("Is NATO in Asia? Is it a US ally? NATO's aim?") == ["NATO", "NATO"]
