@@ -19,6 +19,7 @@ import numpy as np
 from . import answer as answering
 from .answer import Answer
 from .chunk import Chunk, chunk_document
+from .document_table import DocumentTable
 from .embed import Embedder, EmbeddingCache
 from .errors import (
     DocumentError,
@@ -38,7 +39,9 @@ from .store import Store, create_store, load_store, tokenize
 log = logging.getLogger(__name__)
 
 FORMAT = "briefing-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
+"""Version 2 kept document texts inside documents.jsonl; it is read as it is."""
 DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 ACRONYM_PASSAGES = 20
 """Passages nearest a query in which an acronym's long form is looked for."""
@@ -52,7 +55,7 @@ class Index:
     removed: each change is applied under a lock, so no reader sees half of it.
     """
 
-    def __init__(self, *, settings: Settings, store: Store, documents: dict[str, Document],
+    def __init__(self, *, settings: Settings, store: Store, documents: DocumentTable,
                  embedder: Embedder) -> None:
         self.settings = settings
         self._store = store
@@ -92,7 +95,7 @@ class Index:
         cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
         embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
         return cls(settings=settings, store=create_store(settings, embedder.dimension),
-                   documents={}, embedder=embedder)
+                   documents=DocumentTable(), embedder=embedder)
 
     # --- documents ----------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class Index:
         """The indexed documents, in the order they were added."""
         self._sync_shared_documents()
         with self._lock:
-            return list(self._documents.values())
+            return list(self._documents.documents())
 
     def document(self, doc_id: str) -> Document:
         """The document with this id; its `text` is what every offset refers to."""
@@ -120,7 +123,8 @@ class Index:
             if fetched:
                 document = fetched[0]
                 with self._lock:
-                    self._documents.setdefault(doc_id, document)
+                    if doc_id not in self._documents:
+                        self._documents.put([document])
         return document
 
     def _shares_documents(self) -> bool:
@@ -133,13 +137,13 @@ class Index:
             return
         stored = self._store.checksums()
         with self._lock:
-            for doc_id in [d for d, doc in self._documents.items()
-                           if stored.get(d) != doc.checksum]:
-                del self._documents[doc_id]
+            for doc in self._documents.all_facts():
+                if stored.get(doc.id) != doc.checksum:
+                    self._documents.remove(doc.id)
             missing = [d for d in stored if d not in self._documents]
-        for document in self._store.documents(missing) if missing else []:
-            with self._lock:
-                self._documents.setdefault(document.id, document)
+        fetched = self._store.documents(missing) if missing else []
+        with self._lock:
+            self._documents.put(d for d in fetched if d.id not in self._documents)
 
     def __len__(self) -> int:
         """The number of passages indexed."""
@@ -207,7 +211,7 @@ class Index:
         with self._lock:
             document = self.document(doc_id)
             self._store.delete([doc_id])
-            del self._documents[doc_id]
+            self._documents.remove(doc_id)
             return document
 
     def refresh(self, paths: str | Path | Iterable[str | Path] | None = None, *,
@@ -219,7 +223,7 @@ class Index:
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         self.problems = report.problems
         with self._lock:
-            current = dict(self._documents)
+            current = {d.id: d for d in self._documents.all_facts()}
         found = {d.id: d for d in report.documents}
         failed_sources = {p.source for p in report.problems}
         changes: dict[str, list[str]] = {"added": [], "updated": [], "removed": [],
@@ -290,9 +294,7 @@ class Index:
                 self._store.add(chunks, chunk_vectors, sentence_vectors)
                 if self._shares_documents():  # recorded after its passages: then complete
                     self._store.put_documents(batch)
-                for document in batch:
-                    self._documents.pop(document.id, None)
-                    self._documents[document.id] = document
+                self._documents.put(batch)
         return failed
 
     def _prepare(self, documents: Sequence[Document], *, progress: bool | None):
@@ -374,7 +376,7 @@ class Index:
         hits = []
         for chunk_id, score in fused[:k]:
             chunk = self._store.get(chunk_id)
-            document = self._documents.get(chunk.doc_id) or self.document(chunk.doc_id)
+            document = self._documents.facts(chunk.doc_id) or self.document(chunk.doc_id)
             hits.append(Hit(chunk_id=chunk_id, doc_id=chunk.doc_id, title=document.title,
                             source=document.source, text=chunk.text, start=chunk.start,
                             end=chunk.end, score=score, page=document.page_at(chunk.start),
@@ -473,7 +475,7 @@ class Index:
         with self._lock:
             documents = [{"id": d.id, "title": d.title, "source": d.source, "kind": d.kind.value,
                           "checksum": d.checksum, "size": d.size}
-                         for d in self._documents.values()]
+                         for d in self._documents.all_facts()]
             count = len(self._store)
         return {
             "format": FORMAT,
@@ -497,9 +499,7 @@ class Index:
         try:
             with self._lock:
                 self._store.save(staging)
-                with open(staging / "documents.jsonl", "w", encoding="utf-8") as out:
-                    for document in self._documents.values():
-                        out.write(json.dumps(document.to_record(), ensure_ascii=False) + "\n")
+                self._documents.save(staging)
                 manifest = self.manifest()
             # The manifest goes last: a folder without one is never taken for an index.
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
@@ -534,19 +534,17 @@ class Index:
         cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
         embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
         try:
-            with open(folder / "documents.jsonl", encoding="utf-8") as lines:
-                documents = [Document.from_record(json.loads(line)) for line in lines
-                             if line.strip()]
+            documents = DocumentTable.load(folder)
             store = load_store(settings, folder, manifest["dimension"])
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise IndexFormatError(
                 f"The index in {folder} is damaged ({error}). Rebuild it: "
                 f"briefing index --out {folder}") from error
         listed = {d["id"]: d["checksum"] for d in manifest["documents"]}
-        if listed != {d.id: d.checksum for d in documents}:
+        if listed != {d.id: d.checksum for d in documents.all_facts()}:
             raise IndexFormatError(f"The index in {folder} is damaged: documents.jsonl does not "
                                    f"match manifest.json. Rebuild it: briefing index --out {folder}")
-        return cls(settings=settings, store=store, documents={d.id: d for d in documents},
+        return cls(settings=settings, store=store, documents=documents,
                    embedder=embedder)
 
     @classmethod
@@ -567,7 +565,7 @@ class Index:
                 log.warning("rebuilding the index: %s", error)
             index = cls.empty(settings=settings, cache_dir=cache_dir)
         changes = index.refresh(paths, progress=progress)
-        if not index._documents:
+        if not len(index._documents):
             reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                    "folders holding .txt, .md, .html or .pdf documents.")
@@ -609,10 +607,11 @@ def read_manifest(folder: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexFormatError(f"{path} is not a Briefing index manifest. Rebuild the index: "
                                f"briefing index --out {folder}")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise IndexFormatError(
             f"{path} is format version {manifest.get('format_version')!r}; this Briefing reads "
-            f"version {FORMAT_VERSION}. Rebuild the index: briefing index --out {folder}")
+            f"versions {' and '.join(map(str, READABLE_VERSIONS))}. Rebuild the index: "
+            f"briefing index --out {folder}")
     for key in ("model", "dimension", "settings", "documents"):
         if key not in manifest:
             raise IndexFormatError(f"{path} lacks {key!r}. Rebuild the index: "

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunk import Chunk, chunk_document
+from .document_table import DocumentTable
 from .embed import Embedder
 from .errors import DocumentError, IndexFormatError, NoDocumentsError
 from .index import Index, passage_text, sentence_texts_of
@@ -120,7 +121,9 @@ def ingest(paths: str | Path | Iterable[str | Path], settings: Settings,
         reasons = "; ".join(report.problems[:5]) or "no files found"
         raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                "folders holding .txt, .md, .html or .pdf documents.")
-    Index(settings=settings, store=store, documents=documents, embedder=embedder).save(index_dir)
+    table = DocumentTable()
+    table.put(documents.values())
+    Index(settings=settings, store=store, documents=table, embedder=embedder).save(index_dir)
     report.documents, report.passages = len(documents), len(store)
     report.seconds = round(time.perf_counter() - started, 2)
     return report

@@ -274,8 +274,8 @@ def test_main_runs_scale_on_milvus_lite_in_a_fresh_file_per_size(tmp_path, pool,
     assert "error" not in build and "error" not in serve, size
     assert build["passages"] == 300  # the stale store's 7 passages were not mixed in
     assert build["add_passages_per_s"] > 0 and build["server_peak_rss_mb"] > 0
-    assert set(build["files_mb"]) == {"b-scale-300.db", "documents.jsonl", "manifest.json",
-                                      "milvus.json"}
+    assert set(build["files_mb"]) == {"b-scale-300.db", "document_texts.bin", "documents.jsonl",
+                                      "manifest.json", "milvus.json"}
     assert build["disk_mb"] >= build["files_mb"]["b-scale-300.db"] > 0
     assert serve["store"] == "MilvusStore (Milvus Lite, FLAT)"
     assert serve["recall@10"] == 1.0  # FLAT is exact search

@@ -210,7 +210,8 @@ def test_index_on_milvus_answers_like_the_index_on_faiss(fake_settings, lite, tm
     assert milvus_index.ask(question).quotes == faiss_index.ask(question).quotes
     milvus_index.save(tmp_path / "index")
     assert sorted((tmp_path / "index").iterdir()) == [
-        tmp_path / "index" / name for name in ("documents.jsonl", "manifest.json", "milvus.json")]
+        tmp_path / "index" / name
+        for name in ("document_texts.bin", "documents.jsonl", "manifest.json", "milvus.json")]
     loaded = rag.Index.load(tmp_path / "index", settings=replace(fake_settings, store=lite))
     assert [h.chunk_id for h in loaded.search(question)] == \
         [h.chunk_id for h in milvus_index.search(question)]
