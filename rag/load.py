@@ -240,6 +240,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def decode(data: bytes, source: str) -> str:
@@ -320,8 +321,9 @@ def _looks_binary(text: str) -> bool:
 
 
 def normalize_text(text: str) -> str:
-    """Unify line ends, drop control characters, and trim trailing space on each line."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Unify line ends, drop control characters, mark lone surrogates (text that was never
+    valid Unicode, which no file can hold) as U+FFFD, and trim trailing space on each line."""
+    text = _SURROGATE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text.replace("\f", "\n\n"))
     text = re.sub(r"[ \t\u00a0]+\n", "\n", text)
     return text.strip("\n ") + "\n"

@@ -84,6 +84,16 @@ def test_acronym_is_searched_with_the_long_form_the_documents_use(fake_settings)
     assert index.ask("What does the WHO say?").query == "What does the WHO say?"
 
 
+def test_text_that_is_not_valid_unicode_is_indexed_saved_and_loaded(index, tmp_path):
+    # A lone surrogate (from bytes decoded with surrogateescape) cannot be written to a file.
+    document = rag.text_document("The ferry \udc80 timetable changes in June.", doc_id="ferry")
+    index.add_documents([document])
+    index.save(tmp_path / "ix")
+    loaded = rag.Index.load(tmp_path / "ix")
+    assert loaded.document("ferry").text == "The ferry \ufffd timetable changes in June.\n"
+    assert loaded.search("ferry timetable", k=1)[0].doc_id == "ferry"
+
+
 @pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
 def test_bad_questions(index, question):
     with pytest.raises(QueryError):
@@ -102,11 +112,12 @@ def test_save_load_gives_identical_results(index, tmp_path, fake_settings):
         assert loaded.search(query, k=4) == index.search(query, k=4)
         assert loaded.ask(query).quotes == index.ask(query).quotes
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
-    assert manifest["format_version"] == 2 and manifest["model"] == fake_settings.model
+    assert manifest["format_version"] == 3 and manifest["model"] == fake_settings.model
     assert manifest["dimension"] == 256 and len(manifest["documents"]) == 3
     assert manifest["settings"]["chunk_chars"] == 600
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
-        "bm25", "dense.faiss", "documents.jsonl", "manifest.json", "passage_sentence_offsets.npy",
+        "bm25", "dense.faiss", "document_texts.bin", "documents.jsonl", "manifest.json",
+        "passage_sentence_offsets.npy",
         "passage_sentences.npy", "passage_text_offsets.npy", "passage_texts.bin", "passages.json",
         "passages.npy", "sentence_offsets.npy", "sentence_vectors.npy"]
 
@@ -125,12 +136,13 @@ def test_load_refuses_other_format_version(index, tmp_path):
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 99
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexFormatError, match="format version 99; this Briefing reads version 2"):
+    with pytest.raises(IndexFormatError, match="format version 99; this Briefing reads versions 2 and 3"):
         rag.Index.load(tmp_path / "ix")
 
 
 @pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-passages", "truncate-texts",
-                                    "drop-documents", "garbage-manifest"])
+                                    "drop-documents", "truncate-document-texts",
+                                    "garbage-manifest"])
 def test_damaged_index_is_reported_not_crashed(index, tmp_path, damage):
     folder = tmp_path / "ix"
     index.save(folder)
@@ -144,6 +156,9 @@ def test_damaged_index_is_reported_not_crashed(index, tmp_path, damage):
         (folder / "passage_texts.bin").write_bytes(data[: len(data) // 2])
     elif damage == "drop-documents":
         (folder / "documents.jsonl").unlink()
+    elif damage == "truncate-document-texts":
+        data = (folder / "document_texts.bin").read_bytes()
+        (folder / "document_texts.bin").write_bytes(data[: len(data) // 2])
     else:
         (folder / "manifest.json").write_text("\x00\x01")
     with pytest.raises(IndexFormatError, match="briefing index --out"):
