@@ -312,8 +312,9 @@ def serve_phase(config: dict, model: SyntheticModel, pool: list[str],
                                 overlap=settings.chunk_overlap, seed=config["size"] + 1,
                                 prefix="extra")[:1]
     recorder.step("add_one", index.add_documents, extra, progress=False)
-    recorder.step("save_after_add", index.save, folder)
+    # The first question after adding pays for bringing BM25 up to date.
     recorder.step("search_after_add", index.search, questions[-1], k=K)
+    recorder.step("save_after_add", index.save, folder)
 
 
 def dense_one_thread(index: Index, vectors: np.ndarray) -> dict:

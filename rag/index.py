@@ -30,11 +30,12 @@ from .errors import (
     QueryError,
     UnknownDocumentError,
 )
+from .keywords import tokenize
 from .load import Document, LoadReport, load_bytes, load_documents
 from .query import acronyms_asked, clean_query, expand_acronyms, resolve_followup
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings
-from .store import Store, create_store, load_store, tokenize
+from .store import Store, create_store, load_store
 
 log = logging.getLogger(__name__)
 

@@ -29,13 +29,9 @@ import numpy as np
 
 from .chunk import Chunk
 from .errors import IndexMismatchError
+from .keywords import BM25_B, BM25_K1
 from .load import Document
-from .store import (
-    BM25_B,
-    BM25_K1,
-    check_add,
-    ivf_probes,
-)
+from .store import check_add, ivf_probes
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +56,7 @@ FIELDS = ["id", "doc_id", "title", "content", "start", "end", "sentences", "adde
 
 
 def analyzer_params() -> dict:
-    """Milvus analyzer settings matching rag.store.tokenize (bm25s) as closely as Milvus allows.
+    """Milvus analyzer settings matching rag.keywords.tokenize (bm25s) as closely as Milvus allows.
 
     bm25s lower-cases, keeps tokens of two or more word characters, drops its English
     stop words, then applies the Snowball English stemmer (PyStemmer). Milvus has no

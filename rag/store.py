@@ -4,33 +4,25 @@
 backend (a Milvus cluster, say) is one new class here and nothing else changes.
 `FaissStore` is the default: passage records as columns (`rag.passages`), a FAISS
 index of their vectors (exact, or IVF with re-scoring for large corpora) and a BM25
-index (bm25s), saved as plain files and memory-mapped when read back.
+index that follows changes without a rebuild (`rag.keywords`), saved as plain files.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import re
-from array import array
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from .chunk import Chunk
+from .keywords import KeywordIndex, tokenize
 from .passages import PassageTable
 from .passages import read_file as _read
 from .vector_file import VectorFile
 
 log = logging.getLogger(__name__)
-
-# BM25 parameters of Anserini's BEIR baselines (k1=0.9, b=0.4): lower saturation and
-# length normalisation than the textbook 1.2/0.75, better on short passages.
-BM25_K1 = 0.9
-BM25_B = 0.4
 
 DENSE_INDEXES = ("auto", "flat", "ivf")
 # The approximate index: an inverted file of vectors quantised to one byte per dimension
@@ -154,27 +146,6 @@ def load_store(settings, folder: Path, dimension: int) -> Store:
                      f"{settings.store!r}")
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stemmed word tokens without English stop words: what
-    `bm25s.tokenize(texts, stopwords="en", stemmer=...)` gives (a test holds them equal),
-    without its per-call set-up, which cost more than the work on a question's sentences."""
-    stopwords, stem = _tokenizer()
-    return [[stem(w) for w in _TOKEN.findall(text.lower()) if w not in stopwords]
-            for text in texts]
-
-
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-
-
-@lru_cache(maxsize=1)
-def _tokenizer():
-    import Stemmer
-    from bm25s.stopwords import STOPWORDS_EN
-
-    stemmer = Stemmer.Stemmer("english")
-    return frozenset(STOPWORDS_EN), lru_cache(maxsize=65536)(stemmer.stemWord)
-
-
 class Matrix:
     """Rows appended in amortised O(rows): a float array with spare capacity.
 
@@ -245,7 +216,7 @@ class FaissStore:
         self._vectors: VectorFile | None = None  # kind 'ivf': the vectors, on disk
         self._ids = np.zeros(0, dtype=np.int64)  # kind 'ivf': each row's id in the IVF index
         self._ivf = None  # kind 'ivf': built on first search after the store became 'ivf'
-        self._bm25 = None
+        self._keywords = KeywordIndex(self._passages)
 
     def __len__(self) -> int:
         return len(self._passages)
@@ -293,7 +264,7 @@ class FaissStore:
         if counts.sum():
             self._sentence_vectors.append(np.concatenate(sentences).astype(np.float16))
         self._add_vectors(vectors)
-        self._bm25 = None
+        self._keywords.added(len(chunks))
 
     def _add_vectors(self, vectors: np.ndarray) -> None:
         if self._flat is not None:
@@ -343,7 +314,7 @@ class FaissStore:
             self._vectors.keep(keep)
             self._ids = self._ids[keep]
         self._switch_kind()
-        self._bm25 = None
+        self._keywords.kept(keep)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -398,25 +369,11 @@ class FaissStore:
 
     def keyword_search(self, query: str, k: int,
                        doc_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
-        tokens = tokenize([query])[0]
-        retriever = self._bm25_index()
-        if retriever is None:
+        allowed = None if doc_ids is None else self._passages.rows_of(doc_ids)
+        if allowed is not None and not len(allowed):
             return []
-        tokens = [t for t in tokens if t in retriever.vocab_dict]
-        if not tokens:
-            return []
-        mask = None
-        if doc_ids is not None:
-            allowed = self._passages.rows_of(doc_ids)
-            if not len(allowed):
-                return []
-            mask = np.zeros(len(self), dtype=np.float32)
-            mask[allowed] = 1.0
-        k = min(k, len(self))
-        rows, scores = retriever.retrieve([tokens], k=k, show_progress=False, weight_mask=mask,
-                                          n_threads=1)
-        return [(self._passages.id(int(r)), float(s))
-                for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+        found = self._keywords.search(tokenize([query])[0], k, allowed)
+        return [(self._passages.id(row), score) for row, score in found]
 
     # --- indexes, built on first use after a change -------------------------------------
 
@@ -424,28 +381,6 @@ class FaissStore:
         if self._ivf is None:
             self._ivf = build_ivf_index(self._vectors, self._ids)
         return self._ivf
-
-    def _bm25_index(self):
-        if self._bm25 is None and len(self):
-            import bm25s
-
-            corpus = self._token_ids()
-            release_free_memory()
-            retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            retriever.index(corpus, show_progress=False)
-            self._bm25 = retriever
-        return self._bm25
-
-    def _token_ids(self) -> tuple[list[array], dict[str, int]]:
-        """Each passage's title and text as token ids, with the vocabulary: bm25s's input,
-        as compact arrays rather than lists of strings (a million passages' worth of
-        Python strings would take gigabytes)."""
-        vocabulary: dict[str, int] = {}
-        ids = []
-        for row, text in enumerate(self._passages.texts()):
-            tokens = tokenize([f"{self._passages.title(row)}\n{text}"])[0]
-            ids.append(array("i", [vocabulary.setdefault(t, len(vocabulary)) for t in tokens]))
-        return ids, vocabulary
 
     # --- files --------------------------------------------------------------------------
 
@@ -456,9 +391,7 @@ class FaissStore:
         self._passages.save(folder)
         # BM25 first: building it briefly takes about twice its final size, best done
         # before the IVF codes are in memory too (1M passages: 1.35 GB at the peak).
-        retriever = self._bm25_index()
-        if retriever is not None:
-            retriever.save(str(folder / "bm25"), show_progress=False)
+        self._keywords.save(folder)
         if self._flat is not None:
             faiss.write_index(self._flat, str(folder / "dense.faiss"))
         else:
@@ -476,7 +409,6 @@ class FaissStore:
         Passage texts and an IVF store's vectors stay on disk and are read as searches
         need them; the BM25 arrays are memory-mapped.
         """
-        import bm25s
         import faiss
 
         store = cls(dimension, dense_index=dense_index, approximate_above=approximate_above)
@@ -505,21 +437,9 @@ class FaissStore:
                 or store._sentence_offsets[-1] != len(store._sentence_vectors)):
             raise ValueError("sentence_vectors.npy or sentence_offsets.npy do not match the "
                              "passages")
-        if count:
-            store._bm25 = _read(folder / "bm25", lambda path: bm25s.BM25.load(
-                str(path), mmap=True, show_progress=False, verbosity=0))
+        store._keywords = KeywordIndex.load(folder, store._passages)
         store._switch_kind()
         return store
-
-
-def release_free_memory() -> None:
-    """Give the memory Python has freed back to the operating system before a large
-    build. The C library keeps freed heap pages for reuse, but a build's big NumPy
-    arrays are mapped afresh, so without this both count. A no-op off glibc."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def best_rows(scores: np.ndarray, k: int) -> np.ndarray:

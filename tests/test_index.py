@@ -116,7 +116,8 @@ def test_save_load_gives_identical_results(index, tmp_path, fake_settings):
     assert manifest["dimension"] == 256 and len(manifest["documents"]) == 3
     assert manifest["settings"]["chunk_chars"] == 600
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
-        "bm25", "dense.faiss", "document_texts.bin", "documents.jsonl", "manifest.json",
+        "bm25", "bm25.json", "bm25_rows.npy", "dense.faiss", "document_texts.bin",
+        "documents.jsonl", "manifest.json",
         "passage_sentence_offsets.npy",
         "passage_sentences.npy", "passage_text_offsets.npy", "passage_texts.bin", "passages.json",
         "passages.npy", "sentence_offsets.npy", "sentence_vectors.npy"]

@@ -136,7 +136,7 @@ def test_tokenize_gives_what_bm25s_gives():
     import bm25s
     import Stemmer
 
-    from rag.store import tokenize
+    from rag.keywords import tokenize
 
     texts = [(SEEDS / "putin-kim-military-alliance.txt").read_text("utf-8"), "", "  ", "a I",
              "Ünïcödé naïve café 東京 ÉCOLE", "don't won't it's U.S. e.g. 3.5% studies STUDYING"]
