@@ -1,8 +1,9 @@
 """`briefing bench`'s start-up section: command to answer printed, as a user starts Briefing.
 
-Each case runs as a fresh subprocess, a few times: the floor (`import torch`),
-importing `rag`, and `briefing ask` with no saved index and no embedding cache, with
-the cache kept, and with a saved index. The UI's `briefing serve` is measured elsewhere.
+Each case runs as a fresh subprocess, a few times: the floors (`import torch`, and
+`import sentence_transformers`, which imports torch, transformers and scikit-learn),
+importing `rag`, and `briefing ask` with no saved index and no embedding cache, with the
+cache kept, and with a saved index. The UI's `briefing serve` is measured elsewhere.
 On Milvus, `ask` gets `--store` with a scratch store that "no index" empties.
 """
 
@@ -44,6 +45,8 @@ def run(workdir: Path, *, settings: Settings,
 
     cases = [("python -c 'import torch' (floor)", [sys.executable, "-c", "import torch"], (),
               None),
+             ("python -c 'import sentence_transformers' (the library's floor)",
+              [sys.executable, "-c", "import sentence_transformers"], (), None),
              ("python -c 'import rag'", [sys.executable, "-c", "import rag"], (), None),
              ("ask, no index, no embedding cache", ask, (index_dir, cache_dir), no_store),
              ("ask, no index, embedding cache kept", ask, (index_dir,), no_store),

@@ -332,37 +332,35 @@ class Index:
         query = clean_query(query, max_chars=self.settings.max_query_chars)
         k = self._positive(k, self.settings.top_k, "k")
         wanted = self._check_doc_ids(doc_ids)
-        query, vector = self._spell_out_acronyms(query, wanted)
+        depth = max(self.settings.candidates, k)
+        query, vector, dense = self._spell_out_acronyms(query, wanted, depth)
         with self._lock:
-            return self._search(query, vector, k=k, doc_ids=wanted)
+            if dense is None:
+                dense = self._store.dense_search(vector, depth, wanted)
+            keyword = self._store.keyword_search(query, depth, wanted)
+            return self._fuse(query, dense, keyword, k=k)
 
-    def _spell_out_acronyms(self, query: str,
-                            doc_ids: list[str] | None) -> tuple[str, np.ndarray]:
+    def _spell_out_acronyms(self, query: str, doc_ids: list[str] | None,
+                            depth: int) -> tuple[str, np.ndarray, list | None]:
         """The query, with each acronym that the passages nearest in meaning mostly spell
         out followed by its long form ("NATO (North Atlantic Treaty Organization)"), and
         its vector (see `expand_acronyms`). Only those passages are read, so the cost
-        does not grow with the corpus."""
+        does not grow with the corpus. When the query holds an acronym but stays as it
+        is, also its `depth` nearest passages (else None), so they are not searched twice."""
         vector = self._embedder.embed_query(query)
         if not acronyms_asked(query):
-            return query, vector
+            return query, vector, None
         with self._lock:
-            near = [self._store.get(i) for i, _ in self._store.dense_search(
-                vector, ACRONYM_PASSAGES, doc_ids)]
+            dense = self._store.dense_search(vector, max(ACRONYM_PASSAGES, depth), doc_ids)
+            near = [self._store.get(i) for i, _ in dense[:ACRONYM_PASSAGES]]
         # Each sentence once: passages overlap, and a sentence in two of them would count
         # its acronym twice.
         sentences = {(c.doc_id, a, b): c.text[a - c.start:b - c.start]
                      for c in near for a, b in c.sentences}
         expanded = expand_acronyms(query, "\n".join(t for _, t in sorted(sentences.items())))
         if expanded == query:
-            return query, vector
-        return expanded, self._embedder.embed_query(expanded)
-
-    def _search(self, query: str, vector: np.ndarray, *, k: int,
-                doc_ids: list[str] | None) -> list[Hit]:
-        candidates = max(self.settings.candidates, k)
-        dense = self._store.dense_search(vector, candidates, doc_ids)
-        keyword = self._store.keyword_search(query, candidates, doc_ids)
-        return self._fuse(query, dense, keyword, k=k)
+            return query, vector, dense[:depth]
+        return expanded, self._embedder.embed_query(expanded), None
 
     def _fuse(self, query: str, dense: list[tuple[str, float]],
               keyword: list[tuple[str, float]], *, k: int) -> list[Hit]:
@@ -398,13 +396,16 @@ class Index:
                    if isinstance(h, str) and h.strip()]
         quotes_wanted = self._positive(k, s.max_quotes, "k")
         wanted = self._check_doc_ids(doc_ids)
-        query, vector = self._spell_out_acronyms(resolve_followup(question, earlier), wanted)
-        query_terms = set(tokenize([query])[0])
         k = max(10, quotes_wanted)
+        depth = max(s.candidates, k)
+        query, vector, dense = self._spell_out_acronyms(resolve_followup(question, earlier),
+                                                        wanted, depth)
+        query_terms = set(tokenize([query])[0])
         with self._lock:
-            keyword = self._store.keyword_search(query, max(s.candidates, k), wanted)
-            hits = self._fuse(query, self._store.dense_search(vector, max(s.candidates, k), wanted),
-                              keyword, k=k)
+            if dense is None:
+                dense = self._store.dense_search(vector, depth, wanted)
+            keyword = self._store.keyword_search(query, depth, wanted)
+            hits = self._fuse(query, dense, keyword, k=k)
             keyword_terms = {t for words in tokenize(
                 [f"{c.title}\n{c.text}" for c in map(self._store.get, (i for i, _ in keyword))])
                 for t in words}

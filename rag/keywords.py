@@ -185,8 +185,9 @@ class KeywordIndex:
             mask = (self._main_rows >= 0).astype(np.float32)
         if mask is not None and not mask.any():
             return none
+        # n_threads=0: in this thread; any other count starts a thread pool per call.
         found, scores = self._main.retrieve([known], k=min(k, len(self._main_rows)),
-                                            show_progress=False, weight_mask=mask, n_threads=1)
+                                            show_progress=False, weight_mask=mask, n_threads=0)
         found, scores = found[0], scores[0].astype(np.float32)
         positive = scores > 0
         return self._main_rows[found[positive]], scores[positive]

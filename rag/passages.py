@@ -39,7 +39,7 @@ class PassageTable:
         self._sentence_offsets = np.zeros(1, dtype=np.int64)
         self._segments: list[TextFile] = []  # the last one takes appends
         self._text_at = np.zeros((0, 3), dtype=np.int64)  # segment, first byte, end byte
-        self._order: tuple[np.ndarray, np.ndarray] | None = None  # see _sorted
+        self._order: tuple[np.ndarray, ...] | None = None  # see _sorted
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -99,21 +99,23 @@ class PassageTable:
         number = self._doc_numbers.get(doc_id)
         if number is None or not (start.isdigit() and end.isdigit()) or not len(self._rows):
             return None
-        order, keys = self._sorted()
-        low = np.searchsorted(keys[:, 0], number, side="left")
-        high = np.searchsorted(keys[:, 0], number, side="right")
-        at = low + np.searchsorted(keys[low:high, 1], int(start), side="left")
-        while at < high and keys[at, 1] == int(start):
-            if keys[at, 2] == int(end):
+        order, documents, starts, ends = self._sorted()
+        low = documents.searchsorted(number, side="left")
+        high = documents.searchsorted(number, side="right")
+        at = low + starts[low:high].searchsorted(int(start), side="left")
+        while at < high and starts[at] == int(start):
+            if ends[at] == int(end):
                 return int(order[at])
             at += 1
         return None
 
-    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows sorted by (document, start), and their (document, start, end)."""
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows sorted by (document, start), and their documents, starts and ends, each
+        a contiguous array: searchsorted copies a strided one on every call."""
         if self._order is None:
             order = np.lexsort((self._rows[:, 1], self._rows[:, 0]))
-            self._order = (order, self._rows[order])
+            self._order = (order, *(np.ascontiguousarray(self._rows[order, column])
+                                    for column in range(3)))
         return self._order
 
     def id(self, row: int) -> str:
@@ -138,7 +140,7 @@ class PassageTable:
     def chunk(self, row: int) -> Chunk:
         number, start, end = (int(v) for v in self._rows[row])
         first, last = self._sentence_offsets[row], self._sentence_offsets[row + 1]
-        sentences = tuple((int(a), int(b)) for a, b in self._sentences[first:last])
+        sentences = tuple(map(tuple, self._sentences[first:last].tolist()))
         return Chunk(doc_id=self._doc_ids[number], title=self._titles[number], start=start,
                      end=end, text=self.text(row), sentences=sentences)
 
@@ -190,8 +192,9 @@ class PassageTable:
         for doc_id, title in documents:
             table._number(doc_id, title)
         table._rows = read_file(folder / "passages.npy", _int64).reshape(-1, 3)
-        table._sentences = read_file(folder / "passage_sentences.npy",
-                                     lambda path: _int64(path, mmap=True)).reshape(-1, 2)
+        # A plain array over the memory map: slicing a np.memmap costs microseconds each.
+        table._sentences = np.asarray(read_file(folder / "passage_sentences.npy",
+                                                lambda path: _int64(path, mmap=True))).reshape(-1, 2)
         table._sentence_offsets = read_file(folder / "passage_sentence_offsets.npy", _int64)
         offsets = read_file(folder / "passage_text_offsets.npy", _int64)
         n = len(table._rows)
