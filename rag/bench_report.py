@@ -252,8 +252,10 @@ def _startup_beyond_imports(cases: list[dict]) -> list[str]:
     saved = medians.get("ask, saved index")
     if floor is None or saved is None:
         return []
+    noise = " (below zero: run-to-run noise is larger than Briefing's own share)" \
+        if saved < floor else ""
     return [f"Beyond importing sentence_transformers: {_num(saved - floor)} s of "
-            f"{_num(saved)} s (loading the model and the index, answering)"]
+            f"{_num(saved)} s (loading the model and the index, answering){noise}"]
 
 
 def _latency_cells(figures: dict) -> list[str]:

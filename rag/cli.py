@@ -180,7 +180,7 @@ def run_index(args) -> int:
     started = time.perf_counter()
     index, changes = open_index(args, args.paths or None)
     seconds = time.perf_counter() - started
-    print(f"Indexed {len(index.documents())} documents, {len(index)} passages into "
+    print(f"Indexed {len(index.documents(with_text=False))} documents, {len(index)} passages into "
           f"{args.index_dir} in {seconds:.1f} s (added {len(changes['added'])}, updated "
           f"{len(changes['updated'])}, removed {len(changes['removed'])}, unchanged "
           f"{len(changes['unchanged'])}).")
@@ -242,7 +242,8 @@ def run_documents(args) -> int:
     index, _ = open_index(args, args.docs)
     counts = index.passage_counts()
     rows = [{"id": d.id, "title": d.title, "kind": d.kind.value, "size": d.size,
-             "chunks": counts.get(d.id, 0), "source": d.source} for d in index.documents()]
+             "chunks": counts.get(d.id, 0), "source": d.source}
+            for d in index.documents(with_text=False)]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:

@@ -225,12 +225,12 @@ def build_index(documents: Sequence[Document] | None, paths: Sequence[Path] | No
         index.add(paths)
     else:
         index.add_documents(documents)
-    if not index.documents():
+    if not index.documents(with_text=False):
         problems = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
         raise NoDocumentsError(f"No document could be indexed ({problems}).")
     built = time.perf_counter()
     index.search("warm-up query")  # the first query pays one-off costs of the libraries
-    return index, {"documents": len(index.documents()), "passages": len(index),
+    return index, {"documents": len(index.documents(with_text=False)), "passages": len(index),
                    "model_seconds": round(loaded - started, 3),
                    "build_seconds": round(built - loaded, 3),
                    "problems": [str(p) for p in index.problems]}

@@ -100,10 +100,14 @@ class Index:
 
     # --- documents ----------------------------------------------------------------------
 
-    def documents(self) -> list[Document]:
-        """The indexed documents, in the order they were added."""
+    def documents(self, *, with_text: bool = True) -> list[Document]:
+        """The indexed documents, in the order they were added. Texts are kept on disk:
+        `with_text=False` leaves each `text` empty and reads none, for listing ids, titles
+        and checksums of a large corpus."""
         self._sync_shared_documents()
         with self._lock:
+            if not with_text:
+                return self._documents.all_facts()
             return list(self._documents.documents())
 
     def document(self, doc_id: str) -> Document:

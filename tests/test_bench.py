@@ -300,5 +300,8 @@ def test_startup_report_names_what_briefing_adds_to_the_library_imports():
     text = bench_report.format_startup({"question": "Q?", "repeats": 3, "cases": cases,
                                         "wall_s": 1})
     assert "Beyond importing sentence_transformers: 1.75 s of 8.00 s" in text
+    cases[0]["ready_median_s"] = 8.5
+    assert "-0.50 s of 8.00 s" in bench_report.format_startup(
+        {"question": "Q?", "repeats": 3, "cases": cases, "wall_s": 1})
     assert "Beyond" not in bench_report.format_startup(
         {"question": "Q?", "repeats": 3, "cases": cases[1:], "wall_s": 1})

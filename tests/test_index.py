@@ -44,6 +44,16 @@ def test_search_ranks_and_offsets(index):
     assert hits[0].title == "Harbour report" and hits[0].page is None
 
 
+def test_documents_without_text_read_none_and_list_the_same(index, tmp_path):
+    index.save(tmp_path / "ix")
+    loaded = rag.Index.load(tmp_path / "ix")
+    full, facts = loaded.documents(), loaded.documents(with_text=False)
+    assert [d.id for d in facts] == [d.id for d in full] == [d.id for d in index.documents()]
+    assert [(d.title, d.checksum, d.source) for d in facts] == \
+        [(d.title, d.checksum, d.source) for d in full]
+    assert all(d.text == "" for d in facts) and all(d.text for d in full)
+
+
 def test_search_restricted_to_documents(index):
     orchard = doc_id_of(index, "Orchard notes")
     hits = index.search("harbour master", k=5, doc_ids=[orchard])

@@ -100,7 +100,7 @@ def _prepare_first_event() -> None:
 
 
 def _report(library: Library, changes: dict[str, list[str]]) -> None:
-    documents = library.index.documents()
+    documents = library.index.documents(with_text=False)
     _say(f"Indexed {len(documents)} documents, {len(library.index)} passages (added "
          f"{len(changes['added'])}, updated {len(changes['updated'])}, removed "
          f"{len(changes['removed'])}, unchanged {len(changes['unchanged'])}).")

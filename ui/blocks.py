@@ -151,7 +151,7 @@ class Handlers:
         for number, path in enumerate(paths):
             name = path.name  # Gradio keeps the uploader's file name, made safe
             progress(number / max(len(paths), 1), desc=f"Indexing {name}")
-            known = {d.id for d in self.library.index.documents()}
+            known = {d.id for d in self.library.index.documents(with_text=False)}
             try:
                 document = self.library.add_upload(path, name=name, progress=True)
             except rag.DocumentError as error:

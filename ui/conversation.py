@@ -33,7 +33,7 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
     question = question if isinstance(question, str) else ""
     wanted = None
     if doc_ids:
-        known = {d.id for d in index.documents()}
+        known = {d.id for d in index.documents(with_text=False)}
         wanted = [d for d in doc_ids if d in known]
         if not wanted:
             return Turn(question=question, error="The documents you chose to search are no "

@@ -69,7 +69,7 @@ class Library:
         Counting passages walks them all, so the lines are kept until the documents change
         (every page load asks for them).
         """
-        documents = self.index.documents()
+        documents = self.index.documents(with_text=False)
         key = tuple((d.id, d.checksum) for d in documents)
         cached_key, cached = self._rows
         if key == cached_key:
@@ -82,7 +82,7 @@ class Library:
 
     def choices(self) -> list[tuple[str, str]]:
         """(title, id) pairs for pickers; titles repeated across documents get their id."""
-        documents = self.index.documents()
+        documents = self.index.documents(with_text=False)
         repeated = {t for t, n in Counter(d.title for d in documents).items() if n > 1}
         return [(f"{d.title} ({d.id})" if d.title in repeated else d.title, d.id)
                 for d in documents]
@@ -130,7 +130,9 @@ class Library:
 
     def indexed_copy(self, checksum: str) -> rag.Document | None:
         """The indexed document whose file has this SHA-256 checksum, if any."""
-        return next((d for d in self.index.documents() if d.checksum == checksum), None)
+        found = next((d for d in self.index.documents(with_text=False)
+                      if d.checksum == checksum), None)
+        return None if found is None else self.index.document(found.id)
 
     def _index_stored(self, stored: Path, *, name: str, progress: bool | None) -> rag.Document:
         # Errors name the uploader's file, never the generated one in the uploads folder;
