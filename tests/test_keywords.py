@@ -142,3 +142,24 @@ def test_a_row_map_that_disagrees_is_a_value_error(tmp_path):
     np.save(tmp_path / "bm25_rows.npy", np.arange(49, dtype=np.int64))
     with pytest.raises(ValueError, match="bm25_rows.npy"):
         KeywordIndex.load(tmp_path, PassageTable.load(tmp_path))
+
+
+def test_an_index_adding_and_removing_documents_keeps_bm25_current(fake_settings, tmp_path):
+    import rag
+
+    words = [f"{w}{i}" for i, w in enumerate(WORDS * 10)]
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([rag.text_document(f"Report {i} on the {words[i]} and {words[-i]}.",
+                                           doc_id=f"r{i}") for i in range(1, 150)])
+    assert index.search("report", k=1)  # builds BM25 over every passage
+    index.add_documents([rag.text_document("The zeppelin timetable changed.", doc_id="new")])
+    index.remove("r7")
+    keywords = index._store._keywords
+    assert keywords.recent == 1 and keywords._deleted == 1  # no rebuild: 2 of 149 changed
+    assert [(i.split(":")[0]) for i, _ in index._store.keyword_search("zeppelin", 5)] == ["new"]
+    assert index._store.keyword_search(words[7], 5) == []
+    index.save(tmp_path / "ix")
+    loaded = rag.Index.load(tmp_path / "ix")
+    assert loaded._store._keywords.recent == 1
+    for query in ("zeppelin timetable", f"report {words[9]}", words[7]):
+        assert loaded._store.keyword_search(query, 10) == index._store.keyword_search(query, 10)
