@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from .load import Document
 from .passages import TextFile, read_file
 
 FILES = ("documents.jsonl", "document_texts.bin")
+RECENT_TEXTS = 32
+"""Texts kept in memory after being read: an answer reads the documents of its ten
+passages, and the next question often draws on the same ones."""
 
 
 class DocumentTable:
@@ -32,6 +36,7 @@ class DocumentTable:
         self._facts: dict[str, Document] = {}  # each document with its text left out
         self._text_at: dict[str, tuple[int, int, int]] = {}  # segment, first byte, end byte
         self._segments: list[TextFile] = []  # the last one takes appends
+        self._recent: OrderedDict[str, str] = OrderedDict()  # texts read last
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -56,6 +61,7 @@ class DocumentTable:
         first = self._segments[segment].append(b"".join(encoded))
         for document, text in zip(documents, encoded, strict=True):
             self._facts.pop(document.id, None)
+            self._recent.pop(document.id, None)
             self._facts[document.id] = dataclasses.replace(document, text="")
             self._text_at[document.id] = (segment, first, first + len(text))
             first += len(text)
@@ -64,6 +70,7 @@ class DocumentTable:
         """Forget a document. Raises KeyError for an id not here."""
         del self._facts[doc_id]
         del self._text_at[doc_id]
+        self._recent.pop(doc_id, None)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -91,8 +98,16 @@ class DocumentTable:
                 yield document
 
     def _text(self, doc_id: str) -> str:
-        segment, first, end = self._text_at[doc_id]
-        return self._segments[segment][first:end].decode("utf-8")
+        text = self._recent.get(doc_id)
+        if text is None:
+            segment, first, end = self._text_at[doc_id]
+            text = self._segments[segment][first:end].decode("utf-8")
+            self._recent[doc_id] = text
+            if len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        else:
+            self._recent.move_to_end(doc_id)
+        return text
 
     # --- files --------------------------------------------------------------------------
 

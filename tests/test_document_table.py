@@ -27,11 +27,23 @@ def test_documents_come_back_whole_in_the_order_added(tmp_path):
 def test_replacing_and_removing_change_only_that_document(tmp_path):
     table = DocumentTable()
     table.put([_doc("a", "Old a."), _doc("b", "Bravo.")])
+    assert table.get("a").text == "Old a.\n" and table.get("b").text == "Bravo.\n"  # now kept
     table.put([_doc("a", "New a, longer than before.")])
     table.remove("b")
     assert table.ids() == ["a"] and table.get("a").text == "New a, longer than before.\n"
+    assert table.get("b") is None
     with pytest.raises(KeyError):
         table.remove("b")
+
+
+def test_more_documents_than_are_kept_in_memory_all_read_back(tmp_path):
+    from rag.document_table import RECENT_TEXTS
+
+    table = DocumentTable()
+    documents = [_doc(str(i), f"Text number {i}.") for i in range(RECENT_TEXTS * 3)]
+    table.put(documents)
+    for _ in range(2):
+        assert [table.get(d.id) for d in reversed(documents)] == documents[::-1]
 
 
 def test_save_then_load_keeps_every_document_and_appends_after(tmp_path):
