@@ -6,9 +6,11 @@ document, and an answer abstains when its best quote does not look like an answe
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -16,6 +18,7 @@ from importlib import resources
 
 import numpy as np
 
+from .keywords import tokenize
 from .retrieve import Hit
 
 
@@ -117,6 +120,73 @@ class ScoredSentence:
     score: float
     terms: tuple[str, ...] = ()
     neighbours: tuple[tuple[int, int], ...] = ()
+
+
+# A people's or language's name and its country's name mean the same place in a question
+# ("the Japanese government" is Japan's): the stemmer leaves "japanes" and "japan" apart.
+_DEMONYMS = {
+    "afghan": "afghanistan", "american": "america", "australian": "australia",
+    "belarusian": "belarus", "brazilian": "brazil", "british": "britain", "canadian": "canada",
+    "chinese": "china", "cuban": "cuba", "dutch": "netherlands", "egyptian": "egypt",
+    "european": "europe", "filipino": "philippines", "french": "france", "german": "germany",
+    "greek": "greece", "indian": "india", "indonesian": "indonesia", "iranian": "iran",
+    "iraqi": "iraq", "irish": "ireland", "israeli": "israel", "italian": "italy",
+    "japanese": "japan", "korean": "korea", "mexican": "mexico", "mongolian": "mongolia",
+    "pakistani": "pakistan", "palestinian": "palestine", "russian": "russia",
+    "spanish": "spain", "swedish": "sweden",
+    "syrian": "syria", "taiwanese": "taiwan", "turkish": "turkey", "ukrainian": "ukraine",
+    "vietnamese": "vietnam",
+}
+
+
+@lru_cache(maxsize=1)
+def _demonym_stems() -> dict[str, str]:
+    stemmed = {}
+    for people, country in _DEMONYMS.items():
+        (people_stem,), country_stems = tokenize([people]), tokenize([country])[0]
+        if people_stem and people_stem[0] != country_stems[-1]:
+            stemmed[people_stem[0]] = country_stems[-1]
+    return stemmed
+
+
+def answer_terms(texts: list[str]) -> list[list[str]]:
+    """The terms answers are matched on: BM25's (stemmed, no stop words), with each people's
+    name read as its country's ("Japanese" as "Japan")."""
+    places = _demonym_stems()
+    return [[places.get(t, t) for t in words] for words in tokenize(texts)]
+
+
+MISSPELLING_MIN_CHARS = 6
+MISSPELLING_SIMILARITY = 0.8
+"""A term of six letters or more counts as found when a candidate passage holds one this
+alike (difflib's ratio, accents set aside): "Celeron" for "Céloron", "Bismark" for
+"Bismarck". Shorter terms are too easily alike: "india" and "indian"."""
+
+
+def unmatched_terms(query_terms: set[str], found: set[str]) -> set[str]:
+    """The query terms no candidate passage holds, nor a likely misspelling of."""
+    missing = query_terms - found
+    long_missing = {t for t in missing if len(t) >= MISSPELLING_MIN_CHARS}
+    if not long_missing:
+        return missing
+    by_length: dict[int, list[str]] = {}
+    for term in found:
+        by_length.setdefault(len(term), []).append(_fold(term))
+    for term in long_missing:
+        # The ratio is twice the matching letters over both lengths, so reaching r needs
+        # the other term's length within r / (2 - r) and (2 - r) / r of this one's.
+        r = MISSPELLING_SIMILARITY
+        shortest = math.ceil(round(len(term) * r / (2 - r), 6))
+        longest = math.floor(round(len(term) * (2 - r) / r, 6))
+        near = [t for n in range(shortest, longest + 1) for t in by_length.get(n, ())]
+        if difflib.get_close_matches(_fold(term), near, n=1, cutoff=MISSPELLING_SIMILARITY):
+            missing.discard(term)
+    return missing
+
+
+def _fold(term: str) -> str:
+    """The term without accents: "céloron" -> "celoron"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", term) if not unicodedata.combining(c))
 
 
 def term_weights(query_terms: set[str], sentence_terms: list[list[str]]) -> dict[str, float]:
@@ -255,7 +325,8 @@ def answer_probability(features: dict[str, float]) -> float:
 
 
 FEATURES = ("sentence_dense", "sentence_lexical", "sentence_rare_terms", "passage_dense",
-            "passage_rare_terms", "answer_type", "keyword_score", "unmatched_terms")
+            "passage_rare_terms", "answer_type", "keyword_score", "unmatched_terms",
+            "unmatched_names")
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +334,14 @@ class KeywordEvidence:
     """What BM25 saw of the question across the whole store, not just the best passages.
 
     `top_score` is the best passage's BM25 score; `unmatched` the question's terms found in
-    none of the keyword candidates (in a corpus of a few dozen passages: found nowhere).
+    none of the keyword candidates (in a corpus of a few dozen passages: found nowhere);
+    `names` the terms of each name the question holds ("Mount Everest": "mount", "everest").
     """
 
     top_score: float
     passages: int
     unmatched: set[str]
+    names: tuple[tuple[str, ...], ...] = ()
 
     def score(self) -> float:
         """The best BM25 score on a scale that moves little with corpus size: a term's
@@ -278,6 +351,13 @@ class KeywordEvidence:
     def unmatched_content_terms(self) -> int:
         """Unmatched terms that carry content (not "did", "many", "say"), at most 3."""
         return min(3, len(self.unmatched - _question_words()))
+
+    def unmatched_names(self) -> int:
+        """Names in the question with a word found in none of the keyword candidates, at
+        most 1: a name the documents lack ("India", "Mount Everest") is a subject they do
+        not cover, where a missing common word may only be a paraphrase."""
+        unmatched = self.unmatched - _question_words()
+        return min(1, sum(any(t in unmatched for t in name) for name in self.names))
 
 
 @lru_cache(maxsize=1)
@@ -337,7 +417,8 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
     keyword = keyword or KeywordEvidence(0.0, 0, set(query_terms))
     if not scored:
         return dict.fromkeys(FEATURES, 0.0) | {
-            "unmatched_terms": float(keyword.unmatched_content_terms())}
+            "unmatched_terms": float(keyword.unmatched_content_terms()),
+            "unmatched_names": float(keyword.unmatched_names())}
     best = scored[0]
     weights = term_weights(query_terms, [w for words in sentence_terms for w in words])
     passage = next(i for i, h in enumerate(hits) if h.chunk_id == best.hit.chunk_id)
@@ -351,4 +432,5 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
         "answer_type": answer_type_match(query, best_quote),
         "keyword_score": keyword.score(),
         "unmatched_terms": float(keyword.unmatched_content_terms()),
+        "unmatched_names": float(keyword.unmatched_names()),
     }

@@ -274,9 +274,11 @@ def run_calibrate(args) -> int:
     names = ", ".join(p.name for p in args.questions)
     fit = fit_abstention(features, answerable, max_wrong_abstention=args.max_wrong_abstention,
                          source=names)
+    low, high = fit.recall_range
     print(f"{fit.answerable} answerable and {fit.unanswerable} unanswerable questions; "
-          f"out-of-fold: abstention precision {fit.abstain_precision:.3f}, recall "
-          f"{fit.abstain_recall:.3f}, wrong abstentions {fit.wrong_abstention_rate:.3f}")
+          f"out-of-fold, mean of {fit.repeats} shuffled 5-fold splits: abstention precision "
+          f"{fit.abstain_precision:.3f}, recall {fit.abstain_recall:.3f} ({low:.3f} to "
+          f"{high:.3f}), wrong abstentions {fit.wrong_abstention_rate:.3f}")
     print(json.dumps(fit.model, indent=2))
     if args.write:
         write_model(fit.model, args.write)

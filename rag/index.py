@@ -30,9 +30,8 @@ from .errors import (
     QueryError,
     UnknownDocumentError,
 )
-from .keywords import tokenize
 from .load import Document, LoadReport, load_bytes, load_documents
-from .query import acronyms_asked, clean_query, expand_acronyms, resolve_followup
+from .query import acronyms_asked, clean_query, expand_acronyms, names_in, resolve_followup
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings
 from .store import Store, create_store, load_store
@@ -404,13 +403,13 @@ class Index:
         depth = max(s.candidates, k)
         query, vector, dense = self._spell_out_acronyms(resolve_followup(question, earlier),
                                                         wanted, depth)
-        query_terms = set(tokenize([query])[0])
+        query_terms = set(answering.answer_terms([query])[0])
         with self._lock:
             if dense is None:
                 dense = self._store.dense_search(vector, depth, wanted)
             keyword = self._store.keyword_search(query, depth, wanted)
             hits = self._fuse(query, dense, keyword, k=k)
-            keyword_terms = {t for words in tokenize(
+            keyword_terms = {t for words in answering.answer_terms(
                 [f"{c.title}\n{c.text}" for c in map(self._store.get, (i for i, _ in keyword))])
                 for t in words}
             passages = len(self._store)
@@ -421,14 +420,17 @@ class Index:
         spans = [c.sentences for c in chunks]
         matrices = self._embed_missing_sentences(chunks, matrices, texts)
         sims = [m @ vector for m in matrices]
-        terms = [tokenize([texts[h.doc_id][a:b] for a, b in sp]) for h, sp in zip(hits, spans)]
+        terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
+                 for h, sp in zip(hits, spans)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
         quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
         features = answering.answer_features(
             scored, hits, terms, query_terms, query=query,
             best_quote=quotes[0].text if quotes else "",
-            keyword=answering.KeywordEvidence(keyword[0][1] if keyword else 0.0, passages,
-                                              query_terms - keyword_terms))
+            keyword=answering.KeywordEvidence(
+                keyword[0][1] if keyword else 0.0, passages,
+                answering.unmatched_terms(query_terms, keyword_terms),
+                tuple(tuple(t) for t in answering.answer_terms(names_in(query)) if t)))
         confidence = answering.answer_probability(features)
         abstained = s.abstain and (not quotes or
                                    confidence < answering.abstention_model()["threshold"])

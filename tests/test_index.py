@@ -333,6 +333,50 @@ def test_keyword_evidence():
     assert words.unmatched_content_terms() == 3  # capped; 'did', 'mani', 'say' never count
 
 
+def test_keyword_evidence_counts_names_the_documents_lack():
+    from rag.answer import KeywordEvidence
+
+    everest = KeywordEvidence(1.0, 25, {"everest", "tall"}, names=(("mount", "everest"),))
+    assert everest.unmatched_names() == 1  # one word of the name is found nowhere
+    found = KeywordEvidence(1.0, 25, {"tall"}, names=(("mount", "everest"),))
+    assert found.unmatched_names() == 0
+    whom = KeywordEvidence(1.0, 25, {"whom"}, names=(("whom",),))
+    assert whom.unmatched_names() == 0  # a question word at the start is no name
+    two = KeywordEvidence(1.0, 25, {"india", "pope"}, names=(("india",), ("pope",)))
+    assert two.unmatched_names() == 1  # capped
+
+
+def test_abstention_sees_names_found_nowhere_in_the_documents(index):
+    assert index.ask("What did Ines Varga say about the crane?").features[
+        "unmatched_names"] == 0.0
+    assert index.ask("What did Kofi Annan say about the crane?").features[
+        "unmatched_names"] == 1.0
+
+
+def test_a_misspelt_term_counts_as_found():
+    from rag.answer import unmatched_terms
+
+    found = {"céloron", "bismarck", "french", "indian", "expedit"}
+    asked = {"celeron", "bismark", "frensh", "india", "kimchi", "expedit"}
+    # Accents aside, one letter off: found. Under six letters ("india") only the term
+    # itself counts; "kimchi" is like nothing found.
+    assert unmatched_terms(asked, found) == {"india", "kimchi"}
+    assert unmatched_terms({"spokesperson"}, {"spokesman"}) == {"spokesperson"}
+    assert unmatched_terms({"celeron"}, set()) == {"celeron"}
+
+
+def test_abstention_forgives_a_misspelt_name(index):
+    assert index.ask("What did Ines Varrga say about the crane?").features[
+        "unmatched_names"] == 0.0
+
+
+def test_answers_read_a_people_as_its_country():
+    from rag.answer import answer_terms
+
+    assert answer_terms(["The Japanese government", "Japan"]) == [["japan", "govern"], ["japan"]]
+    assert answer_terms(["Chinese and Russian officials"]) == [["china", "russia", "offici"]]
+
+
 def test_a_clear_answer_is_not_followed_by_unrelated_quotes(tmp_path, fake_settings):
     shutil.copytree(DATA, tmp_path / "docs")
     (tmp_path / "docs" / "owls.txt").write_text("Owls hunt at night. They eat mice.\n", "utf-8")
