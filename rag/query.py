@@ -1,9 +1,11 @@
 """Questions before retrieval: validation, follow-ups resolved from the conversation,
 and acronyms spelled out as the documents spell them.
 
-Follow-ups are resolved by rules, without a language model: a pronoun ("What does
-he research?") is replaced by the name the previous question was about, and
-"What about Japan?" re-asks the previous question about Japan instead. An acronym the
+Follow-ups are resolved by rules, without a language model: a person's pronoun ("What
+does he research?") is replaced by the name the previous question was about; "What about
+Japan?" re-asks the previous question about Japan instead; and a question that leans on
+the previous one otherwise ("Why was it renounced?", "By whom?") is searched together
+with it. An acronym the
 documents write out ("NATO" for "North Atlantic Treaty Organization") gets its long form
 beside it, so that words and meaning both match.
 """
@@ -17,13 +19,29 @@ from collections.abc import Sequence
 from .errors import QueryError
 
 _WORD = re.compile(r"[\w’'-]+")
-_SUBJECT_PRONOUNS = {"he", "she", "they", "him", "her", "them", "it"}
-_POSSESSIVES = {"his": "’s", "their": "’s", "its": "’s", "hers": "’s", "theirs": "’s"}
+# A singular pronoun is replaced by the name the previous question was about ("What does
+# he research?" after "Who is Paul Poast?", "What was it aimed at?" after "What did the
+# Camp David pact reaffirm?"). A plural one or a demonstrative stands for a group or an
+# event ("the three leaders", "what Putin said"), rarely one name: the previous question
+# is searched with the new one instead.
+_NAMED_PRONOUNS = {"he", "she", "him", "her", "his", "hers", "it", "its"}
+_GROUP_PRONOUNS = {"they", "them", "their", "theirs", "this", "these", "those"}
+# "that" points back after a verb or preposition, or at the end ("would that change",
+# "after that", "Why is that?"); elsewhere it mostly joins clauses ("said that Seoul...").
+_THAT_POINTS_BACK = re.compile(
+    r"\b(?:is|was|are|were|would|will|could|can|does|did|do|has|have|had|about|after|before"
+    r"|despite|since|besides|caused|causes|mean|means)\s+that\b|\bthat\s*[?.!]*\s*$",
+    re.IGNORECASE)
+_POSSESSIVES = {"his": "’s", "hers": "’s", "its": "’s"}
+MAX_ELLIPSIS_WORDS = 3
+"""A follow-up this short with no name of its own ("By whom?") is read with the question
+before it."""
 _ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$",
                     re.IGNORECASE)
 _WH = {"who", "what", "when", "where", "why", "which", "how", "is", "are", "was", "were", "do",
        "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "according",
-       "in", "on", "at", "for", "the", "a", "an", "and", "but", "tell", "describe", "explain", "i"}
+       "in", "on", "at", "for", "by", "from", "with", "to", "under", "after", "before", "since",
+       "about", "of", "the", "a", "an", "and", "but", "tell", "describe", "explain", "i"}
 # A name: capitalised words, allowing inner connectors ("Ministry of Defense", "Lee Yong-joon").
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of|the|de|von|van|for|and)?\s*[A-Z][\w’'.-]*)*")
 
@@ -87,25 +105,23 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             return previous.replace(names[0], topic, 1)
         return f"{previous.rstrip('?.! ')} {topic}?"
     words = [w.lower() for w in _WORD.findall(question)]
-    if not any(w in _SUBJECT_PRONOUNS or w in _POSSESSIVES for w in words):
-        return question
+    joined = f"{previous.rstrip('?.! ')}: {question}"
+    if any(w in _GROUP_PRONOUNS for w in words) or _THAT_POINTS_BACK.search(question):
+        return joined
+    if not any(w in _NAMED_PRONOUNS for w in words):
+        # "By whom?", "Why?": too short to stand alone unless it names its subject.
+        return joined if len(words) <= MAX_ELLIPSIS_WORDS and not names_in(question) else question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if not names:
-        return f"{previous.rstrip('?.! ')}: {question}"
+        return joined
     name = names[0]
 
     def substitute(match: re.Match) -> str:
         word = match.group(0)
-        lower = word.lower()
-        if lower in _POSSESSIVES:
-            return name + _POSSESSIVES[lower]
-        if lower in _SUBJECT_PRONOUNS:
-            return name
-        return word
+        return name + _POSSESSIVES[word.lower()] if word.lower() in _POSSESSIVES else name
 
-    replaced, count = re.subn(r"\b(?:he|she|they|him|her|them|it|his|their|its|hers|theirs)\b",
-                              substitute, question, count=1, flags=re.IGNORECASE)
-    return replaced if count else question
+    return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
+                  flags=re.IGNORECASE)
 
 
 def acronyms_in(text: str) -> dict[str, str]:

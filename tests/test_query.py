@@ -45,6 +45,24 @@ def test_names_in_question():
     ("Which law governs exports?", ["Who is Paul Poast?"], "Which law governs exports?"),
     ("What does he research?", [], "What does he research?"),
     ("What did they say?", ["what happened next?"], "what happened next: What did they say?"),
+    ("What was it aimed at?", ["What did the Camp David pact reaffirm?"],
+     "What was Camp David aimed at?"),
+    ("Why was it renounced?", ["What happened to the 1961 pledge?"],
+     "What happened to the 1961 pledge: Why was it renounced?"),
+    # A group's pronoun or a demonstrative: the previous question is searched with this one.
+    ("How quickly must they do it?", ["What do the three leaders commit to?"],
+     "What do the three leaders commit to: How quickly must they do it?"),
+    ("Under what condition would that change?", ["What did Putin promise Seoul?"],
+     "What did Putin promise Seoul: Under what condition would that change?"),
+    ("What did they say?", ["How did Washington, Seoul and Tokyo react?"],
+     "How did Washington, Seoul and Tokyo react: What did they say?"),
+    # Too short to stand alone, and no name of its own.
+    ("By whom?", ["Where have the weapons been used?"],
+     "Where have the weapons been used: By whom?"),
+    ("And Japan?", ["How did Seoul react?"], "And Japan?"),
+    # "that" joining two clauses is no pronoun.
+    ("What did Putin say that Seoul would do?", ["Who is Lee?"],
+     "What did Putin say that Seoul would do?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
