@@ -131,6 +131,24 @@ def test_abstention_says_so_and_shows_the_closest_passages_unhighlighted():
     assert "<mark>" not in html
 
 
+def test_closest_passages_never_show_a_sentence_twice():
+    from ui.format import cited
+
+    text = "One. Two. Three. Four. Five."
+    def hit(start, end, doc="d"):
+        return rag.Hit(chunk_id=f"{doc}:{start}", doc_id=doc, title="D", source="/d.txt",
+                       text=text[start:end], start=start, end=end, score=0.1)
+    middle, later, earlier, inside = hit(5, 16), hit(10, 28), hit(0, 9), hit(10, 16)
+    other = hit(5, 16, doc="e")
+    answer = rag.Answer(question="q", query="q", quotes=(), abstained=True,
+                        hits=(middle, later, earlier, inside, other))
+    shown = [(h.chunk_id, text[a:b]) for h, a, b in cited(answer)]
+    assert shown == [("d:5", "Two. Three."), ("d:10", "Four. Five."), ("d:0", "One."),
+                     ("e:5", "Two. Three.")]  # "Three." alone was all shown: dropped
+    html = answer_html(Turn(question="q", answer=answer))
+    assert html.count("Three.") == 2 and "data-start=\"17\" data-end=\"28\"" in html
+
+
 def test_an_error_turn_shows_the_message_and_an_empty_question_shows_no_bubble():
     assert answer_html(Turn(question="", error="The question is empty.")) == (
         '<div class="turn"><div class="answer error" role="alert">The question is empty.'

@@ -97,10 +97,33 @@ def place(document: rag.Document, offset: int) -> str:
 def cited(answer: rag.Answer) -> list[tuple[rag.Hit, int, int]]:
     """What an answer shows, in order: each quote's passage and the quote's span; when the
     answer abstains, the closest passages, each spanning itself (nothing is highlighted
-    as an answer)."""
+    as an answer) less what an earlier one already showed."""
     if answer.abstained:
-        return [(hit, hit.start, hit.end) for hit in answer.hits]
+        return without_repeats(answer.hits)
     return [(quote.hit, quote.start, quote.end) for quote in answer.quotes]
+
+
+def without_repeats(hits: Sequence[rag.Hit]) -> list[tuple[rag.Hit, int, int]]:
+    """Each passage's span less the sentences that an earlier passage of the same document
+    shows: passages overlap by a sentence or two, and a reader should not meet the same
+    sentence twice. A passage with nothing left is dropped."""
+    shown: list[tuple[str, int, int]] = []
+    spans = []
+    for hit in hits:
+        start, end = hit.start, hit.end
+        for doc_id, a, b in shown:
+            if doc_id == hit.doc_id and a <= start < b:
+                start = b  # its beginning was shown
+            if doc_id == hit.doc_id and a < end <= b:
+                end = a  # its end was shown
+        text = hit.text[start - hit.start:end - hit.start] if start < end else ""
+        if not any(ch.isalnum() for ch in text):
+            continue
+        start += len(text) - len(text.lstrip())
+        end -= len(text) - len(text.rstrip())
+        shown.append((hit.doc_id, start, end))
+        spans.append((hit, start, end))
+    return spans
 
 
 def highlighted_passage(hit: rag.Hit, start: int, end: int, *, marker: str = "") -> str:
@@ -149,8 +172,10 @@ def answer_html(turn: Turn) -> str:
     for number, (hit, start, end) in enumerate(items, start=1):
         marker = cite_button(number, hit, start, end)
         # A closest passage is not an answer: nothing in it is highlighted as one.
-        shown = (escape(hit.text) + marker if answer.abstained
-                 else highlighted_passage(hit, start, end, marker=marker))
+        if answer.abstained:
+            shown = escape(hit.text[start - hit.start:end - hit.start]) + marker
+        else:
+            shown = highlighted_passage(hit, start, end, marker=marker)
         parts.append(f'<li class="quote"><blockquote>{shown}</blockquote></li>')
     parts.append("</ol>")
     if items:
