@@ -31,7 +31,14 @@ from .errors import (
     UnknownDocumentError,
 )
 from .load import Document, LoadReport, load_bytes, load_documents
-from .query import acronyms_asked, clean_query, expand_acronyms, names_in, resolve_followup
+from .query import (
+    acronyms_asked,
+    clean_query,
+    compatible,
+    expand_acronyms,
+    names_in,
+    resolve_followup,
+)
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings
 from .store import Store, create_store, load_store
@@ -332,7 +339,7 @@ class Index:
         `doc_ids` restricts the search to those documents. Raises QueryError for an
         empty or over-long query, UnknownDocumentError for an unknown document id.
         """
-        query = clean_query(query, max_chars=self.settings.max_query_chars)
+        query = compatible(clean_query(query, max_chars=self.settings.max_query_chars))
         k = self._positive(k, self.settings.top_k, "k")
         wanted = self._check_doc_ids(doc_ids)
         depth = max(self.settings.candidates, k)
@@ -401,8 +408,8 @@ class Index:
         wanted = self._check_doc_ids(doc_ids)
         k = max(10, quotes_wanted)
         depth = max(s.candidates, k)
-        query, vector, dense = self._spell_out_acronyms(resolve_followup(question, earlier),
-                                                        wanted, depth)
+        query = compatible(resolve_followup(question, earlier))
+        query, vector, dense = self._spell_out_acronyms(query, wanted, depth)
         query_terms = set(answering.answer_terms([query])[0])
         with self._lock:
             if dense is None:
@@ -421,7 +428,7 @@ class Index:
         matrices = self._embed_missing_sentences(chunks, matrices, texts)
         sims = [m @ vector for m in matrices]
         terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
-                 for h, sp in zip(hits, spans)]
+                 for h, sp in zip(hits, spans, strict=True)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
         quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
         features = answering.answer_features(

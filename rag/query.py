@@ -76,6 +76,13 @@ def clean_query(text: str, *, max_chars: int) -> str:
     return text
 
 
+def compatible(query: str) -> str:
+    """The query in Unicode's compatibility form (NFKC), as it is searched: full-width
+    letters typed with an Asian keyboard ("Ｐｏａｓｔ"), ligatures ("ﬁ") and the like become
+    the plain letters that documents and the embedding model's vocabulary use."""
+    return unicodedata.normalize("NFKC", query)
+
+
 def names_in(question: str) -> list[str]:
     """Capitalised names in a question, leaving out question words at its start."""
     names = []

@@ -353,6 +353,15 @@ def test_abstention_sees_names_found_nowhere_in_the_documents(index):
         "unmatched_names"] == 1.0
 
 
+def test_full_width_letters_and_ligatures_are_searched_as_plain_letters(index):
+    plain = index.ask("Who is the harbour master?")
+    wide = index.ask("Ｗｈｏ ｉｓ ｔｈｅ ｈａｒｂｏｕｒ ｍａｓｔｅｒ？")
+    assert wide.question == "Ｗｈｏ ｉｓ ｔｈｅ ｈａｒｂｏｕｒ ｍａｓｔｅｒ？"  # as asked
+    assert wide.query == "Who is the harbour master?" and wide.rewritten  # as searched
+    assert [q.text for q in wide.quotes] == [q.text for q in plain.quotes]
+    assert index.search("ﬂood") == index.search("flood")
+
+
 def test_a_misspelt_term_counts_as_found():
     from rag.answer import unmatched_terms
 
