@@ -24,7 +24,8 @@ _WORD = re.compile(r"[\w’'-]+")
 # Camp David pact reaffirm?"). A plural one or a demonstrative stands for a group or an
 # event ("the three leaders", "what Putin said"), rarely one name: the previous question
 # is searched with the new one instead.
-_NAMED_PRONOUNS = {"he", "she", "him", "her", "his", "hers", "it", "its"}
+_PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers"}
+_NAMED_PRONOUNS = _PERSON_PRONOUNS | {"it", "its"}
 _GROUP_PRONOUNS = {"they", "them", "their", "theirs", "this", "these", "those"}
 # "that" points back after a verb or preposition, or at the end ("would that change",
 # "after that", "Why is that?"); elsewhere it mostly joins clauses ("said that Seoul...").
@@ -119,7 +120,10 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         # "By whom?", "Why?": too short to stand alone unless it names its subject.
         return joined if len(words) <= MAX_ELLIPSIS_WORDS and not names_in(question) else question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
-    if not names:
+    if not names or not (any(w in _PERSON_PRONOUNS for w in words) or " " in names[0]):
+        # "it" stands for a thing: a name of several words may be one ("the Camp David
+        # pact"), a one-word one is more likely an actor ("How did the U.S. react to the
+        # pact? Who else was unnerved by it?").
         return joined
     name = names[0]
 

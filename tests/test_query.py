@@ -47,6 +47,8 @@ def test_names_in_question():
     ("What did they say?", ["what happened next?"], "what happened next: What did they say?"),
     ("What was it aimed at?", ["What did the Camp David pact reaffirm?"],
      "What was Camp David aimed at?"),
+    ("Who else was unnerved by it?", ["How did the U.S. react to the pact?"],
+     "How did the U.S. react to the pact: Who else was unnerved by it?"),
     ("Why was it renounced?", ["What happened to the 1961 pledge?"],
      "What happened to the 1961 pledge: Why was it renounced?"),
     # A group's pronoun or a demonstrative: the previous question is searched with this one.
