@@ -310,15 +310,17 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-@lru_cache(maxsize=1)
-def abstention_model() -> dict:
-    """The fitted abstention model: feature names, weights and bias (rag/abstention.json)."""
-    return json.loads(resources.files("rag").joinpath("abstention.json").read_text("utf-8"))
+@lru_cache(maxsize=2)
+def abstention_model(*, reader: bool = False) -> dict:
+    """The fitted abstention model: feature names, weights, bias and threshold
+    (rag/abstention.json; rag/abstention-reader.json when the reader weighs in)."""
+    name = "abstention-reader.json" if reader else "abstention.json"
+    return json.loads(resources.files("rag").joinpath(name).read_text("utf-8"))
 
 
-def answer_probability(features: dict[str, float]) -> float:
+def answer_probability(features: dict[str, float], model: dict | None = None) -> float:
     """Logistic probability that the best quote answers the question."""
-    model = abstention_model()
+    model = model or abstention_model()
     z = model["bias"] + sum(model["weights"][name] * features[name]
                             for name in model["features"])
     return 1.0 / (1.0 + math.exp(-z))
@@ -327,6 +329,8 @@ def answer_probability(features: dict[str, float]) -> float:
 FEATURES = ("sentence_dense", "sentence_lexical", "sentence_rare_terms", "passage_dense",
             "passage_rare_terms", "answer_type", "keyword_score", "unmatched_terms",
             "unmatched_names")
+READER_FEATURES = (*FEATURES, "reader")
+"""With Settings.reader: the reading model's score of the best quote (rag.reader)."""
 
 
 @dataclass(frozen=True, slots=True)

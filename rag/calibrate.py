@@ -37,13 +37,14 @@ class Calibration:
 
 def fit_abstention(features: Sequence[dict[str, float]], answerable: Sequence[bool], *,
                    max_wrong_abstention: float = 0.05, folds: int = 5, repeats: int = 10,
-                   seed: int = 0, source: str = "") -> Calibration:
-    """Fit weights and threshold; report out-of-fold abstention precision and recall,
-    averaged over `repeats` shuffles of the k-fold split."""
+                   seed: int = 0, source: str = "",
+                   names: Sequence[str] = FEATURES) -> Calibration:
+    """Fit weights and threshold on the features `names`; report out-of-fold abstention
+    precision and recall, averaged over `repeats` shuffles of the k-fold split."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
-    x = np.array([[f[name] for name in FEATURES] for f in features], dtype=np.float64)
+    x = np.array([[f[name] for name in names] for f in features], dtype=np.float64)
     y = np.array(answerable, dtype=int)
     if y.min() == y.max():
         raise ValueError("fitting abstention needs both answerable and unanswerable questions")
@@ -66,8 +67,8 @@ def fit_abstention(features: Sequence[dict[str, float]], answerable: Sequence[bo
     # will on new questions).
     threshold = float(np.median(thresholds))
     model = {
-        "features": list(FEATURES),
-        "weights": {n: round(float(w), 6) for n, w in zip(FEATURES, final.coef_[0], strict=True)},
+        "features": list(names),
+        "weights": {n: round(float(w), 6) for n, w in zip(names, final.coef_[0], strict=True)},
         "bias": round(float(final.intercept_[0]), 6),
         "threshold": round(float(threshold), 6),
         "fitted_on": f"{source} ({int(y.sum())} answerable, {int(len(y) - y.sum())} "

@@ -160,8 +160,9 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def read_squad(path: Path, *, articles: slice = slice(None)) -> SquadSet:
-    """SQuAD v1.1 json[.gz]: each paragraph of the chosen articles becomes a document."""
+def read_squad_articles(path: Path, *, articles: slice = slice(None),
+                        numbered: bool = False) -> list:
+    """The chosen articles of a SQuAD v1.1 json[.gz] (with their numbers if `numbered`)."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
@@ -172,6 +173,12 @@ def read_squad(path: Path, *, articles: slice = slice(None)) -> SquadSet:
     if not chosen:
         raise EvalDataError(f"no article in {articles.start}:{articles.stop}; {path} has "
                             f"{len(data)} articles")
+    return chosen if numbered else [article for _, article in chosen]
+
+
+def read_squad(path: Path, *, articles: slice = slice(None)) -> SquadSet:
+    """SQuAD v1.1 json[.gz]: each paragraph of the chosen articles becomes a document."""
+    chosen = read_squad_articles(path, articles=articles, numbered=True)
     documents, questions = [], []
     for a, article in chosen:
         title = article["title"].replace("_", " ")
@@ -407,7 +414,8 @@ def run(args) -> dict:
     """Everything `briefing eval` measures for parsed arguments, as JSON-ready data."""
     from . import bench_store  # it imports this module's table formatting
 
-    given = {"model": args.model, "store": getattr(args, "store", None)}
+    given = {"model": args.model, "store": getattr(args, "store", None),
+             "reader": getattr(args, "reader", False)}
     settings = Settings(**{k: v for k, v in given.items() if v})
     cache_dir = Path(args.index_dir).parent / "cache"
     modes = parse_modes(args.modes)
@@ -438,6 +446,7 @@ def run(args) -> dict:
     finally:
         bench_store.discard(store)
     summary["store"] = bench_store.label(settings.store)
+    summary["reader"] = settings.reader
     # Timings are wall clock: the machine's load says how far to trust them.
     return summary | {"machine": {"cpus": os.cpu_count(),
                                   "load_average": [round(x, 2) for x in os.getloadavg()]}}
@@ -528,6 +537,8 @@ def format_heading(summary: dict) -> str:
     first = next(iter(summary["modes"].values()))
     source, kind = summary["source"], summary["kind"]
     store = f" (store: {summary['store']})" if summary.get("store", "FAISS") != "FAISS" else ""
+    if summary.get("reader"):
+        store += " (with the reader)"
     if kind == "questions":
         return f"{first['questions']} questions from {source} on {summary['docs']}{store}"
     if kind == "beir":

@@ -438,9 +438,14 @@ class Index:
                 keyword[0][1] if keyword else 0.0, passages,
                 answering.unmatched_terms(query_terms, keyword_terms),
                 tuple(tuple(t) for t in answering.answer_terms(names_in(query)) if t)))
-        confidence = answering.answer_probability(features)
-        abstained = s.abstain and (not quotes or
-                                   confidence < answering.abstention_model()["threshold"])
+        if s.reader:
+            from .reader import shared_reader
+
+            features["reader"] = shared_reader().score(query, [quotes[0].text])[0] if quotes \
+                else 0.0
+        model = answering.abstention_model(reader=s.reader)
+        confidence = answering.answer_probability(features, model)
+        abstained = s.abstain and (not quotes or confidence < model["threshold"])
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=time.perf_counter() - started, features=features)
