@@ -58,14 +58,17 @@ class Reader:
         model.load_state_dict(tuned, strict=False)
         self._model = model.eval()
         self._torch = torch
+        # A fast tokenizer called from two threads at once can fail ("Already borrowed"),
+        # and chat sessions ask from several threads.
+        self._lock = threading.Lock()
 
     def score(self, question: str, sentences: Sequence[str]) -> list[float]:
         if not sentences:
             return []
-        encoded = self._tokenizer([question] * len(sentences), list(sentences),
-                                  truncation=True, max_length=MAX_TOKENS, padding=True,
-                                  return_tensors="pt")
-        with self._torch.inference_mode():
+        with self._lock, self._torch.inference_mode():
+            encoded = self._tokenizer([question] * len(sentences), list(sentences),
+                                      truncation=True, max_length=MAX_TOKENS, padding=True,
+                                      return_tensors="pt")
             return self._model(**encoded).logits[:, 0].tolist()
 
 

@@ -104,3 +104,16 @@ def test_train_reader_command_names_a_file_that_is_not_squad(tmp_path, capsys):
     assert main(["train-reader", str(bad), "--write", str(tmp_path / "r.safetensors")]) == 2
     assert "is not a SQuAD v1.1 file" in capsys.readouterr().err
     assert not (tmp_path / "r.safetensors").exists()
+
+
+def test_reader_scores_the_same_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = reader.shared_reader()
+    questions = ["Who wrote Hamlet?", "How many moons does Mars have?"] * 4
+    sentences = ["Hamlet was written by William Shakespeare.", "Mars has two moons."]
+    alone = [shared.score(q, sentences) for q in questions]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: shared.score(q, sentences), questions))
+    assert [s for pair in together for s in pair] == pytest.approx(
+        [s for pair in alone for s in pair])
