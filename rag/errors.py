@@ -50,7 +50,7 @@ class IndexMismatchError(IndexFormatError):
 
 
 class ModelLoadError(BriefingError, OSError):
-    """The embedding model could not be loaded."""
+    """A model (the embedding model, or the reader) could not be loaded."""
 
 
 class UnknownDocumentError(BriefingError, KeyError):
