@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import about
 from . import answer as answering
 from .answer import Answer
 from .chunk import Chunk, chunk_document
@@ -446,6 +447,17 @@ class Index:
         model = answering.abstention_model(reader=s.reader)
         confidence = answering.answer_probability(features, model)
         abstained = s.abstain and (not quotes or confidence < model["threshold"])
+        part = about.asked_part(query)
+        part_quote = part and about.quote_part(part, hits, self.document,
+                                               score=quotes[0].score if quotes else 0.0)
+        if part_quote:
+            # A question about the document itself (its headline, dateline, byline, site):
+            # the part it asks for comes first, and the answer does not abstain.
+            features["document_part"] = 1.0
+            quotes = [part_quote, *(q for q in quotes if q.doc_id != part_quote.doc_id
+                                    or q.end <= part_quote.start or part_quote.end <= q.start)]
+            quotes = quotes[:quotes_wanted]
+            abstained = False
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=time.perf_counter() - started, features=features)

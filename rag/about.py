@@ -1,0 +1,155 @@
+"""Questions about a document itself: its headline, dateline, byline, or publisher.
+
+"What is the headline?", "Where was the article datelined?", "Who wrote it?", "Which
+website carried it?" are answered by where a sentence stands in a news document (its
+first line, the capitalised place that opens the story, the credit line, the site's
+header or footer), not by what it says, so sentence scoring cannot find them. These
+rules recognise such questions and point at that place; the answer still quotes the
+document's own words, cited like any other quote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from enum import Enum
+
+from .answer import Quote
+from .chunk import split_sentences
+from .load import Document, paragraph_spans
+from .retrieve import Hit
+
+_PIECE = r"(?:news )?(?:article|story|report|piece|document|page|text|statement|release)"
+_THIS = rf"(?:the|this|that) {_PIECE}"
+_IT = rf"(?:it|{_THIS})"
+_OUTLET = (r"(?:news )?(?:website|web site|site|outlet|newspaper|paper|publication|publisher"
+           r"|news organi[sz]ation|media outlet)")
+_PUBLISHED = (r"(?:publish(?:ed|es)?|carr(?:y|ied|ies)|r[au]n|runs|post(?:ed|s)?|print(?:ed|s)?"
+              r"|appear(?:ed|s)?|from)")
+
+
+class Part(Enum):
+    """The parts of a document a question can ask about."""
+
+    HEADLINE = "headline"
+    DATELINE = "dateline"
+    BYLINE = "byline"
+    PUBLISHER = "publisher"
+
+
+_ASKS = {
+    Part.HEADLINE: re.compile(
+        rf"\b(?:the|its|this|what|which|{_PIECE}(?:'s|’s)) headline\b|\bheadline (?:of|for|on)\b"
+        rf"|\btitle of {_THIS}\b|\b{_PIECE}(?:'s|’s) title\b"
+        rf"|\bwhat (?:is|was) {_THIS} (?:called|titled|named)\b|\bhow is {_THIS} titled\b",
+        re.IGNORECASE),
+    Part.DATELINE: re.compile(
+        rf"\bdatelined?\b|\bwhere (?:was|is) {_THIS} (?:filed|written|reported)\b",
+        re.IGNORECASE),
+    Part.BYLINE: re.compile(
+        rf"\bbyline\b|\bwho (?:wrote|authored|reported|contributed to) {_THIS}\b"
+        rf"|\b(?:authors?|writers?|reporters?|journalists?|correspondents?) (?:of|behind|who "
+        rf"(?:wrote|contributed to)) {_THIS}\b|\bwho (?:else )?contributed\b",
+        re.IGNORECASE),
+    # "Which website published it?", "Which newspaper is this story from?": the outlet and
+    # the document itself must both be named, or "What newspaper did Tesla write for?"
+    # (a question on the content) would ask for the site's footer.
+    Part.PUBLISHER: re.compile(
+        rf"\b(?:which|what) {_OUTLET}\b.*\b(?:{_PUBLISHED}\b.*\b{_IT}|{_IT}\b.*\b{_PUBLISHED})\b"
+        rf"|\bwho (?:published|publishes|carried|ran) {_IT}\b"
+        rf"|\bwhere (?:was|is) {_THIS} (?:published|carried|posted|run)\b"
+        rf"|\b(?:source|publisher) of {_THIS}\b",
+        re.IGNORECASE),
+}
+
+# A story's opening place in capitals before a dash: "SEOUL—", "WASHINGTON (AP) —",
+# "NEW YORK, March 3 --".
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]*[A-Z](?:, [A-Z][\w. ]{0,20})?(?: \([A-Za-z. ]{1,20}\))? ?(?:—|–|--| - )")
+# A credit line: "By Jane Doe", "Ann Simmons contributed to this article."
+_NAME = r"[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]*)+"
+_BYLINE = re.compile(
+    rf"^(?i:by|written by|reporting by|words by|authors?:) {_NAME}"
+    rf"|\b(?i:contributed (?:reporting )?to this) {_PIECE}\b"
+    rf"|\b(?i:written|reported) by {_NAME}")
+_SOURCE = re.compile(r"\b(?:source|publisher|published by|url):|https?://|\bwww\.",
+                     re.IGNORECASE)
+HEADLINE_MAX_CHARS = 400
+LEAD_PARAGRAPHS = 10
+"""A dateline opens one of the first paragraphs (after the headline, deck and captions)."""
+
+
+def asked_part(question: str) -> Part | None:
+    """The part of a document `question` asks about, or None for a question on its content."""
+    for part, pattern in _ASKS.items():
+        if pattern.search(question):
+            return part
+    return None
+
+
+def find_part(document: Document, part: Part) -> tuple[int, int] | None:
+    """`(start, end)` of the sentence in `document` that gives `part`, or None."""
+    text = document.text
+    paragraphs = paragraph_spans(text)
+    if not paragraphs:
+        return None
+    if part is Part.HEADLINE:
+        start, end = paragraphs[0]
+        line_end = text.find("\n", start, end)
+        end = end if line_end < 0 else line_end
+        return (start, end) if end - start <= HEADLINE_MAX_CHARS else None
+    if part is Part.DATELINE:
+        for start, end in paragraphs[:LEAD_PARAGRAPHS]:
+            if _DATELINE.match(text, start, end):
+                return _first_sentence(text, start, end)
+        return None
+    if part is Part.BYLINE:
+        for start, end in paragraphs:
+            for s, e in split_sentences(text, start, end):
+                if _BYLINE.search(text[s:e]):
+                    return s, e
+        return None
+    # The publisher: a header or footer naming the source, else the site's own footer.
+    for start, end in (paragraphs[0], paragraphs[-1]):
+        if _SOURCE.search(text, start, end):
+            return start, end
+    skipped = set(document.skipped)
+    for start, end in reversed(paragraphs):
+        if (start, end) in skipped and not _repeated_before(text, paragraphs, start, end):
+            return _first_sentence(text, start, end)
+    return None
+
+
+def quote_part(part: Part, hits: Sequence[Hit], document: Callable[[str], Document], *,
+               score: float) -> Quote | None:
+    """A quote giving `part` of the best-ranked document in `hits` that has one, or None.
+
+    The quote cites the retrieved passage that holds it, or else the paragraph it opens
+    (a site's footer is never a passage, since answers do not quote boilerplate).
+    """
+    for doc_id in dict.fromkeys(h.doc_id for h in hits):
+        found = document(doc_id)
+        span = find_part(found, part)
+        if span is None:
+            continue
+        start, end = span
+        hit = next((h for h in hits if h.doc_id == doc_id and h.start <= start and end <= h.end),
+                   None)
+        if hit is None:
+            p_start, p_end = next((s, e) for s, e in paragraph_spans(found.text)
+                                  if s <= start and end <= e)
+            hit = Hit(chunk_id=f"{doc_id}:{p_start}-{p_end}", doc_id=doc_id, title=found.title,
+                      source=found.source, text=found.text[p_start:p_end], start=p_start,
+                      end=p_end, score=0.0, page=found.page_at(p_start))
+        return Quote(found.text[start:end], start, end, score, hit)
+    return None
+
+
+def _first_sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    sentences = split_sentences(text, start, end)
+    return sentences[0] if sentences else (start, end)
+
+
+def _repeated_before(text: str, paragraphs: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether the paragraph at `start` repeats an earlier one (a caption printed twice)."""
+    return any(text[s:e] == text[start:end] for s, e in paragraphs if s < start)

@@ -1,0 +1,114 @@
+"""Questions about a document itself: which questions count, and which sentence answers."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag
+from rag.about import Part, asked_part, find_part
+from rag.load import text_document
+
+STORY = """\
+Storm floods the valley for a second week
+
+Residents waited on rooftops as the river rose.
+
+By Jane Q. Doe
+
+RIVERTON (AP) — The river crested at nine meters on Tuesday, the highest in a century. \
+Officials ordered the lower town evacuated.
+
+By nightfall most roads were closed.
+
+Mark Roe contributed to this report.
+
+Download the Daily Valley App for the latest news on Valley Times.
+"""
+
+
+@pytest.mark.parametrize(("question", "part"), [
+    ("What is the headline?", Part.HEADLINE),
+    ("What's the article's headline?", Part.HEADLINE),
+    ("What is the title of this story?", Part.HEADLINE),
+    ("Where was the article datelined?", Part.DATELINE),
+    ("What is the dateline?", Part.DATELINE),
+    ("Who wrote the story?", Part.BYLINE),
+    ("What is the byline?", Part.BYLINE),
+    ("Who contributed to the article?", Part.BYLINE),
+    ("Which website published it?", Part.PUBLISHER),
+    ("On which news website was this version of the article carried?", Part.PUBLISHER),
+    ("Which newspaper is this story from?", Part.PUBLISHER),
+])
+def test_questions_about_the_document_are_recognised(question, part):
+    assert asked_part(question) is part
+
+
+@pytest.mark.parametrize("question", [
+    "Who headlined the Super Bowl 50 halftime show?",  # SQuAD: "headline" as a verb
+    "Who is the author of the book, \"Knowledge and Decisions\"?",
+    "What newspaper did Tesla write for?",
+    "Which newspaper published the Pentagon Papers?",
+    "What is the full title of the U.S.-Japan security treaty?",
+    "Which company makes the artillery shells?",
+    "Where was the treaty signed?",
+])
+def test_questions_on_the_content_are_not(question):
+    assert asked_part(question) is None
+
+
+def _found(document, part):
+    span = find_part(document, part)
+    return None if span is None else document.text[span[0]:span[1]]
+
+
+def test_each_part_is_the_sentence_in_its_place():
+    story = text_document(STORY, doc_id="story")
+    assert _found(story, Part.HEADLINE) == "Storm floods the valley for a second week"
+    assert _found(story, Part.DATELINE) == (
+        "RIVERTON (AP) — The river crested at nine meters on Tuesday, the highest in a century.")
+    # The first credit line; "By nightfall" is a sentence, not a byline.
+    assert _found(story, Part.BYLINE) == "By Jane Q. Doe"
+    # No header names a source, so the site's promotional footer (never quoted otherwise).
+    assert _found(story, Part.PUBLISHER) == (
+        "Download the Daily Valley App for the latest news on Valley Times.")
+
+
+def test_a_header_line_naming_the_source_is_the_publisher():
+    memo = text_document("Budget memo | Source: https://example.gov/memo | Date: 2024-01-02\n\n"
+                         "The budget grows by 3%.\n", doc_id="memo")
+    assert _found(memo, Part.PUBLISHER).startswith("Budget memo | Source: https://example.gov")
+
+
+def test_a_document_without_the_part_has_none():
+    plain = text_document("Notes on owls.\n\nOwls hunt at night. They eat mice.\n",
+                          doc_id="owls")
+    assert _found(plain, Part.DATELINE) is None
+    assert _found(plain, Part.BYLINE) is None
+    assert _found(plain, Part.PUBLISHER) is None
+    long_first_line = text_document("word " * 100 + "\n\nMore text here.\n", doc_id="long")
+    assert _found(long_first_line, Part.HEADLINE) is None
+
+
+def test_ask_quotes_the_part_first_and_does_not_abstain(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([text_document(STORY, doc_id="story", source="story.txt")])
+    answer = index.ask("Where was the article datelined?")
+    assert not answer.abstained
+    assert answer.quotes[0].text.startswith("RIVERTON (AP) —")
+    assert answer.features["document_part"] == 1.0
+    footer = index.ask("Which website published this story?").quotes[0]
+    # The footer is in no passage: the quote cites the paragraph it opens.
+    assert footer.text.startswith("Download the Daily Valley App")
+    assert (footer.hit.start, footer.hit.end) == (footer.start, footer.end)
+    assert STORY[footer.start:footer.end] == footer.text
+    assert len({(q.start, q.end) for q in answer.quotes}) == len(answer.quotes)
+
+
+def test_seed_article_meta_questions(seed_index):
+    dateline = seed_index.ask("Where was the article datelined?")
+    assert "SEOUL" in dateline.quotes[0].text and not dateline.abstained
+    headline = seed_index.ask("What is the headline of the news article about the pact?")
+    assert headline.quotes[0].text == (
+        "Putin and Kim bring back Cold War-era military alliance to tense region")
+    credit = seed_index.ask("Who contributed to the article?")
+    assert credit.quotes[0].text == "Ann M. Simmons and Peter Landers contributed to this article."
