@@ -65,7 +65,8 @@ _ASKS = {
 # A story's opening place in capitals before a dash: "SEOUL—", "WASHINGTON (AP) —",
 # "NEW YORK, March 3 --".
 _DATELINE = re.compile(
-    r"[A-Z][A-Z.'’ -]*[A-Z](?:, [A-Z][\w. ]{0,20})?(?: \([A-Za-z. ]{1,20}\))? ?(?:—|–|--| - )")
+    r"[A-Z][A-Z.'’ -]*[A-Z](?:, [A-Z][\w. ]{0,20})?(?: \([A-Za-z. ]{1,20}\))?"
+    r" ?(?:—|–|--| - )")
 # A credit line: "By Jane Doe", "Ann Simmons contributed to this article."
 _NAME = r"[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]*)+"
 _BYLINE = re.compile(
@@ -75,6 +76,9 @@ _BYLINE = re.compile(
 _SOURCE = re.compile(r"\b(?:source|publisher|published by|url):|https?://|\bwww\.",
                      re.IGNORECASE)
 HEADLINE_MAX_CHARS = 400
+"""A headline, or a header or footer line naming the source, is one short line."""
+MIN_WORDS = 3
+"""A footer shorter than this ("Advertisement") names no publisher."""
 LEAD_PARAGRAPHS = 10
 """A dateline opens one of the first paragraphs (after the headline, deck and captions)."""
 
@@ -103,20 +107,24 @@ def find_part(document: Document, part: Part) -> tuple[int, int] | None:
             if _DATELINE.match(text, start, end):
                 return _first_sentence(text, start, end)
         return None
+    # A byline or credit line stands near the top or at the end.
+    ends = list(dict.fromkeys(paragraphs[:LEAD_PARAGRAPHS] + paragraphs[-LEAD_PARAGRAPHS:]))
     if part is Part.BYLINE:
-        for start, end in paragraphs:
+        for start, end in ends:
             for s, e in split_sentences(text, start, end):
                 if _BYLINE.search(text[s:e]):
                     return s, e
         return None
-    # The publisher: a header or footer naming the source, else the site's own footer.
+    # The publisher: a header or footer line naming the source, else the site's own footer.
     for start, end in (paragraphs[0], paragraphs[-1]):
-        if _SOURCE.search(text, start, end):
+        if end - start <= HEADLINE_MAX_CHARS and _SOURCE.search(text, start, end):
             return start, end
     skipped = set(document.skipped)
-    for start, end in reversed(paragraphs):
+    for start, end in reversed(ends):
         if (start, end) in skipped and not _repeated_before(text, paragraphs, start, end):
-            return _first_sentence(text, start, end)
+            s, e = _first_sentence(text, start, end)
+            if len(text[s:e].split()) >= MIN_WORDS:
+                return s, e
     return None
 
 

@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def reading(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--reader", action="store_true",
-                         help="let the reading model (a cross-encoder) weigh in on whether "
-                              "the best quote answers (about 25 ms more a question)")
+                         help="let the reading model (a cross-encoder) rank the best five "
+                              "quotes and weigh in on whether the first answers (slower)")
 
     index = commands.add_parser("index", help="index documents (default: the seeds)")
     index.add_argument("paths", nargs="*", type=Path, help="files or folders")

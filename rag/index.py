@@ -431,7 +431,13 @@ class Index:
         terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
                  for h, sp in zip(hits, spans, strict=True)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
-        quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
+        if s.reader:
+            from .reader import CANDIDATES, rerank, shared_reader
+
+            quotes, reading = rerank(shared_reader(), query, answering.pick_quotes(
+                scored, texts, limit=max(quotes_wanted, CANDIDATES)), limit=quotes_wanted)
+        else:
+            quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
         features = answering.answer_features(
             scored, hits, terms, query_terms, query=query,
             best_quote=quotes[0].text if quotes else "",
@@ -440,14 +446,11 @@ class Index:
                 answering.unmatched_terms(query_terms, keyword_terms),
                 tuple(tuple(t) for t in answering.answer_terms(names_in(query)) if t)))
         if s.reader:
-            from .reader import shared_reader
-
-            features["reader"] = shared_reader().score(query, [quotes[0].text])[0] if quotes \
-                else 0.0
+            features["reader"] = reading
         model = answering.abstention_model(reader=s.reader)
         confidence = answering.answer_probability(features, model)
         abstained = s.abstain and (not quotes or confidence < model["threshold"])
-        part = about.asked_part(query)
+        part = about.asked_part(question)  # not the query, which may hold earlier questions
         part_quote = part and about.quote_part(part, hits, self.document,
                                                score=quotes[0].score if quotes else 0.0)
         if part_quote:

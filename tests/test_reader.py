@@ -117,3 +117,41 @@ def test_reader_scores_the_same_from_several_threads():
         together = list(pool.map(lambda q: shared.score(q, sentences), questions))
     assert [s for pair in together for s in pair] == pytest.approx(
         [s for pair in alone for s in pair])
+
+
+class _FixedReader:
+    """Stands in for the reader: the logit given for each sentence."""
+
+    def __init__(self, logits: dict[str, float]) -> None:
+        self.logits = logits
+
+    def score(self, question, sentences):
+        return [self.logits[s] for s in sentences]
+
+
+def _quotes(*scored):
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(text=text, score=score) for text, score in scored]
+
+
+def test_rerank_adds_the_weighted_reader_logit_to_each_score():
+    quotes = _quotes(("first", 1.0), ("second", 0.9), ("third", 0.5))
+    # 0.9 + WEIGHT * 1.0 beats 1.0 + 0: the reader moves the second quote up.
+    ranked, first = reader.rerank(_FixedReader({"first": 0.0, "second": 1.0, "third": 0.0}),
+                                  "q", quotes, limit=2)
+    assert [q.text for q in ranked] == ["second", "first"] and first == 1.0
+    # A smaller lead of the reader (0.9 + WEIGHT * 0.5 < 1.0) leaves the order alone.
+    ranked, first = reader.rerank(_FixedReader({"first": 0.0, "second": 0.5, "third": 3.0}),
+                                  "q", quotes, limit=3)
+    assert [q.text for q in ranked] == ["first", "second", "third"] and first == 0.0
+    assert reader.rerank(_FixedReader({}), "q", [], limit=3) == ([], 0.0)
+
+
+def test_reader_setting_puts_the_answering_sentence_first(seed_index):
+    view = seed_index.configure(reader=True)
+    answer = view.ask("What does Paul Poast research?")
+    assert "researches military alliances" in answer.quotes[0].text
+    assert len(answer.quotes) <= view.settings.max_quotes
+    assert answer.features["reader"] == pytest.approx(
+        reader.shared_reader().score(answer.query, [answer.quotes[0].text])[0], abs=1e-4)
