@@ -37,30 +37,38 @@ class Part(Enum):
     PUBLISHER = "publisher"
 
 
-_ASKS = {
-    Part.HEADLINE: re.compile(
-        rf"\b(?:the|its|this|what|which|{_PIECE}(?:'s|’s)) headline\b|\bheadline (?:of|for|on)\b"
-        rf"|\btitle of {_THIS}\b|\b{_PIECE}(?:'s|’s) title\b"
-        rf"|\bwhat (?:is|was) {_THIS} (?:called|titled|named)\b|\bhow is {_THIS} titled\b",
-        re.IGNORECASE),
-    Part.DATELINE: re.compile(
-        rf"\bdatelined?\b|\bwhere (?:was|is) {_THIS} (?:filed|written|reported)\b",
-        re.IGNORECASE),
-    Part.BYLINE: re.compile(
-        rf"\bbyline\b|\bwho (?:wrote|authored|reported|contributed to) {_THIS}\b"
-        rf"|\b(?:authors?|writers?|reporters?|journalists?|correspondents?) (?:of|behind|who "
-        rf"(?:wrote|contributed to)) {_THIS}\b|\bwho (?:else )?contributed\b",
-        re.IGNORECASE),
+# The ways of asking for each part, one alternative a line.
+_WAYS = {
+    Part.HEADLINE: (
+        rf"\b(?:the|its|this|what|which|{_PIECE}(?:'s|’s)) headline\b",
+        r"\bheadline (?:of|for|on)\b",
+        rf"\btitle of {_THIS}\b",
+        rf"\b{_PIECE}(?:'s|’s) title\b",
+        rf"\bwhat (?:is|was) {_THIS} (?:called|titled|named)\b",
+        rf"\bhow is {_THIS} titled\b",
+    ),
+    Part.DATELINE: (
+        r"\bdatelined?\b",
+        rf"\bwhere (?:was|is) {_THIS} (?:filed|written|reported)\b",
+    ),
+    Part.BYLINE: (
+        r"\bbyline\b",
+        rf"\bwho (?:wrote|authored|reported|contributed to) {_THIS}\b",
+        rf"\b(?:authors?|writers?|reporters?|journalists?|correspondents?) (?:of|behind"
+        rf"|who (?:wrote|contributed to)) {_THIS}\b",
+        r"\bwho (?:else )?contributed\b",
+    ),
     # "Which website published it?", "Which newspaper is this story from?": the outlet and
     # the document itself must both be named, or "What newspaper did Tesla write for?"
     # (a question on the content) would ask for the site's footer.
-    Part.PUBLISHER: re.compile(
-        rf"\b(?:which|what) {_OUTLET}\b.*\b(?:{_PUBLISHED}\b.*\b{_IT}|{_IT}\b.*\b{_PUBLISHED})\b"
-        rf"|\bwho (?:published|publishes|carried|ran) {_IT}\b"
-        rf"|\bwhere (?:was|is) {_THIS} (?:published|carried|posted|run)\b"
-        rf"|\b(?:source|publisher) of {_THIS}\b",
-        re.IGNORECASE),
+    Part.PUBLISHER: (
+        rf"\b(?:which|what) {_OUTLET}\b.*\b(?:{_PUBLISHED}\b.*\b{_IT}|{_IT}\b.*\b{_PUBLISHED})\b",
+        rf"\bwho (?:published|publishes|carried|ran) {_IT}\b",
+        rf"\bwhere (?:was|is) {_THIS} (?:published|carried|posted|run)\b",
+        rf"\b(?:source|publisher) of {_THIS}\b",
+    ),
 }
+_ASKS = {part: re.compile("|".join(ways), re.IGNORECASE) for part, ways in _WAYS.items()}
 
 # A story's opening place in capitals before a dash: "SEOUL—", "WASHINGTON (AP) —",
 # "NEW YORK, March 3 --".

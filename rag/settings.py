@@ -62,7 +62,7 @@ class Settings:
     reader: bool = False
     """Let the reading model (rag.reader, a cross-encoder) rank the best five quotes and
     score the first as one more abstention feature: the answer first more often, fewer wrong
-    answers, and READER_COST more a question on 2 cores."""
+    answers, and about 90 ms more a question on 2 cores."""
 
     def __post_init__(self) -> None:
         if self.dense_index not in ("auto", "flat", "ivf"):
