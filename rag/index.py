@@ -454,13 +454,11 @@ class Index:
         part_quote = part and about.quote_part(part, hits, self.document,
                                                score=quotes[0].score if quotes else 0.0)
         if part_quote:
-            # A question about the document itself (its headline, dateline, byline, site):
-            # the part it asks for comes first, and the answer does not abstain.
+            # A question about the document itself (its headline, dateline, byline, site) is
+            # answered by the part it asks for alone: the sentences that merely share its
+            # words ("headline", "article") answer nothing.
             features["document_part"] = 1.0
-            quotes = [part_quote, *(q for q in quotes if q.doc_id != part_quote.doc_id
-                                    or q.end <= part_quote.start or part_quote.end <= q.start)]
-            quotes = quotes[:quotes_wanted]
-            abstained = False
+            quotes, abstained = [part_quote], False
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=time.perf_counter() - started, features=features)

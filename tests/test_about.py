@@ -101,7 +101,7 @@ def test_ask_quotes_the_part_first_and_does_not_abstain(fake_settings):
     assert footer.text.startswith("Download the Daily Valley App")
     assert (footer.hit.start, footer.hit.end) == (footer.start, footer.end)
     assert STORY[footer.start:footer.end] == footer.text
-    assert len({(q.start, q.end) for q in answer.quotes}) == len(answer.quotes)
+    assert len(answer.quotes) == 1  # the part alone: other sentences only share its words
 
 
 def test_seed_article_meta_questions(seed_index):
