@@ -430,7 +430,7 @@ class Index:
         sims = [m @ vector for m in matrices]
         terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
                  for h, sp in zip(hits, spans, strict=True)]
-        scored = answering.score_sentences(hits, spans, sims, terms, query_terms)
+        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query)
         if s.reader:
             from .reader import CANDIDATES, rerank, shared_reader
 
@@ -439,8 +439,7 @@ class Index:
         else:
             quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
         features = answering.answer_features(
-            scored, hits, terms, query_terms, query=query,
-            best_quote=quotes[0].text if quotes else "",
+            scored, hits, terms, query_terms,
             keyword=answering.KeywordEvidence(
                 keyword[0][1] if keyword else 0.0, passages,
                 answering.unmatched_terms(query_terms, keyword_terms),

@@ -5,6 +5,7 @@ import os
 import shutil
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 import rag
@@ -401,3 +402,34 @@ def test_link_texts_and_headings_are_never_quoted(tmp_path, fake_settings):
     answer = rag.Index.build([tmp_path], settings=fake_settings).ask(
         "click harbour notice: where do boats dock?", k=5)
     assert [q.text for q in answer.quotes] == ["Boats dock at the north pier of Quimby harbour."]
+
+
+def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
+    from rag import answer as answering
+    from rag.retrieve import Hit
+
+    text = "The pact revives an old pledge between the two states. It was first made in 1961."
+    hit = Hit(chunk_id="news:0-82", doc_id="news", title="news", source="news.txt", text=text,
+              start=0, end=len(text), score=1.0, dense=0.5)
+    spans = ((0, 54), (55, 82))
+    assert [text[a:b] for a, b in spans][1] == "It was first made in 1961."
+    terms = answering.answer_terms([text[a:b] for a, b in spans])
+    query = "When was the pledge made?"
+    query_terms = set(answering.answer_terms([query])[0])
+
+    def ranked(question: str) -> list[answering.ScoredSentence]:
+        return answering.score_sentences([hit], [spans], [np.array([0.7, 0.6])], [terms],
+                                         query_terms, question)
+
+    by_score = ranked(query)
+    assert [s.start for s in by_score] == [55, 0]
+    assert [s.typed for s in by_score] == [True, False]
+    # Without a time asked for, or without the penalty, the closer sentence leads.
+    assert [s.start for s in ranked("What was the pledge?")] == [0, 55]
+    monkeypatch.setattr(answering, "ANSWER_TYPE_PENALTY", 0.0)
+    assert [s.start for s in ranked(query)] == [0, 55]
+    monkeypatch.undo()
+    # Abstention looks at the sentence most like the question, before the reordering.
+    features = answering.answer_features(by_score, [hit], [terms], query_terms)
+    assert features["answer_type"] == 0.0
+    assert features["sentence_dense"] == pytest.approx(0.7)
