@@ -257,9 +257,10 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
     asks_type = not answer_type_match(query, "")  # asks for a number or a time
     best: dict[tuple[str, int, int], ScoredSentence] = {}
     neighbours: dict[tuple[str, int, int], set[tuple[int, int]]] = {}
-    for hit, spans, sims, terms in zip(hits, sentence_spans, sentence_sims, sentence_terms):
+    for hit, spans, sims, terms in zip(hits, sentence_spans, sentence_sims, sentence_terms,
+                                       strict=True):
         passage = hit.score / top
-        for i, ((start, end), sim, words) in enumerate(zip(spans, sims, terms)):
+        for i, ((start, end), sim, words) in enumerate(zip(spans, sims, terms, strict=True)):
             key = (hit.doc_id, start, end)
             neighbours.setdefault(key, set()).update(spans[j] for j in (i - 1, i + 1)
                                                      if 0 <= j < len(spans))
@@ -433,7 +434,6 @@ def answer_type_match(question: str, quote: str) -> float:
 
 def answer_features(scored: list[ScoredSentence], hits: list[Hit],
                     sentence_terms: list[list[list[str]]], query_terms: set[str], *,
-                    query: str = "", best_quote: str = "",
                     keyword: KeywordEvidence | None = None) -> dict[str, float]:
     """What the abstention decision looks at: how close the best sentence and passage are
     to the query, in meaning (cosine) and in words (share of query terms, plain and

@@ -145,7 +145,7 @@ class Embedder:
         hashes = [text_hash(t) for t in texts]
         known = self.cache.get(self.model_name, hashes) if self.cache else {}
         todo: dict[str, str] = {}
-        for sha, text in zip(hashes, texts):
+        for sha, text in zip(hashes, texts, strict=True):
             if sha not in known and sha not in todo:
                 todo[sha] = text
         if todo:
@@ -166,7 +166,7 @@ class Embedder:
         with bar:
             for start in range(0, len(order), self.SLICE):
                 part = order[start:start + self.SLICE]
-                vectors = dict(zip(part, self._encode([todo[sha] for sha in part])))
+                vectors = dict(zip(part, self._encode([todo[sha] for sha in part]), strict=True))
                 if self.cache:
                     self.cache.put(self.model_name, vectors)
                 fresh.update(vectors)

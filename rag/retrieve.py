@@ -45,7 +45,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, weights: Sequen
     if len(weights) != len(rankings):
         raise ValueError(f"need one weight per ranking, got {len(weights)} for {len(rankings)}")
     scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     order = {item: i for i, item in enumerate(dict.fromkeys(i for r in rankings for i in r))}

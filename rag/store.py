@@ -114,7 +114,7 @@ def check_add(chunks: Sequence[Chunk], vectors: np.ndarray,
         raise ValueError("add needs one vector and one sentence matrix per chunk, got "
                          f"{len(chunks)} chunks, {len(vectors)} vectors, "
                          f"{len(sentence_vectors)} sentence matrices")
-    for chunk, matrix in zip(chunks, sentence_vectors):
+    for chunk, matrix in zip(chunks, sentence_vectors, strict=True):
         if len(matrix) not in (0, len(chunk.sentences)):
             raise ValueError(f"chunk {chunk.id} has {len(chunk.sentences)} sentences but "
                              f"{len(matrix)} sentence vectors")
