@@ -419,7 +419,8 @@ _TIME = re.compile(
     r"\d|\b(january|february|march|april|may|june|july|august|september|october|november"
     r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
     r"|tomorrow|tonight|weeks?|months?|years?|decades?|century|centuries|ago|since|until"
-    r"|morning|afternoon|evening|night|spring|summer|autumn|winter|earlier|later|recently"
+    r"|morning|afternoon|evening|night|midnight|noon|midday|dawn|dusk|spring|summer|autumn"
+    r"|winter|earlier|later|recently"
     r"|once|now|before|after)\b", re.IGNORECASE)
 
 

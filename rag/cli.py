@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
     for noisy in ("httpx", "sentence_transformers", "transformers", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    if not args.verbose:  # each skipped file is reported once, as "warning: skipped ..."
+        logging.getLogger("rag.load").setLevel(logging.ERROR)
     from .errors import BriefingError
 
     try:
@@ -228,9 +230,11 @@ def run_ingest(args) -> int:
 def check_question(args, text: str) -> None:
     """Refuse a bad question before the slow part (loading the model, opening the index)."""
     from .errors import QueryError
-    from .query import clean_query
+    from .query import clean_history, clean_query
 
-    clean_query(text, max_chars=settings_from(args).max_query_chars)
+    limit = settings_from(args).max_query_chars
+    clean_query(text, max_chars=limit)
+    clean_history(getattr(args, "history", None) or [], max_chars=limit)
     if args.k is not None and args.k <= 0:
         raise QueryError(f"k must be a whole number greater than 0, got {args.k}.")
 

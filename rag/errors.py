@@ -49,6 +49,19 @@ class IndexMismatchError(IndexFormatError):
     """A saved index was built with another model or settings than requested."""
 
 
+class IndexSaveError(BriefingError, OSError):
+    """An index cannot be saved where asked: the place is a file, holds other files, or
+    cannot be written."""
+
+
+class StoreError(BriefingError, OSError):
+    """The passage store (a Milvus server or Milvus Lite file) cannot be reached or used."""
+
+
+class SettingsError(BriefingError, ValueError):
+    """A setting has a value Briefing cannot use."""
+
+
 class ModelLoadError(BriefingError, OSError):
     """A model (the embedding model, or the reader) could not be loaded."""
 

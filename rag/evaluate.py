@@ -82,16 +82,30 @@ class SquadSet:
 
 def read_jsonl(path: Path) -> Iterator[dict]:
     """The JSON objects of a JSON-lines file, gzipped or not (by the .gz suffix)."""
+    for _, row in read_numbered_jsonl(path):
+        yield row
+
+
+def read_numbered_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file. Raises
+    EvalDataError naming the line that is not a JSON object, or a file that is not text."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except ValueError as error:
-                        raise EvalDataError(f"{path}, line {number}: not JSON ({error})") \
-                            from None
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as error:
+                    raise EvalDataError(f"{path}, line {number}: not JSON ({error})") from None
+                if not isinstance(row, dict):
+                    raise EvalDataError(f"{path}, line {number}: a JSON object ({{...}}) is "
+                                        f"expected, got {type(row).__name__}")
+                yield number, row
+    except UnicodeDecodeError as error:
+        raise EvalDataError(f"{path} is not UTF-8 text ({error.reason} at byte "
+                            f"{error.start})") from None
     except OSError as error:
         raise EvalDataError(f"cannot read {path}: {error}") from error
 
@@ -99,12 +113,24 @@ def read_jsonl(path: Path) -> Iterator[dict]:
 def read_questions(path: Path) -> list[Question]:
     """Question lines `{"id"?, "question", "answer": str | null, "history"?: [str]}`."""
     questions = []
-    for number, row in enumerate(read_jsonl(path), start=1):
-        if not isinstance(row.get("question"), str) or "answer" not in row:
-            raise EvalDataError(f"{path}, question {number}: needs 'question' (text) and "
-                                "'answer' (text, or null when the documents don't answer it)")
-        questions.append(Question(id=str(row.get("id", number)), question=row["question"],
-                                  answer=row["answer"], history=tuple(row.get("history", ()))))
+    for number, row in read_numbered_jsonl(path):
+        where = f"{path}, line {number}"
+        question, answer = row.get("question"), row.get("answer")
+        if not isinstance(question, str) or not question.strip() or "answer" not in row:
+            raise EvalDataError(f"{where}: needs 'question' (text) and 'answer' (text, or "
+                                "null when the documents don't answer it)")
+        if answer is not None and (not isinstance(answer, str) or not answer.strip()):
+            raise EvalDataError(f"{where}: 'answer' must be the answer's text, or null when "
+                                f"the documents don't answer it; got {answer!r}")
+        history = row.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            raise EvalDataError(f"{where}: 'history' must be a list of the earlier questions "
+                                f"(text), got {history!r}")
+        questions.append(Question(id=str(row.get("id", number)), question=question,
+                                  answer=answer, history=tuple(history)))
+    if not questions:
+        raise EvalDataError(f"{path} holds no questions: give one JSON object a line, "
+                            '{"question": "...", "answer": "..." or null}')
     return questions
 
 
@@ -489,13 +515,36 @@ def run_squad(path: Path, *, articles: str | None, modes: Sequence[Mode], limit:
 
 def main(args) -> int:
     """`briefing eval`: print the report, and write the figures as JSON when asked."""
+    if args.json_out:
+        check_writable(Path(args.json_out))
     summary = run(args)
     print(format_report(summary))
     if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+        try:
+            Path(args.json_out).write_text(
+                json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise EvalDataError(f"cannot write {args.json_out}: {error.strerror or error}") \
+                from error
     return 0
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before a long run, a --json path whose figures could not be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EvalDataError(f"cannot write {path}: {error.strerror or error}") from error
+    if path.is_dir():
+        raise EvalDataError(f"cannot write {path}: it is a folder; give a file name")
+    existed = path.exists()
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise EvalDataError(f"cannot write {path}: {error.strerror or error}") from error
+    if not existed:
+        path.unlink()
 
 
 # --- the report -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,14 +26,17 @@ from .errors import (
     DocumentError,
     IndexFormatError,
     IndexMismatchError,
+    IndexSaveError,
     ModelLoadError,
     NoDocumentsError,
     QueryError,
+    SettingsError,
     UnknownDocumentError,
 )
 from .load import Document, LoadReport, load_bytes, load_documents
 from .query import (
     acronyms_asked,
+    clean_history,
     clean_query,
     compatible,
     expand_acronyms,
@@ -200,6 +203,9 @@ class Index:
         It shares documents and vectors with this index. Settings that shape the saved
         index (model, chunking) cannot change this way: build a new index for those.
         """
+        unknown = sorted(set(changes) - {f.name for f in fields(Settings)})
+        if unknown:
+            raise SettingsError(f"no such setting: {', '.join(unknown)} (see rag.Settings)")
         settings = replace(self.settings, **changes)
         if settings.index_facts() != self.settings.index_facts():
             changed = sorted(k for k, v in settings.index_facts().items()
@@ -213,6 +219,14 @@ class Index:
 
     def add_bytes(self, data: bytes, *, name: str, source: str | None = None) -> Document:
         """Add one document from its bytes (an upload); `name` gives its type and title."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise DocumentError(str(name), f"add_bytes needs the file's bytes, got "
+                                f"{type(data).__name__}", "read the file in binary mode, or "
+                                "encode text with .encode('utf-8')")
+        if not isinstance(name, str) or not name.strip():
+            raise DocumentError(repr(name), "add_bytes needs the file's name (its extension "
+                                "gives its type)", "pass name='notes.txt'")
+        data = bytes(data)
         document = load_bytes(data, name=name, source=source or name,
                               max_bytes=self.settings.max_file_bytes)
         self._index_documents([document])
@@ -230,8 +244,14 @@ class Index:
                 progress: bool | None = None) -> dict[str, list[str]]:
         """Make the index match the files under `paths`: add new, update changed, drop gone.
 
-        Returns the ids `added`, `updated`, `removed` and `unchanged`.
+        Returns the ids `added`, `updated`, `removed` and `unchanged`. A path that does not
+        exist raises DocumentError and changes nothing: a mistyped or unmounted folder is
+        not a sign that its documents were deleted.
         """
+        for path in _as_paths(paths):
+            if not path.expanduser().exists():
+                raise DocumentError(str(path), "no such file or folder",
+                                    "check the path; the index was not changed")
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         self.problems = report.problems
         with self._lock:
@@ -393,7 +413,7 @@ class Index:
                             dense=dense_scores.get(chunk_id), bm25=keyword_scores.get(chunk_id)))
         return hits
 
-    def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None,
+    def ask(self, question: str, *, history: Sequence[str] | None = (), k: int | None = None,
             doc_ids: Iterable[str] | None = None) -> Answer:
         """Answer with quoted sentences, best first, or abstain when the documents don't say.
 
@@ -403,13 +423,13 @@ class Index:
         started = time.perf_counter()
         s = self.settings
         question = clean_query(question, max_chars=s.max_query_chars)
-        earlier = [clean_query(h, max_chars=s.max_query_chars) for h in history
-                   if isinstance(h, str) and h.strip()]
+        earlier = [compatible(h) for h in clean_history(history, max_chars=s.max_query_chars)]
         quotes_wanted = self._positive(k, s.max_quotes, "k")
         wanted = self._check_doc_ids(doc_ids)
         k = max(10, quotes_wanted)
         depth = max(s.candidates, k)
-        query = compatible(resolve_followup(question, earlier))
+        # Compatibility form first, so that a full-width "ｈｅ" is a pronoun to resolve.
+        query = resolve_followup(compatible(question), earlier)
         query, vector, dense = self._spell_out_acronyms(query, wanted, depth)
         query_terms = set(answering.answer_terms([query])[0])
         with self._lock:
@@ -521,12 +541,21 @@ class Index:
         }
 
     def save(self, folder: str | Path) -> Path:
-        """Write the index to `folder` atomically: a crash leaves the previous save intact."""
+        """Write the index to `folder` atomically: a crash leaves the previous save intact.
+
+        `folder` must be new, empty, or a saved index (which is replaced): a folder holding
+        anything else raises IndexSaveError rather than have its files replaced.
+        """
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_saves(folder)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-{os.getpid()}-",
-                                        dir=folder.parent))
+        _check_save_target(folder)
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            _remove_abandoned_saves(folder)
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-{os.getpid()}-",
+                                            dir=folder.parent))
+        except OSError as error:
+            raise IndexSaveError(f"cannot save the index in {folder}: "
+                                 f"{error.strerror or error}") from error
         staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would lock out the user's group
         try:
             with self._lock:
@@ -682,6 +711,19 @@ def _fsync_tree(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def _check_save_target(folder: Path) -> None:
+    """Refuse to save over a file or over a folder that is not a saved index: the swap
+    that replaces the old save would delete whatever else the folder holds."""
+    if folder.exists() and not folder.is_dir():
+        raise IndexSaveError(f"cannot save the index as {folder}: it is a file, not a "
+                             "folder; choose a new or empty folder")
+    if folder.is_dir() and not (folder / "manifest.json").exists() and any(folder.iterdir()):
+        raise IndexSaveError(
+            f"{folder} already holds files and is not a Briefing index (it has no "
+            "manifest.json), so saving there would delete them; choose a new or empty "
+            "folder for the index")
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

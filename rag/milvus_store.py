@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .chunk import Chunk
-from .errors import IndexMismatchError
+from .errors import IndexMismatchError, StoreError
 from .keywords import BM25_B, BM25_K1
 from .load import Document
 from .store import check_add, ivf_probes
@@ -79,6 +79,10 @@ def client_uri(store: str) -> str:
     parts = urlsplit(store)
     if parts.scheme != "milvus":
         raise ValueError(f"a Milvus store URI starts with milvus://, got {store!r}")
+    if parts.netloc.endswith(".db"):
+        raise ValueError(f"cannot read the Milvus URI {store!r}: a Milvus Lite file needs an "
+                         f"absolute path after three slashes, as in milvus:///abs/path/"
+                         f"{parts.netloc}")
     if parts.netloc and not parts.path.strip("/"):
         port = "" if parts.port else ":19530"
         return f"http://{parts.netloc}{port}"
@@ -167,10 +171,15 @@ class MilvusStore:
         from pymilvus import MilvusClient
 
         uri = client_uri(store)
-        if uri.endswith(".db"):
-            Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        opened = cls(MilvusClient(uri=uri), uri=uri, store=store, name=collection_name(store),
-                     dimension=facts["dimension"], index_type=index_type)
+        try:
+            if uri.endswith(".db"):
+                Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            opened = cls(MilvusClient(uri=uri), uri=uri, store=store,
+                         name=collection_name(store), dimension=facts["dimension"],
+                         index_type=index_type)
+        except Exception as error:  # pymilvus raises its own MilvusException, not OSError
+            raise StoreError(f"cannot open the Milvus store {store} ({uri}): "
+                             f"{getattr(error, 'message', None) or error}") from error
         opened._open_collections(facts)
         return opened
 

@@ -57,24 +57,43 @@ _LONG_FORM = re.compile(rf"{_CAPITALISED}(?: (?:(?:of|the|for|de|von|van) )*{_CA
 MAX_HISTORY = 5
 
 
-def clean_query(text: str, *, max_chars: int) -> str:
-    """The question with control characters removed and spaces collapsed.
+def clean_query(text: str, *, max_chars: int, what: str = "The question") -> str:
+    """The question with control characters and unpaired surrogates (bytes that were not
+    valid text) removed and spaces collapsed.
 
-    Raises QueryError when it is empty, or longer than `max_chars`.
+    Raises QueryError when it is empty, or longer than `max_chars`; `what` names it in
+    the message ("history item 2").
     """
     if not isinstance(text, str):
-        raise QueryError(f"A question must be text, got {type(text).__name__}.")
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
+        raise QueryError(f"{what} must be text, got {type(text).__name__}.")
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c
                    for c in text)
     text = " ".join(text.split())
     if not text:
-        raise QueryError("The question is empty: type a question about the documents.")
+        raise QueryError(f"{what} is empty: type a question about the documents.")
     if len(text) > max_chars:
-        raise QueryError(f"The question is {len(text):,} characters long; the limit is "
+        raise QueryError(f"{what} is {len(text):,} characters long; the limit is "
                          f"{max_chars:,}. Ask the question itself, not a whole text.")
     if not re.search(r"\w", text):
-        raise QueryError("The question has no words in it: type a question about the documents.")
+        raise QueryError(f"{what} has no words in it: type a question about the documents.")
     return text
+
+
+def clean_history(history: object, *, max_chars: int) -> list[str]:
+    """The earlier questions of a conversation, oldest first, each cleaned as a question;
+    blank ones are left out. Raises QueryError naming a bad item, or when `history` is
+    not a list of strings (one string would otherwise be read letter by letter)."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise QueryError("history must be a list of the earlier questions (oldest first), "
+                         f"got {type(history).__name__}.")
+    earlier = []
+    for number, item in enumerate(history, start=1):
+        if isinstance(item, str) and not item.strip():
+            continue
+        earlier.append(clean_query(item, max_chars=max_chars, what=f"history item {number}"))
+    return earlier
 
 
 def compatible(query: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from .errors import SettingsError
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -66,18 +68,22 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.dense_index not in ("auto", "flat", "ivf"):
-            raise ValueError("Settings.dense_index must be 'auto', 'flat' or 'ivf', got "
-                             f"{self.dense_index!r}")
-        for name in ("batch_size", "approximate_above", "chunk_chars", "max_sentence_chars", "max_file_bytes",
-                     "top_k", "candidates", "rrf_k", "max_quotes", "max_query_chars"):
+            raise SettingsError("Settings.dense_index must be 'auto', 'flat' or 'ivf', got "
+                                f"{self.dense_index!r}")
+        for name in ("batch_size", "approximate_above", "chunk_chars", "max_sentence_chars",
+                     "max_file_bytes", "top_k", "candidates", "rrf_k", "max_quotes",
+                     "max_query_chars"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Settings.{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.chunk_overlap, int) or self.chunk_overlap < 0:
-            raise ValueError(
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise SettingsError(f"Settings.{name} must be a positive integer, got {value!r}")
+        if (not isinstance(self.chunk_overlap, int) or isinstance(self.chunk_overlap, bool)
+                or self.chunk_overlap < 0):
+            raise SettingsError(
                 f"Settings.chunk_overlap must be a whole number >= 0, got {self.chunk_overlap!r}")
         if not self.model or not isinstance(self.model, str):
-            raise ValueError(f"Settings.model must be a model name or folder, got {self.model!r}")
+            raise SettingsError(
+                f"Settings.model must be a model name or folder, got {self.model!r}")
+        _check_store(self.store)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,3 +103,20 @@ class Settings:
             "chunk_overlap": self.chunk_overlap,
             "max_sentence_chars": self.max_sentence_chars,
         }
+
+
+def _check_store(store: object) -> None:
+    """'faiss', or a Milvus URI that names a Milvus Lite file or a server."""
+    if store == "faiss":
+        return
+    if not isinstance(store, str) or not store.startswith("milvus:"):
+        raise SettingsError(
+            f"Settings.store must be 'faiss' or a Milvus URI (milvus:///abs/path/briefing.db "
+            f"for Milvus Lite, milvus://host:19530 for a server), got {store!r}")
+    from .milvus_store import client_uri, collection_name
+
+    try:
+        client_uri(store)
+        collection_name(store)
+    except ValueError as error:
+        raise SettingsError(f"Settings.store: {error}") from error

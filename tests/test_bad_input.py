@@ -604,6 +604,152 @@ def test_rag_doc_ids_of_the_wrong_type_are_a_query_error(fake_settings):
         index.ask("Who is Paul Poast?", doc_ids=5)
 
 
+def test_rag_saving_over_a_folder_of_other_files_is_refused_and_keeps_them(fake_settings,
+                                                                           tmp_path):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    mine = tmp_path / "mydocs"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "important.xlsx").write_bytes(b"keep me")
+    (mine / "sub" / "notes.txt").write_text("keep me too", encoding="utf-8")
+    with pytest.raises(rag.IndexSaveError, match="not a Briefing index .*no manifest.json"):
+        index.save(mine)
+    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*")) == [
+        "important.xlsx", "sub", "sub/notes.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["mydocs"]  # no staging left behind
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me", encoding="utf-8")
+    with pytest.raises(rag.IndexSaveError, match="it is a file"):
+        index.save(a_file)
+    with pytest.raises(rag.IndexSaveError, match="cannot save the index"):
+        index.save(a_file / "index")
+    assert a_file.read_text(encoding="utf-8") == "keep me"
+    # An empty folder, a new one, and an index saved before are all fine.
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "empty", tmp_path / "new", tmp_path / "new"):
+        index.save(target)
+        assert len(rag.Index.load(target, settings=fake_settings)) == len(index)
+
+
+def test_cli_an_index_folder_holding_documents_is_not_overwritten(tmp_path, fake_model):
+    mine = tmp_path / "mydocs"
+    shutil.copytree(SEEDS, mine)
+    before = sorted(p.name for p in mine.iterdir())
+    code, out, err = run_cli("ask", "Who is Paul Poast?", index=mine)
+    assert code == 2 and out == "" and "not a Briefing index" in err
+    assert len(err.splitlines()) == 1 and err.startswith("briefing: error: ")
+    assert sorted(p.name for p in mine.iterdir()) == before
+
+
+def test_rag_refreshing_from_a_path_that_does_not_exist_changes_nothing(fake_settings,
+                                                                        tmp_path):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    before = [d.id for d in index.documents(with_text=False)]
+    with pytest.raises(rag.DocumentError, match="no such file or folder.*not changed"):
+        index.refresh([tmp_path / "unmounted"])
+    assert [d.id for d in index.documents(with_text=False)] == before
+
+
+def test_rag_text_that_was_not_valid_unicode_is_dropped_from_a_question(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    # A Latin-1 byte in argv arrives as a lone surrogate (\udcff); JSON can carry \ud800.
+    assert index.ask("Who is \ud800 Paul Poast\udcff?").query == "Who is Paul Poast ?"
+    with pytest.raises(rag.QueryError, match="The question is empty"):
+        index.ask("\ud800\udcff")
+
+
+def test_rag_full_width_follow_ups_are_resolved_like_plain_ones(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    plain = index.ask("What does he research?", history=["Who is Paul Poast?"])
+    assert plain.query != "What does he research?"
+    assert index.ask("What does ｈｅ research?", history=["Who is Paul Poast?"]).query == \
+        plain.query
+    # A new question in full-width letters is not taken for a follow-up of the last one.
+    assert index.ask("Ｗｈｏ ｉｓ Ｐｏａｓｔ？", history=["What did Kim Jong Un sign?"]).query == \
+        "Who is Poast?"
+
+
+@pytest.mark.parametrize(("history", "message"), [
+    ("Who is Paul Poast?", "history must be a list of the earlier questions"),
+    (123, "history must be a list"),
+    ({"q": "Who?"}, "history must be a list"),
+    (["???"], "history item 1 has no words in it"),
+    (["Who is Paul Poast?", 2], "history item 2 must be text, got int"),
+    (["y" * 2500], "history item 1 is 2,500 characters long"),
+])
+def test_rag_a_bad_history_is_named_as_such(fake_settings, history, message):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    with pytest.raises(rag.QueryError, match=message):
+        index.ask("Who is Paul Poast?", history=history)
+
+
+def test_rag_no_history_and_blank_history_items_are_no_history(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    alone = index.ask("Who is Paul Poast?")
+    assert index.ask("Who is Paul Poast?", history=None).query == alone.query
+    assert index.ask("Who is Paul Poast?", history=["", "  "]).query == alone.query
+
+
+def test_cli_a_bad_history_item_is_named_before_the_index_opens(tmp_path):
+    code, out, err = run_cli("ask", "Who is Paul Poast?", "--history", "???",
+                             index=tmp_path / "index")
+    assert (code, out) == (2, "")
+    assert err == ("briefing: error: history item 1 has no words in it: type a question "
+                   "about the documents.\n")
+    assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize("store", ["redis://x", "FAISS", "milvus:", "milvus://",
+                                   "milvus://relative.db", "milvus://host:port"])
+def test_rag_a_store_that_is_no_store_is_refused_when_set(store):
+    with pytest.raises(rag.SettingsError, match="Settings.store"):
+        rag.Settings(store=store)
+
+
+def test_cli_a_bad_store_is_one_line_before_any_index_is_built(tmp_path):
+    code, out, err = run_cli("ask", "Who is Paul Poast?", "--store", "redis://x",
+                             index=tmp_path / "index")
+    assert (code, out) == (2, "")
+    assert err.startswith("briefing: error: Settings.store must be 'faiss' or a Milvus URI")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "index").exists()
+
+
+def test_rag_settings_and_configure_errors_are_briefing_errors(fake_settings):
+    with pytest.raises(rag.SettingsError, match="chunk_chars must be a positive integer"):
+        rag.Settings(chunk_chars=-5)
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    with pytest.raises(rag.SettingsError, match="top_k must be a positive integer"):
+        index.configure(top_k=0)
+    with pytest.raises(rag.SettingsError, match="no such setting: bogus"):
+        index.configure(bogus=1)
+
+
+@pytest.mark.parametrize(("data", "name", "message"), [
+    ("text, not bytes", "x.txt", "needs the file's bytes, got str"),
+    (None, "x.txt", "needs the file's bytes, got NoneType"),
+    (b"Lighthouses guide ships.", None, "needs the file's name"),
+    (b"Lighthouses guide ships.", "  ", "needs the file's name"),
+])
+def test_rag_add_bytes_of_the_wrong_type_is_a_document_error(fake_settings, data, name,
+                                                             message):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    with pytest.raises(rag.DocumentError, match=message):
+        index.add_bytes(data, name=name)
+    assert index.add_bytes(bytearray(b"Lighthouses guide ships."), name="x.txt").title
+
+
+@pytest.mark.parametrize(("host", "port", "message"), [
+    ("127.0.0.1", 99999, "a port is a number from 1 to 65535"),
+    ("127.0.0.1", 0, "a port is a number from 1 to 65535"),
+    ("256.1.1.1", 7860, "it is not an address or a known host name"),
+])
+def test_serve_refuses_a_bad_address_before_starting(host, port, message):
+    from ui.app import ServeError, check_address
+
+    with pytest.raises(ServeError, match=message):
+        check_address(host, port)
+    check_address("127.0.0.1", 7860)
+
+
 # --- no pickle, no eval ---------------------------------------------------------------------
 
 def unsafe_calls(source: str) -> list[str]:

@@ -223,8 +223,45 @@ def test_read_questions(tmp_path):
     assert questions[3].answer is None
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "No answer field?"}\n', encoding="utf-8")
-    with pytest.raises(evaluate.EvalDataError, match="question 1: needs 'question'"):
+    with pytest.raises(evaluate.EvalDataError, match="line 1: needs 'question'"):
         evaluate.read_questions(bad)
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    ('\n\n[1, 2]\n', "line 3: a JSON object"),
+    ('{"question": "Who?", "answer": 5}\n', "line 1: 'answer' must be the answer's text"),
+    ('{"question": "Who?", "answer": "  "}\n', "line 1: 'answer' must be the answer's text"),
+    ('{"question": "Who?", "answer": null, "history": "Who is Poast?"}\n',
+     "line 1: 'history' must be a list"),
+    ('{"question": "Who?", "answer": null, "history": [3]}\n', "'history' must be a list"),
+    ('{"question": " ", "answer": null}\n', "line 1: needs 'question'"),
+    ('\n  \n', "holds no questions"),
+])
+def test_read_questions_names_the_bad_line(tmp_path, lines, message):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(lines, encoding="utf-8")
+    with pytest.raises(evaluate.EvalDataError, match=message):
+        evaluate.read_questions(bad)
+
+
+def test_read_questions_refuses_a_file_that_is_not_text(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\xff\xfe\x00garbage\n")
+    with pytest.raises(evaluate.EvalDataError, match="is not UTF-8 text"):
+        evaluate.read_questions(bad)
+
+
+def test_an_unwritable_json_path_is_refused_before_the_run(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(evaluate.EvalDataError, match="it is a folder"):
+        evaluate.check_writable(folder)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(evaluate.EvalDataError, match="cannot write"):
+        evaluate.check_writable(tmp_path / "file" / "figures.json")
+    fresh = tmp_path / "new" / "figures.json"
+    evaluate.check_writable(fresh)
+    assert fresh.parent.is_dir() and not fresh.exists()
 
 
 def test_parse_articles_and_modes():

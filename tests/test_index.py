@@ -433,3 +433,17 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     features = answering.answer_features(by_score, [hit], [terms], query_terms)
     assert features["answer_type"] == 0.0
     assert features["sentence_dense"] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(("question", "sentence", "holds"), [
+    ("When does the walrus sing?", "The walrus sings at midnight.", 1.0),
+    ("When does the walrus sing?", "The walrus sings at noon and at dusk.", 1.0),
+    ("When does the walrus sing?", "The walrus sings loudly.", 0.0),
+    ("How many walruses sing?", "Twelve walruses sing.", 1.0),
+    ("How many walruses sing?", "Walruses sing.", 0.0),
+    ("Why does the walrus sing?", "The walrus sings loudly.", 1.0),  # asks for neither
+])
+def test_answer_type_match(question, sentence, holds):
+    from rag.answer import answer_type_match
+
+    assert answer_type_match(question, sentence) == holds
