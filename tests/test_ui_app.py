@@ -49,4 +49,5 @@ def test_a_taken_port_is_a_clear_error(tmp_path, fake_settings):
             serve(paths=[UI_DATA], index_dir=tmp_path / "index", settings=fake_settings,
                   port=port)
     assert str(caught.value).startswith(f"Cannot listen on 127.0.0.1:{port} (")
-    assert str(caught.value).endswith("Stop what uses that port or choose another with --port.")
+    assert str(caught.value).endswith(
+        "Stop what uses that port, choose another with --port, or check --host.")

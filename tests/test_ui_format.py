@@ -12,6 +12,7 @@ from ui.format import (
     Turn,
     answer_html,
     cite_button,
+    context_windows,
     conversation_html,
     conversation_markdown,
     document_html,
@@ -73,6 +74,31 @@ def test_highlight_clamps_offsets_outside_the_passage_and_marks_nothing_when_emp
         "<mark>The harbour</mark> opened in 1850. Ships &lt;b&gt;came&lt;/b&gt; &amp; went.")
     assert highlighted_passage(PASSAGE, 50, 50, marker="[m]") == (
         "The harbour opened in 1850. Ships &lt;b&gt;came&lt;/b&gt; &amp; went.[m]")
+
+
+# Two passages that overlap by the sentence "B b b." (a chunk overlap of one sentence):
+# "A a a. B b b." (0-13) and "B b b. C c c." (7-20).
+ABC = "A a a. B b b. C c c."
+FIRST = rag.Hit(chunk_id="abc:0-13", doc_id="abc", title="ABC", source="/abc.txt",
+                text=ABC[0:13], start=0, end=13, score=0.03)
+SECOND = rag.Hit(chunk_id="abc:7-20", doc_id="abc", title="ABC", source="/abc.txt",
+                 text=ABC[7:20], start=7, end=20, score=0.02)
+ELSEWHERE = rag.Hit(chunk_id="xyz:7-20", doc_id="xyz", title="XYZ", source="/xyz.txt",
+                    text=ABC[7:20], start=7, end=20, score=0.01)
+
+
+def test_a_sentence_is_not_shown_again_as_the_context_of_another_quote():
+    # Quote [1] is "A a a." in FIRST; quote [2] is "C c c." in SECOND. "B b b." is context
+    # of both: shown with [1], not again with [2].
+    assert context_windows([(FIRST, 0, 6), (SECOND, 14, 20)]) == [(0, 13), (14, 20)]
+    # Quote [1] is "C c c."; quote [2] is "B b b.", which [1]'s passage holds: [1] does not
+    # show it as context, so it appears once, as the quote.
+    assert context_windows([(SECOND, 14, 20), (FIRST, 7, 13)]) == [(14, 20), (0, 13)]
+    # Other documents are not affected.
+    assert context_windows([(FIRST, 0, 6), (ELSEWHERE, 14, 20)]) == [(0, 13), (7, 20)]
+    assert highlighted_passage(SECOND, 14, 20, window=(14, 20)) == "<mark>C c c.</mark>"
+    assert highlighted_passage(FIRST, 7, 13, marker="[m]", window=(0, 13)) == (
+        "A a a. <mark>B b b.</mark>[m]")
 
 
 def test_cite_button_carries_the_place_and_escapes_its_label():

@@ -9,6 +9,7 @@ first question, so from then on every question is answered at full speed.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +27,18 @@ class ServeError(rag.BriefingError, OSError):
     """The app cannot start: a bad login file, or a port that is taken."""
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse, before the slow start, a port out of range or a host that names no address."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ServeError(f"Cannot listen on port {port}: a port is a number from 1 to 65535.")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise ServeError(f"Cannot listen on {host!r}: it is not an address or a known host "
+                         f"name ({error}). Use 127.0.0.1 (this machine only) or 0.0.0.0 "
+                         "(every network interface).") from error
+
+
 def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
           settings: rag.Settings | None = None, host: str = DEFAULT_HOST,
           port: int = DEFAULT_PORT, auth_file: Path | None = None) -> int:
@@ -36,6 +49,7 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
     for a login. Returns the exit status. Raises ServeError and rag.BriefingError.
     """
     started = time.perf_counter()
+    check_address(host, port)
     auth = read_auth_file(auth_file) if auth_file else None
     _say(f"Briefing: opening the index in {index_dir} (documents: "
          f"{', '.join(map(str, paths)) if paths else 'the seeds'}) ...")
@@ -60,8 +74,8 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
                                       **launch_options(library))
     except OSError as error:
         handlers.close()
-        raise ServeError(f"Cannot listen on {host}:{port} ({error}). Stop what uses that port "
-                         "or choose another with --port.") from error
+        raise ServeError(f"Cannot listen on {host}:{port} ({error}). Stop what uses that port, "
+                         "choose another with --port, or check --host.") from error
     try:
         if not warmed.done():
             _say(f"Serving {local_url}; loading the embedding model ...")

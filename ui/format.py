@@ -126,15 +126,42 @@ def without_repeats(hits: Sequence[rag.Hit]) -> list[tuple[rag.Hit, int, int]]:
     return spans
 
 
-def highlighted_passage(hit: rag.Hit, start: int, end: int, *, marker: str = "") -> str:
-    """The passage as HTML with the quoted span `start:end` (document offsets) in <mark>,
-    followed by `marker` (HTML, e.g. the citation button). An empty span marks nothing."""
-    a = min(max(start - hit.start, 0), len(hit.text))
-    b = min(max(end - hit.start, a), len(hit.text))
+def context_windows(items: Sequence[tuple[rag.Hit, int, int]]) -> list[tuple[int, int]]:
+    """For each quote (passage, quote start, quote end), the part of its passage to show
+    around it: the whole passage, less the sentences before or after the quote that
+    another quote is, or that an earlier item already showed. Overlapping passages would
+    otherwise show a sentence twice, once as context and once as a quote."""
+    windows: list[tuple[int, int]] = []
+    for i, (hit, start, end) in enumerate(items):
+        left, right = hit.start, hit.end
+        taken = [(a, b) for j, (other, a, b) in enumerate(items)
+                 if j != i and other.doc_id == hit.doc_id]
+        taken += [w for j, w in enumerate(windows) if items[j][0].doc_id == hit.doc_id]
+        for a, b in taken:
+            if left < b <= start:
+                left = b
+            if end <= a < right:
+                right = a
+        text = hit.text[left - hit.start:right - hit.start]
+        left += len(text) - len(text.lstrip())
+        right -= len(text) - len(text.rstrip())
+        windows.append((min(left, start), max(right, end)))
+    return windows
+
+
+def highlighted_passage(hit: rag.Hit, start: int, end: int, *, marker: str = "",
+                        window: tuple[int, int] | None = None) -> str:
+    """The passage (or its part `window`, document offsets) as HTML with the quoted span
+    `start:end` in <mark>, followed by `marker` (HTML, e.g. the citation button). An
+    empty span marks nothing."""
+    left, right = window or (hit.start, hit.end)
+    text = hit.text[max(left - hit.start, 0):max(right - hit.start, 0)]
+    base = max(left, hit.start)
+    a = min(max(start - base, 0), len(text))
+    b = min(max(end - base, a), len(text))
     if a == b:
-        return escape(hit.text) + marker
-    return (f"{escape(hit.text[:a])}<mark>{escape(hit.text[a:b])}</mark>{marker}"
-            f"{escape(hit.text[b:])}")
+        return escape(text) + marker
+    return f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{marker}{escape(text[b:])}"
 
 
 def cite_button(number: int, hit: rag.Hit, start: int, end: int, *, label: str = "",
@@ -162,20 +189,22 @@ def answer_html(turn: Turn) -> str:
         return "".join(parts) + "</div>"
     parts.append('<div class="answer abstained">' if answer.abstained else '<div class="answer">')
     if answer.rewritten:
-        parts.append(f'<p class="searched">Searched for: {escape(answer.query)}</p>')
+        parts.append(f'<p class="searched">Searched for: {escape(shorten(answer.query))}</p>')
     items = cited(answer)
     if answer.abstained:
         parts.append(f'<p class="no-answer">{NO_ANSWER}</p>')
         if items:
             parts.append('<p class="closest-label">Closest passages, which do not answer it:</p>')
     parts.append('<ol class="quotes">')
+    windows = context_windows(items) if not answer.abstained else []
     for number, (hit, start, end) in enumerate(items, start=1):
         marker = cite_button(number, hit, start, end)
         # A closest passage is not an answer: nothing in it is highlighted as one.
         if answer.abstained:
             shown = escape(hit.text[start - hit.start:end - hit.start]) + marker
         else:
-            shown = highlighted_passage(hit, start, end, marker=marker)
+            shown = highlighted_passage(hit, start, end, marker=marker,
+                                        window=windows[number - 1])
         parts.append(f'<li class="quote"><blockquote>{shown}</blockquote></li>')
     parts.append("</ol>")
     if items:
