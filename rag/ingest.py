@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ def ingest(paths: str | Path | Iterable[str | Path], settings: Settings,
     report = IngestReport(problems=[str(p) for p in listing.problems])
     we_started = not ray.is_initialized()
     if we_started:
+        # Ray waits 30 s for its control process to start; a busy two-core machine can take
+        # longer, and a failed start would lose the whole run.
+        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
         ray.init(address=ray_address, runtime_env={"env_vars": WORKER_ENV},
                  include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     try:
