@@ -39,6 +39,9 @@ MAX_ELLIPSIS_WORDS = 3
 before it."""
 _ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$",
                     re.IGNORECASE)
+# "And Japan?": a bare name after "and" asks the previous question about it, as "What
+# about Japan?" does.
+_AND_TOPIC = re.compile(r"^\s*(?:and|or)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _WH = {"who", "what", "when", "where", "why", "which", "how", "is", "are", "was", "were", "do",
        "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "according",
        "in", "on", "at", "for", "by", "from", "with", "to", "under", "after", "before", "since",
@@ -124,7 +127,7 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if not earlier:
         return question
     previous = resolve_followup(earlier[-1], earlier[:-1])
-    about = _ABOUT.match(question)
+    about = _ABOUT.match(question) or _name_after_and(question)
     if about:
         topic = about.group("topic")
         names = names_in(previous)
@@ -152,6 +155,19 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+def _name_after_and(question: str) -> re.Match | None:
+    """The match of "And Japan?" (a short name after "and"), not of "And why?" or "And
+    what did he say?"."""
+    match = _AND_TOPIC.match(question)
+    if not match:
+        return None
+    words = _WORD.findall(match.group("topic"))
+    if (not words or len(words) > MAX_ELLIPSIS_WORDS or words[0].lower() in _WH - {"the"}
+            or not names_in(match.group("topic"))):
+        return None
+    return match
 
 
 def acronyms_in(text: str) -> dict[str, str]:

@@ -40,6 +40,15 @@ def test_names_in_question():
     ("What is his job?", ["Who is Paul Poast?"], "What is Paul Poast’s job?"),
     ("What about Japan?", ["How did South Korea react to the treaty?"],
      "How did Japan react to the treaty?"),
+    # A bare name after "and" asks the same; a question word after it does not.
+    ("And Japan?", ["How did South Korea react to the treaty?"],
+     "How did Japan react to the treaty?"),
+    ("Or the European Union?", ["How did South Korea react to the treaty?"],
+     "How did the European Union react to the treaty?"),
+    ("And why?", ["How did South Korea react to the treaty?"],
+     "How did South Korea react to the treaty: And why?"),
+    ("And then?", ["How did South Korea react to the treaty?"],
+     "How did South Korea react to the treaty: And then?"),
     ("Where does he teach?", ["Who is Tongfi Kim?", "What does he study?"],
      "Where does Tongfi Kim teach?"),
     ("Which law governs exports?", ["Who is Paul Poast?"], "Which law governs exports?"),
@@ -61,7 +70,7 @@ def test_names_in_question():
     # Too short to stand alone, and no name of its own.
     ("By whom?", ["Where have the weapons been used?"],
      "Where have the weapons been used: By whom?"),
-    ("And Japan?", ["How did Seoul react?"], "And Japan?"),
+    ("And Japan?", ["How did Seoul react?"], "How did Japan react?"),  # see "And Japan?"
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
