@@ -291,14 +291,15 @@ def run_serve(args) -> int:
 def run_calibrate(args) -> int:
     from .answer import FEATURES, READER_FEATURES
     from .calibrate import fit_abstention, write_model
+    from .evaluate import read_questions
 
+    questions = [q for path in args.questions for q in read_questions(path)]  # checked first
     index, _ = open_index(args, args.docs)
     features, answerable = [], []
-    for path in args.questions:
-        for question in read_questions(path):
-            answer = index.ask(question["question"], history=question.get("history", []))
-            features.append(answer.features)
-            answerable.append(question.get("answer") is not None)
+    for question in questions:
+        answer = index.ask(question.question, history=question.history)
+        features.append(answer.features)
+        answerable.append(question.answer is not None)
     names = ", ".join(p.name for p in args.questions)
     fit = fit_abstention(features, answerable, max_wrong_abstention=args.max_wrong_abstention,
                          source=names, names=READER_FEATURES if args.reader else FEATURES)
@@ -326,28 +327,6 @@ def run_train_reader(args) -> int:
     reader.train(pairs, args.write, epochs=args.epochs)
     print(f"wrote {args.write} in {time.perf_counter() - started:.0f} s")
     return 0
-
-
-def read_questions(path: Path) -> list[dict]:
-    """JSON lines with at least a `question`; a clear error names the bad line."""
-    from .errors import QueryError
-
-    questions = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise QueryError(f"cannot read {path}: {error.strerror or error}") from error
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            raise QueryError(f"{path}, line {number}: not JSON ({error})") from error
-        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-            raise QueryError(f"{path}, line {number}: needs a \"question\" string")
-        questions.append(record)
-    return questions
 
 
 def run_bench(args) -> int:

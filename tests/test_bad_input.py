@@ -1019,3 +1019,13 @@ def test_browser_the_viewer_refuses_removed_documents_and_clamps_offsets(page, t
     cite.click()
     page.wait_for_timeout(500)
     assert page.locator("#viewer").inner_text().strip() == "That document is no longer indexed."
+
+
+def test_cli_calibrate_checks_its_question_files_before_the_index_opens(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"question": "Who is Paul Poast?", "answer": "a professor"}\n[1, 2]\n')
+    code, out, err = run_cli("calibrate", str(bad), index=tmp_path / "index")
+    assert (code, out) == (2, "")
+    assert err == (f"briefing: error: {bad}, line 2: a JSON object ({{...}}) is expected, "
+                   "got list\n")
+    assert not (tmp_path / "index").exists()
