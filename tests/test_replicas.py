@@ -22,10 +22,12 @@ if not os.environ.get("CI"):
 ROOT = Path(__file__).parent.parent
 
 SERVER = """
-import sys
+import signal, sys
 from milvus_lite.server import Server
 server = Server(sys.argv[1], sys.argv[2])
 assert server.init() and server.start(), "milvus-lite server did not start"
+# Stop the milvus process with this one: terminate() would otherwise leave it running.
+signal.signal(signal.SIGTERM, lambda *_: (server.stop(), sys.exit(0)))
 print("serving", flush=True)
 server._p.wait()
 """
