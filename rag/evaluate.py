@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import metrics
+from . import entities, metrics
 from .answer import Answer
 from .errors import BriefingError, NoDocumentsError
 from .index import Index
@@ -263,6 +263,7 @@ def build_index(documents: Sequence[Document] | None, paths: Sequence[Path] | No
         raise NoDocumentsError(f"No document could be indexed ({problems}).")
     built = time.perf_counter()
     index.search("warm-up query")  # the first query pays one-off costs of the libraries
+    entities.warm_up()
     return index, {"documents": len(index.documents(with_text=False)), "passages": len(index),
                    "model_seconds": round(loaded - started, 3),
                    "build_seconds": round(built - loaded, 3),

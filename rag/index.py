@@ -463,7 +463,8 @@ class Index:
             keyword=answering.KeywordEvidence(
                 keyword[0][1] if keyword else 0.0, passages,
                 answering.unmatched_terms(query_terms, keyword_terms),
-                tuple(tuple(t) for t in answering.answer_terms(names_in(query)) if t)))
+                tuple(tuple(t) for t in answering.answer_terms(names_in(query)) if t)),
+            query=query)
         if s.reader:
             features["reader"] = reading
         model = answering.abstention_model(reader=s.reader)

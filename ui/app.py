@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import rag
+from rag import entities
 
 from .library import Library
 
@@ -99,6 +100,7 @@ def _warm_up(opened: Future) -> None:
     library, _ = opened.result()
     # Loads the model, and everything answering touches, now rather than at the first question.
     library.index.ask("warm up")
+    entities.warm_up()  # the recogniser for questions that ask for a name
 
 
 def _prepare_first_event() -> None:

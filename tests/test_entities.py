@@ -1,0 +1,86 @@
+"""The named-thing answer-type check: what a question asks for, which sentences name one."""
+
+import numpy as np
+import pytest
+
+from rag import entities
+from rag.entities import ANY_NAME, ORGANISATION, PERSON, PLACE, asked_names
+
+
+@pytest.mark.parametrize("question, labels", [
+    ("What is the name of the Russian ambassador that South Korea summoned?", PERSON),
+    ("What are the names of the officials who signed it?", PERSON),
+    ("Who is Russia's ambassador in Seoul?", PERSON),
+    ("Who was the first president of the club?", PERSON),
+    ("What is the name of Putin's airplane?", ANY_NAME),
+    ("What is the formal name of the alliance treaty?", ANY_NAME),
+    ("Which company makes the artillery shells?", ORGANISATION),
+    ("Which South Korean agency reviews export permits?", ORGANISATION),
+    ("Who manufactures the shells?", ORGANISATION | PERSON),
+    ("Which country was the first to invoke Article 5?", PLACE),
+    ("In which Vietnamese city did Putin stop?", PLACE),
+    ("What state is Chicago in?", PLACE),
+    # Asks for no name:
+    ("Who is Paul Poast?", None),                     # a description of a named person
+    ("Which South Korean official called the treaty troubling?", None),  # a role will do
+    ("Which University of Chicago professor commented?", None),  # asks for a professor
+    ("What freedom do the countries keep under the commitment?", None),  # asks for a freedom
+    ("What do the three countries intend to do?", None),
+    ("Where does Tongfi Kim work?", None),
+    ("How many countries signed?", None),
+    ("Why did the company sell its shares?", None),
+])
+def test_asked_names(question, labels):
+    assert asked_names(question) == labels
+
+
+def test_names_new_wants_a_name_of_the_asked_kind_that_the_question_lacks():
+    assert entities.names_new("Which company makes the shells?", [
+        "South Korea has provided artillery shells for Ukraine.",
+        "The shells are made by Hanwha Aerospace, a defence firm.",
+    ], ORGANISATION) == [False, True]
+    # Russia's is the question's "Russian": not a new name, and a place is not a person.
+    assert entities.names_new("Who is the Russian ambassador?", [
+        "South Korea summoned Russia's ambassador in Seoul on Friday.",
+        "Russia's ambassador, Georgy Zinoviev, was summoned on Friday.",
+    ], PERSON) == [False, True]
+    assert entities.names_new("Which city did Putin visit after Pyongyang?", [
+        "Putin visited Pyongyang first.", "Putin then flew to Hanoi."], PLACE) == [False, True]
+
+
+def test_without_the_recogniser_nothing_is_checked(monkeypatch, caplog):
+    monkeypatch.setattr(entities, "NER_MODEL", "no_such_spacy_model")
+    entities._recogniser.cache_clear()
+    try:
+        assert entities.names_new("Which company?", ["Acme Corp makes it."], ORGANISATION) is None
+        assert "did not load" in caplog.text
+    finally:
+        entities._recogniser.cache_clear()
+
+
+def test_a_sentence_naming_what_is_asked_for_ranks_first_and_the_closest_is_kept():
+    from rag import answer as answering
+    from rag.retrieve import Hit
+
+    text = ("South Korea has provided artillery shells for Ukraine through the U.S. "
+            "The shells are made by Hanwha Aerospace.")
+    hit = Hit(chunk_id="shells:0-200", doc_id="shells", title="shells", source="shells.txt",
+              text=text, start=0, end=len(text), score=1.0, dense=0.5)
+    spans = ((0, 70), (71, len(text)))
+    terms = answering.answer_terms([text[a:b] for a, b in spans])
+
+    def ranked(question: str) -> list[answering.ScoredSentence]:
+        query_terms = set(answering.answer_terms([question])[0])
+        return answering.score_sentences([hit], [spans], [np.array([0.9, 0.75])], [terms],
+                                         query_terms, question)
+
+    which = ranked("Which company makes the shells?")
+    assert [s.start for s in which] == [71, 0]
+    assert [s.typed for s in which] == [True, False]
+    assert which[1].penalty == answering.ANSWER_TYPE_PENALTY
+    # The abstention features read the closest sentence before the check, and that it
+    # lacks the name asked for.
+    closest = max(which, key=lambda s: s.relevance)
+    assert closest.start == 0 and not closest.typed
+    # Asked for no name, the closer sentence stays first.
+    assert [s.start for s in ranked("What happens to the shells?")] == [0, 71]
