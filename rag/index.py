@@ -516,6 +516,9 @@ class Index:
             raise QueryError(f"doc_ids must be a list of document ids, got {doc_ids!r}.") from None
         if not all(isinstance(d, str) for d in wanted):
             raise QueryError(f"doc_ids must be a list of document ids (text), got {wanted!r}.")
+        if not wanted:  # searching nothing would answer "the documents don't cover this"
+            raise QueryError("doc_ids is empty, so there is no document to search; pass None "
+                             "(the default) to search every document.")
         unknown = [d for d in wanted if self._known(d) is None]
         if unknown:
             raise UnknownDocumentError(f"No document has the id {unknown[0]!r}; see "

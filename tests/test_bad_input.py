@@ -604,6 +604,14 @@ def test_rag_doc_ids_of_the_wrong_type_are_a_query_error(fake_settings):
         index.ask("Who is Paul Poast?", doc_ids=5)
 
 
+def test_rag_empty_doc_ids_are_refused_not_answered_as_not_covered(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    for call in (index.ask, index.search):
+        with pytest.raises(rag.QueryError, match="doc_ids is empty"):
+            call("Who is Paul Poast?", doc_ids=[])
+    assert not index.ask("Who is Paul Poast?", doc_ids=None).abstained
+
+
 def test_rag_saving_over_a_folder_of_other_files_is_refused_and_keeps_them(fake_settings,
                                                                            tmp_path):
     index = rag.Index.build([SEEDS], settings=fake_settings)
