@@ -5,6 +5,8 @@ Answers here are built by hand from rag's dataclasses; no model is loaded.
 
 from __future__ import annotations
 
+import pytest
+
 import rag
 from ui.format import (
     EMPTY_CONVERSATION,
@@ -23,6 +25,7 @@ from ui.format import (
     paragraph_number,
     place,
     shorten,
+    source_name,
     status_html,
     viewer_message,
 )
@@ -221,8 +224,8 @@ def test_markdown_export_has_quotes_with_markers_and_numbered_sources():
         "> It closed later. [2]\n"
         "\n"
         "Sources:\n"
-        "1. Notes &lt;1>, paragraph 2, chars 39-64 (/docs/notes.txt)\n"
-        "2. Notes &lt;1>, paragraph 3, chars 66-82 (/docs/notes.txt)\n"
+        "1. Notes &lt;1>, paragraph 2, chars 39-64 (notes.txt)\n"
+        "2. Notes &lt;1>, paragraph 3, chars 66-82 (notes.txt)\n"
         "\n"
         "## Boiling point?\n"
         "\n"
@@ -231,7 +234,7 @@ def test_markdown_export_has_quotes_with_markers_and_numbered_sources():
         "> It closed later. [1]\n"
         "\n"
         "Sources:\n"
-        "1. Notes &lt;1>, paragraph 3, chars 66-82 (/docs/notes.txt)\n"
+        "1. Notes &lt;1>, paragraph 3, chars 66-82 (notes.txt)\n"
         "\n"
         "## (empty question)\n"
         "\n"
@@ -316,3 +319,14 @@ def test_status_messages_are_escaped_and_refusals_stand_out():
 def test_human_size():
     assert [human_size(n) for n in (0, 1023, 1024, 1536, 50 * 1024 * 1024, 3 * 1024 ** 4)] == [
         "0 B", "1023 B", "1.0 KB", "1.5 KB", "50.0 MB", "3072.0 GB"]
+
+
+@pytest.mark.parametrize("source, shown", [
+    ("/srv/briefing/seeds/a.txt", "a.txt"),
+    ("C:/Users/me/b.pdf", "b.pdf"),
+    ("notes.md", "notes.md"),
+    ("https://example.org/report.html", "https://example.org/report.html"),
+    ("upload", "upload"),
+])
+def test_a_downloaded_conversation_names_the_file_not_its_place_on_the_server(source, shown):
+    assert source_name(source) == shown

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import PurePath
 
 import rag
 
@@ -248,9 +249,17 @@ def conversation_markdown(turns: Sequence[Turn]) -> str:
             for number, (hit, start, end) in enumerate(items, start=1):
                 where = turn.places[number - 1] + ", " if number <= len(turn.places) else ""
                 lines.append(f"{number}. {_md(hit.title)}, {where}chars {start}-{end} "
-                             f"({_md(hit.source)})")
+                             f"({_md(source_name(hit.source))})")
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def source_name(source: str) -> str:
+    """A source as the reader of a downloaded conversation needs it: the file's name, not
+    where it lies on the server ("/srv/briefing/seeds/a.txt" is "a.txt"); a URL whole."""
+    if "://" in source:
+        return source
+    return PurePath(source).name or source
 
 
 def _md(text: str) -> str:
