@@ -71,3 +71,18 @@ def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
     out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R".encode() + info_ref
             + f" >>\nstartxref\n{xref}\n%%EOF\n".encode())
     return bytes(out)
+
+
+def rank_sentences(text: str, spans: tuple[tuple[int, int], ...], sims: list[float],
+                   question: str) -> list:
+    """`rag.answer.score_sentences` on one passage holding all of `text`, whose sentences
+    (`spans`) are as close to `question` as `sims` says."""
+    from rag import answer
+    from rag.retrieve import Hit
+
+    hit = Hit(chunk_id=f"doc:0-{len(text)}", doc_id="doc", title="doc", source="doc.txt",
+              text=text, start=0, end=len(text), score=1.0, dense=0.5)
+    terms = answer.answer_terms([text[a:b] for a, b in spans])
+    query_terms = set(answer.answer_terms([question])[0])
+    return answer.score_sentences([hit], [spans], [np.array(sims)], [terms], query_terms,
+                                  question)

@@ -1,10 +1,11 @@
 """The named-thing answer-type check: what a question asks for, which sentences name one."""
 
-import numpy as np
 import pytest
 
 from rag import entities
 from rag.entities import ANY_NAME, ORGANISATION, PERSON, PLACE, asked_names
+
+from .helpers import rank_sentences
 
 
 @pytest.mark.parametrize("question, labels", [
@@ -60,19 +61,12 @@ def test_without_the_recogniser_nothing_is_checked(monkeypatch, caplog):
 
 def test_a_sentence_naming_what_is_asked_for_ranks_first_and_the_closest_is_kept():
     from rag import answer as answering
-    from rag.retrieve import Hit
 
     text = ("South Korea has provided artillery shells for Ukraine through the U.S. "
             "The shells are made by Hanwha Aerospace.")
-    hit = Hit(chunk_id="shells:0-200", doc_id="shells", title="shells", source="shells.txt",
-              text=text, start=0, end=len(text), score=1.0, dense=0.5)
-    spans = ((0, 70), (71, len(text)))
-    terms = answering.answer_terms([text[a:b] for a, b in spans])
 
     def ranked(question: str) -> list[answering.ScoredSentence]:
-        query_terms = set(answering.answer_terms([question])[0])
-        return answering.score_sentences([hit], [spans], [np.array([0.9, 0.75])], [terms],
-                                         query_terms, question)
+        return rank_sentences(text, ((0, 70), (71, len(text))), [0.9, 0.75], question)
 
     which = ranked("Which company makes the shells?")
     assert [s.start for s in which] == [71, 0]

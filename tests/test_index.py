@@ -18,6 +18,7 @@ from rag.errors import (
 )
 
 from .conftest import DATA
+from .helpers import rank_sentences
 
 
 @pytest.fixture
@@ -451,20 +452,14 @@ def test_answer_type_match(question, sentence, holds):
 
 def test_a_heading_ranks_below_a_sentence_unless_a_time_or_number_is_asked(monkeypatch):
     from rag import answer as answering
-    from rag.retrieve import Hit
 
     text = "Harbour Rules\nMay 2, 2020\n\nBoats under the Harbour Rules dock at the north pier."
-    hit = Hit(chunk_id="rules:0-80", doc_id="rules", title="rules", source="rules.txt",
-              text=text, start=0, end=len(text), score=1.0, dense=0.5)
     spans = ((0, 25), (27, 80))
     assert [text[a:b] for a, b in spans] == [
         "Harbour Rules\nMay 2, 2020", "Boats under the Harbour Rules dock at the north pier."]
-    terms = answering.answer_terms([text[a:b] for a, b in spans])
 
     def ranked(question: str) -> list[answering.ScoredSentence]:
-        query_terms = set(answering.answer_terms([question])[0])
-        return answering.score_sentences([hit], [spans], [np.array([0.9, 0.6])], [terms],
-                                         query_terms, question)
+        return rank_sentences(text, spans, [0.9, 0.6], question)
 
     where = ranked("Where do boats go under the Harbour Rules?")
     assert [s.start for s in where] == [27, 0]
