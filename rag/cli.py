@@ -185,14 +185,10 @@ def settings_from(args):
 
 def open_index(args, paths=None):
     """The saved index, brought up to date with the documents (built when missing)."""
-    from .index import DEFAULT_SEEDS, Index
+    from .index import Index, sources_to_open
 
     folder = args.index_dir
-    # Documents uploaded in the chat live beside the index (see ui.library) and stay indexed.
-    uploads = folder.parent / "uploads"
-    if uploads.is_dir():
-        paths = [*(paths or [DEFAULT_SEEDS]), uploads]
-    index, changes = Index.open(paths, folder, settings=settings_from(args),
+    index, changes = Index.open(sources_to_open(paths, folder), folder, settings=settings_from(args),
                                 cache_dir=folder.parent / "cache")
     for problem in index.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)

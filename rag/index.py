@@ -75,6 +75,10 @@ class Index:
         self._lock = threading.RLock()
         self.problems: list[DocumentError] = []
         """Files the last build or add could not load, each with the reason."""
+        self.sources: list[str] = []
+        """The files and folders this index mirrors (absolute paths): those it was built or
+        last refreshed from, and those added since. Saved with it: `Index.open` without
+        paths brings it up to date with these."""
 
     # --- construction -------------------------------------------------------------------
 
@@ -96,6 +100,7 @@ class Index:
                                    "folders holding .txt, .md, .html or .pdf documents.")
         failed = index._index_documents(report.documents, progress=progress)
         index.problems = report.problems + failed
+        index.sources = _resolved(paths)
         return index
 
     @classmethod
@@ -188,6 +193,9 @@ class Index:
                             if not any(p.source == d.source for p in failed)]
         report.problems.extend(failed)
         self.problems = report.problems
+        roots = [Path(r) for r in self.sources]
+        self.sources += [p for p in _resolved(paths)
+                         if Path(p).exists() and not _is_under(p, roots)]
         return report
 
     def add_documents(self, documents: Iterable[Document], *,
@@ -271,7 +279,8 @@ class Index:
                 fresh.append(document)
             else:
                 changes["unchanged"].append(doc_id)
-        roots = [p.resolve() for p in _as_paths(paths)]
+        roots = [Path(p) for p in _resolved(paths)]
+        self.sources = [str(r) for r in roots]
         for doc_id, old in current.items():
             # A file that exists but failed to load keeps its last good version. A shared
             # store (Milvus) also holds other replicas' documents: drop only files gone
@@ -540,6 +549,7 @@ class Index:
             "dimension": self._embedder.dimension,
             "settings": self.settings.index_facts(),
             "documents": documents,
+            "sources": list(self.sources),
             "chunks": count,
             "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -609,8 +619,9 @@ class Index:
         if listed != {d.id: d.checksum for d in documents.all_facts()}:
             raise IndexFormatError(f"The index in {folder} is damaged: documents.jsonl does not "
                                    f"match manifest.json. Rebuild it: briefing index --out {folder}")
-        return cls(settings=settings, store=store, documents=documents,
-                   embedder=embedder)
+        index = cls(settings=settings, store=store, documents=documents, embedder=embedder)
+        index.sources = [p for p in manifest.get("sources", ()) if isinstance(p, str)]
+        return index
 
     @classmethod
     def open(cls, paths: str | Path | Iterable[str | Path] | None, folder: str | Path, *,
@@ -618,18 +629,29 @@ class Index:
              progress: bool | None = None) -> tuple[Index, dict[str, list[str]]]:
         """Load the index saved in `folder` and bring it up to date with the files under
         `paths`, or build it when there is none or it cannot be used; save if anything changed.
+        Without `paths`, the files and folders it was built from (`saved_sources`; the seeds
+        for a new index).
 
         Returns the index and the changes made (see `refresh`).
         """
         settings = settings or Settings()
         folder = Path(folder)
+        recorded = saved_sources(folder) if paths is None else []
+        if recorded:
+            paths = [p for p in recorded if Path(p).exists()]
         try:
             index = cls.load(folder, settings=settings, cache_dir=cache_dir)
         except IndexFormatError as error:
             if (folder / "manifest.json").exists():
                 log.warning("rebuilding the index: %s", error)
             index = cls.empty(settings=settings, cache_dir=cache_dir)
-        changes = index.refresh(paths, progress=progress)
+        if recorded and not paths and len(index._documents):
+            # Moved or unmounted, not deleted one by one: keep what was indexed.
+            log.warning("the documents the index in %s was built from are gone (%s); it is "
+                        "used as saved", folder, ", ".join(recorded))
+            return index, {"added": [], "updated": [], "removed": [],
+                           "unchanged": [d.id for d in index._documents.all_facts()]}
+        changes = index.refresh(paths or None, progress=progress)
         if not len(index._documents):
             reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
@@ -682,6 +704,37 @@ def read_manifest(folder: Path) -> dict:
             raise IndexFormatError(f"{path} lacks {key!r}. Rebuild the index: "
                                    f"briefing index --out {folder}")
     return manifest
+
+
+def saved_sources(folder: str | Path) -> list[str]:
+    """The files and folders the index saved in `folder` mirrors (`Index.sources`); empty
+    when there is no readable record of them. Read without loading the index, so that an
+    index to be rebuilt (damaged, older format) keeps its documents."""
+    try:
+        recorded = json.loads((Path(folder) / "manifest.json").read_text("utf-8"))["sources"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not isinstance(recorded, list) or not all(isinstance(p, str) for p in recorded):
+        return []
+    return recorded
+
+
+def sources_to_open(paths: Iterable[str | Path] | None,
+                    folder: str | Path) -> list[Path] | None:
+    """What the chat and the command line open the index in `folder` with: `paths` when
+    given, else the documents it was built from (the seeds for a new index), and the
+    documents uploaded in the chat, kept in `uploads/` beside the index folder."""
+    if not paths and saved_sources(folder):
+        return None  # Index.open then reads them
+    sources = [Path(p) for p in (paths or [DEFAULT_SEEDS])]
+    uploads = Path(folder).parent / "uploads"
+    if uploads.is_dir() and not _is_under(str(uploads), [p.resolve() for p in sources]):
+        sources.append(uploads)
+    return sources
+
+
+def _resolved(paths) -> list[str]:
+    return [str(p.expanduser().resolve()) for p in _as_paths(paths)]
 
 
 def _as_paths(paths) -> list[Path]:

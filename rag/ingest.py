@@ -127,7 +127,9 @@ def ingest(paths: str | Path | Iterable[str | Path], settings: Settings,
                                "folders holding .txt, .md, .html or .pdf documents.")
     table = DocumentTable()
     table.put(documents.values())
-    Index(settings=settings, store=store, documents=table, embedder=embedder).save(index_dir)
+    index = Index(settings=settings, store=store, documents=table, embedder=embedder)
+    index.sources = [str(Path(p).expanduser().resolve()) for p in paths]
+    index.save(index_dir)
     report.documents, report.passages = len(documents), len(store)
     report.seconds = round(time.perf_counter() - started, 2)
     return report

@@ -470,3 +470,50 @@ def test_a_heading_ranks_below_a_sentence_unless_a_time_or_number_is_asked(monke
     assert [s.start for s in ranked("When were the Harbour Rules issued?")] == [0, 27]
     monkeypatch.setattr(answering, "HEADING_PENALTY", 0.0)
     assert [s.start for s in ranked("Where do boats go under the Harbour Rules?")] == [0, 27]
+
+
+def test_an_index_opened_without_paths_keeps_the_documents_it_was_built_from(
+        tmp_path, fake_settings):
+    corpus = tmp_path / "docs"
+    shutil.copytree(DATA, corpus)
+    extra = tmp_path / "bees.txt"
+    extra.write_text("Bees make honey in the hive.")
+    folder = tmp_path / "ix"
+    index = rag.Index.build([corpus], settings=fake_settings)
+    index.add([extra])
+    assert index.sources == [str(corpus.resolve()), str(extra.resolve())]
+    index.save(folder)
+
+    (corpus / "library.html").unlink()
+    reopened, changes = rag.Index.open(None, folder, settings=fake_settings)
+    # Brought up to date with its own documents, not replaced by the seeds.
+    assert changes["removed"] and not changes["added"]
+    assert sorted(d.title for d in reopened.documents()) == [
+        "Bees make honey in the hive.", "Harbour report", "Orchard notes"]
+    assert rag.Index.load(folder).sources == index.sources
+    # Given paths, it mirrors those instead.
+    _, changes = rag.Index.open([extra], folder, settings=fake_settings)
+    assert len(changes["removed"]) == 2
+    assert rag.Index.load(folder).sources == [str(extra.resolve())]
+    # When every file it was built from is gone (moved, unmounted), it is used as saved.
+    extra.unlink()
+    kept, changes = rag.Index.open(None, folder, settings=fake_settings)
+    assert not changes["removed"] and [d.title for d in kept.documents()] == [
+        "Bees make honey in the hive."]
+
+
+def test_command_line_reads_a_custom_index_without_rebuilding_it_from_the_seeds(
+        tmp_path, fake_settings, capsys):
+    from rag.cli import main
+
+    folder = tmp_path / "index"
+    model = ["--model", fake_settings.model]
+    assert main(["index", str(DATA), "--index", str(folder), *model]) == 0
+    capsys.readouterr()
+    assert main(["documents", "--json", "--index", str(folder), *model]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(row["title"] for row in listed) == ["Harbour report", "Orchard notes",
+                                                      "The Town Library"]
+    assert main(["ask", "What grows in the orchard?", "--json", "--index", str(folder),
+                 *model]) == 0
+    assert "Orchard" in json.loads(capsys.readouterr().out)["quotes"][0]["title"]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rag
-from rag.index import DEFAULT_SEEDS
+from rag.index import sources_to_open
 
 from .format import DocumentRow, human_size
 
@@ -45,14 +45,13 @@ class Library:
     def open(cls, paths: Sequence[Path] | None, index_dir: Path, *,
              settings: rag.Settings | None = None,
              progress: bool | None = None) -> tuple[Library, dict[str, list[str]]]:
-        """The saved index in `index_dir` brought up to date with `paths` (default: the
-        seeds) and the earlier uploads; built when missing, saved when changed."""
+        """The saved index in `index_dir` brought up to date with `paths` (default: what it
+        was built from, or the seeds) and the earlier uploads; built when missing, saved
+        when changed."""
         index_dir = Path(index_dir)
         uploads_dir = index_dir.parent / "uploads"
-        sources = [Path(p) for p in paths] if paths else [DEFAULT_SEEDS]
-        if uploads_dir.is_dir():
-            sources.append(uploads_dir)
-        index, changes = rag.Index.open(sources, index_dir, settings=settings,
+        index, changes = rag.Index.open(sources_to_open(paths, index_dir), index_dir,
+                                        settings=settings,
                                         cache_dir=index_dir.parent / "cache", progress=progress)
         return cls(index, index_dir=index_dir, uploads_dir=uploads_dir), changes
 
