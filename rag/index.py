@@ -92,12 +92,12 @@ class Index:
         Raises NoDocumentsError when nothing at all could be loaded.
         """
         settings = settings or Settings()
-        index = cls.empty(settings=settings, cache_dir=cache_dir)
         report = load_documents(_as_paths(paths), max_bytes=settings.max_file_bytes)
         if not report.documents:
             reasons = "; ".join(str(p) for p in report.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                    "folders holding .txt, .md, .html or .pdf documents.")
+        index = cls.empty(settings=settings, cache_dir=cache_dir)
         failed = index._index_documents(report.documents, progress=progress)
         index.problems = report.problems + failed
         index.sources = _resolved(paths)
@@ -186,7 +186,9 @@ class Index:
         """Add (or update, when the file changed) the documents under `paths`.
 
         Returns what was loaded and what could not be; nothing already indexed is lost.
+        A path that does not exist raises DocumentError and adds nothing.
         """
+        _require_existing(paths)
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         failed = self._index_documents(report.documents, progress=progress)
         report.documents = [d for d in report.documents
@@ -256,10 +258,7 @@ class Index:
         exist raises DocumentError and changes nothing: a mistyped or unmounted folder is
         not a sign that its documents were deleted.
         """
-        for path in _as_paths(paths):
-            if not path.expanduser().exists():
-                raise DocumentError(str(path), "no such file or folder",
-                                    "check the path; the index was not changed")
+        _require_existing(paths)
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         self.problems = report.problems
         with self._lock:
@@ -560,7 +559,7 @@ class Index:
         `folder` must be new, empty, or a saved index (which is replaced): a folder holding
         anything else raises IndexSaveError rather than have its files replaced.
         """
-        folder = Path(folder)
+        folder = _folder(folder)
         _check_save_target(folder)
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -590,7 +589,7 @@ class Index:
              cache_dir: str | Path | None = None) -> Index:
         """Open a saved index. Raises IndexFormatError (missing, damaged, other version) or
         IndexMismatchError (built with another model or chunking than `settings`)."""
-        folder = Path(folder)
+        folder = _folder(folder)
         _recover_interrupted_swap(folder)
         manifest = read_manifest(folder)
         saved = Settings.from_dict(manifest["settings"] | {"model": manifest["model"]})
@@ -635,7 +634,7 @@ class Index:
         Returns the index and the changes made (see `refresh`).
         """
         settings = settings or Settings()
-        folder = Path(folder)
+        folder = _folder(folder)
         recorded = saved_sources(folder) if paths is None else []
         if recorded:
             paths = [p for p in recorded if Path(p).exists()]
@@ -737,12 +736,33 @@ def _resolved(paths) -> list[str]:
     return [str(p.expanduser().resolve()) for p in _as_paths(paths)]
 
 
+def _require_existing(paths) -> None:
+    for path in _as_paths(paths):
+        if not path.expanduser().exists():
+            raise DocumentError(str(path), "no such file or folder",
+                                "check the path; the index was not changed")
+
+
 def _as_paths(paths) -> list[Path]:
     if paths is None:
         return [DEFAULT_SEEDS]
-    if isinstance(paths, (str, Path)):
+    if isinstance(paths, (str, os.PathLike)):
         return [Path(paths)]
-    return [Path(p) for p in paths]
+    try:
+        items = list(paths)
+    except TypeError:
+        items = [paths]
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise DocumentError(repr(item), "not a path",
+                                "give a file or folder path, or a list of them")
+    return [Path(p) for p in items]
+
+
+def _folder(folder) -> Path:
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"the index folder must be a path (str or pathlib.Path), got {folder!r}")
+    return Path(folder)
 
 
 def _is_under(source: str, roots: list[Path]) -> bool:

@@ -20,6 +20,7 @@ import html
 import io
 import re
 import shutil
+import socket
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -612,6 +613,29 @@ def test_rag_empty_doc_ids_are_refused_not_answered_as_not_covered(fake_settings
     assert not index.ask("Who is Paul Poast?", doc_ids=None).abstained
 
 
+def test_rag_adding_a_missing_path_is_refused_and_changes_nothing(fake_settings, tmp_path):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    before = [d.id for d in index.documents(with_text=False)]
+    with pytest.raises(rag.DocumentError, match="nope.txt: no such file or folder"):
+        index.add([tmp_path / "nope.txt"])
+    assert [d.id for d in index.documents(with_text=False)] == before
+
+
+@pytest.mark.parametrize("call", [
+    lambda: rag.Index.load(None),
+    lambda: rag.Index.open(None, 3),
+])
+def test_rag_an_index_folder_that_is_no_path_is_a_clear_type_error(call):
+    with pytest.raises(TypeError, match="the index folder must be a path"):
+        call()
+
+
+@pytest.mark.parametrize("paths", [5, [None], [SEEDS, 3.5]])
+def test_rag_documents_that_are_no_paths_are_a_document_error(paths, fake_settings):
+    with pytest.raises(rag.DocumentError, match="not a path"):
+        rag.Index.build(paths, settings=fake_settings)
+
+
 def test_rag_saving_over_a_folder_of_other_files_is_refused_and_keeps_them(fake_settings,
                                                                            tmp_path):
     index = rag.Index.build([SEEDS], settings=fake_settings)
@@ -755,7 +779,10 @@ def test_serve_refuses_a_bad_address_before_starting(host, port, message):
 
     with pytest.raises(ServeError, match=message):
         check_address(host, port)
-    check_address("127.0.0.1", 7860)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    check_address("127.0.0.1", port)
 
 
 # --- no pickle, no eval ---------------------------------------------------------------------

@@ -51,3 +51,4 @@ def test_a_taken_port_is_a_clear_error(tmp_path, fake_settings):
     assert str(caught.value).startswith(f"Cannot listen on 127.0.0.1:{port} (")
     assert str(caught.value).endswith(
         "Stop what uses that port, choose another with --port, or check --host.")
+    assert not (tmp_path / "index").exists()  # refused before the index was opened

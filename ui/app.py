@@ -17,6 +17,7 @@ from pathlib import Path
 
 import rag
 from rag import entities
+from rag.index import saved_sources
 
 from .library import Library
 
@@ -33,11 +34,21 @@ def check_address(host: str, port: int) -> None:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ServeError(f"Cannot listen on port {port}: a port is a number from 1 to 65535.")
     try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
     except (OSError, UnicodeError) as error:
         raise ServeError(f"Cannot listen on {host!r}: it is not an address or a known host "
                          f"name ({error}). Use 127.0.0.1 (this machine only) or 0.0.0.0 "
                          "(every network interface).") from error
+    # A port in use is found now, not after the index has been opened.
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ServeError(f"Cannot listen on {host}:{port} ({error.strerror or error}). "
+                             "Stop what uses that port, choose another with --port, or "
+                             "check --host.") from error
 
 
 def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
@@ -52,8 +63,9 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
     started = time.perf_counter()
     check_address(host, port)
     auth = read_auth_file(auth_file) if auth_file else None
+    sources = paths or saved_sources(index_dir)
     _say(f"Briefing: opening the index in {index_dir} (documents: "
-         f"{', '.join(map(str, paths)) if paths else 'the seeds'}) ...")
+         f"{', '.join(map(str, sources)) if sources else 'the seeds'}) ...")
     # One worker opens the index and then warms the model while this thread imports
     # Gradio; the page is served as soon as the index is open, and "ready" is said once a
     # question can be answered at full speed (an earlier question just waits for the model).
