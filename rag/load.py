@@ -10,6 +10,7 @@ import codecs
 import hashlib
 import io
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -391,7 +392,8 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(source, "the PDF is encrypted with a password",
                                 "save an unencrypted copy and add that")
-        page_texts = [normalize_text(page.extract_text() or "").strip() for page in reader.pages]
+        page_texts = [normalize_text((page.extract_text() or "").translate(_LIGATURES)).strip()
+                      for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except DocumentError:
         raise
@@ -402,14 +404,58 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
     if not any(page_texts):
         raise DocumentError(source, "the PDF has no text layer (a scan?)",
                             "run OCR on it first, for example with ocrmypdf")
+    page_texts = drop_running_lines(page_texts)
     parts, pages, offset = [], [], 0
     for page_text in page_texts:
         parts.append(page_text)
         pages.append((offset, offset + len(page_text)))
         offset += len(page_text) + 2
     text = "\n\n".join(parts) + "\n"
-    title = str(meta_title).strip()[:200] or first_line_title(text)
+    meta_title = _WORD_PROCESSOR.sub("", str(meta_title)).strip()
+    if _FILE_NAME.match(meta_title):  # "report.docx", "page.html": no title, a file's name
+        meta_title = ""
+    title = meta_title[:200] or first_line_title(text)
     return text, tuple(pages), title
+
+
+# PDF text holds typographic ligatures ("ﬁle"), which no one types in a question.
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
+                            "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"})
+_WORD_PROCESSOR = re.compile(r"^(Microsoft (Word|PowerPoint|Excel) - )")
+_FILE_NAME = re.compile(r"^[^/\\]*\.(html?|pdf|docx?|odt|rtf|txt|md|pptx?|xlsx?)$", re.IGNORECASE)
+RUNNING_LINES = 3
+"""Lines at the top and at the bottom of a page read for running headers and footers."""
+
+
+def drop_running_lines(pages: list[str]) -> list[str]:
+    """Each page without its running headers and footers: a line among the first or last
+    RUNNING_LINES of most pages, the same on each but for its digits (a title, a date, a
+    URL, "Page 3 of 9"). A document of one page keeps every line."""
+    if len(pages) < 2:
+        return pages
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+    edges = []
+    for page in pages:
+        lines = [line for line in page.splitlines() if line.strip()]
+        edges.append({key(line) for line in lines[:RUNNING_LINES] + lines[-RUNNING_LINES:]})
+    counts: dict[str, int] = {}
+    for found in edges:
+        for k in found:
+            counts[k] = counts.get(k, 0) + 1
+    running = {k for k, n in counts.items() if n >= max(2, math.ceil(0.6 * len(pages)))}
+    if not running:
+        return pages
+    kept = []
+    for page in pages:
+        lines = page.splitlines()
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        edge = set(filled[:RUNNING_LINES] + filled[-RUNNING_LINES:])
+        kept.append("\n".join(line for i, line in enumerate(lines)
+                              if not (i in edge and key(line) in running)).strip())
+    return kept if any(kept) else pages
 
 
 # --- repeats and boilerplate ------------------------------------------------------------

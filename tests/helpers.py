@@ -40,16 +40,21 @@ class HashingModel:
         return out
 
 
+def _pdf_string(text: str) -> str:
+    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
 def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
-    """A minimal valid PDF with one line of Helvetica text per entry of `pages`."""
+    """A minimal valid PDF with the Helvetica text of each entry of `pages` (a line each
+    for the lines of an entry)."""
     objects: list[bytes] = []
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(len(pages)))
     font_id = 3 + 2 * len(pages)
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
     for i, text in enumerate(pages):
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1")
+        shown = " 0 -16 Td ".join(f"{_pdf_string(line)} Tj" for line in text.split("\n"))
+        stream = f"BT /F1 12 Tf 72 720 Td {shown} ET".encode("latin-1")
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents "
                        f"{4 + 2 * i} 0 R /Resources << /Font << /F1 {font_id} 0 R >> >> >>"
                        .encode())

@@ -62,6 +62,25 @@ def test_pdf_pages_and_title():
     assert doc.page_at(0) == 1 and doc.page_at(24) == 2
 
 
+def test_pdf_running_headers_and_footers_are_dropped():
+    printed = ["11/27/26, 7:35 PM\nQuarterly notes\nRevenue grew by a tenth.\n"
+               "file:///tmp/notes.html\n1/2",
+               "11/27/26, 7:35 PM\nQuarterly notes\nCosts fell.\nThe team grew.\n"
+               "file:///tmp/notes.html\n2/2"]
+    doc = load(make_pdf(printed, title="notes.html"), "notes.pdf")
+    assert doc.text == "Revenue grew by a tenth.\n\nCosts fell.\nThe team grew.\n"
+    # A title that is only a file's name is no title: the first line is.
+    assert doc.title == "Revenue grew by a tenth."
+    # One page keeps every line: nothing repeats to tell a header from the text.
+    assert load(make_pdf([printed[0]]), "one.pdf").text.startswith("11/27/26, 7:35 PM\n")
+
+
+def test_pdf_ligatures_are_letters():
+    # Bytes 0xAE and 0xAF are the fi and fl ligatures in the standard font encoding.
+    doc = load(make_pdf(["The \xaenal \xafight."]), "f.pdf")
+    assert doc.text == "The final flight.\n"
+
+
 def test_pdf_without_text_layer_is_explained():
     with pytest.raises(DocumentError, match="no text layer"):
         load(make_pdf([""]), "scan.pdf")
