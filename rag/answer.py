@@ -125,6 +125,8 @@ class ScoredSentence:
     """False when the query asks for a number or a time the sentence lacks."""
     penalty: float = 0.0
     """What the answer-type and heading checks took off the score."""
+    heading: bool = False
+    """A short line that does not end as a sentence: a title, a heading, a dateline."""
 
     @property
     def relevance(self) -> float:
@@ -238,6 +240,12 @@ QUOTE_MARGIN = 0.2
 QUOTE_DROP = 0.6
 MIN_QUOTE_WORDS = 3
 """Shorter 'sentences' (a link text, a heading, a caption) are fragments, never quoted."""
+HEADING_MAX_WORDS = 10
+"""A line that does not end as a sentence is a heading when shorter than this: a heading
+repeats a question's names but answers nothing, so it is quoted first or not at all
+(unless it holds the number or time asked for: a dateline), never joined to the sentence
+beside it, and not read as the sentence closest to the question. Longer lines without a
+full stop (list items, table rows) are quoted as sentences."""
 HEADING_PENALTY = 0.2
 """Taken from the score of a heading (a "sentence" that does not end as one: a title line,
 "Commitment to Consult / August 19, 2023") when the question asks for neither a number nor
@@ -281,12 +289,15 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             text = hit.text[start - hit.start:end - hit.start]
             typed = not asks_type or bool(answer_type_match(query, text))
             penalty = 0.0 if typed else ANSWER_TYPE_PENALTY
-            if not asks_type and not _ENDS_AS_SENTENCE.search(text):
+            ends_as_sentence = bool(_ENDS_AS_SENTENCE.search(text))
+            if not asks_type and not ends_as_sentence:
                 penalty += HEADING_PENALTY
             score -= penalty
             if key not in best or score > best[key].score:
-                best[key] = ScoredSentence(hit, start, end, float(sim), lexical, score,
-                                           tuple(words), typed=typed, penalty=penalty)
+                best[key] = ScoredSentence(
+                    hit, start, end, float(sim), lexical, score, tuple(words), typed=typed,
+                    penalty=penalty,
+                    heading=not ends_as_sentence and _words(text) < HEADING_MAX_WORDS)
     scored = [replace(s, neighbours=tuple(sorted(neighbours[k]))) for k, s in best.items()]
     scored.sort(key=lambda s: (-s.score, s.hit.doc_id, s.start))
     if not asks_type and (labels := entities.asked_names(query)):
@@ -326,12 +337,23 @@ def _check_names(scored: list[ScoredSentence], query: str,
 
 
 def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
-                limit: int) -> list[Quote]:
+                limit: int, names: Iterable[str] = ()) -> list[Quote]:
     """The best sentences as quotes, best first.
 
     A quote takes in a neighbouring sentence that scores within QUOTE_MARGIN of it;
     a sentence is quoted once, and the same words in another document become `also`.
+    When the first quote's document mentions one of `names` (the names the question
+    uses), a later quote from a document that mentions none of them is off the subject
+    and left out.
     """
+    names = tuple(names)
+    on_subject: dict[str, bool] = {}
+
+    def off_subject(doc_id: str) -> bool:
+        if doc_id not in on_subject:
+            on_subject[doc_id] = mentions_any(document_texts[doc_id], names)
+        return not on_subject[doc_id]
+
     quotes: list[Quote] = []
     by_text: dict[str, int] = {}
     used: set[tuple[str, int, int]] = set()
@@ -341,6 +363,13 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             continue  # quoted already, or a fragment: markup, a link text, a heading
         if quotes and sentence.score < quotes[0].score - QUOTE_DROP:
             break
+        if quotes and sentence.heading and sentence.penalty:
+            # A heading after the first quote, unless it holds the number or time asked
+            # for (a dateline): only then is a heading's score left whole.
+            continue
+        if quotes and names and not off_subject(quotes[0].doc_id) \
+                and off_subject(sentence.hit.doc_id):
+            continue
         used.add(key)
         start, end = sentence.start, sentence.end
         for other in scored[rank + 1:rank + 3]:
@@ -348,6 +377,7 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
                 break
             other_key = (other.hit.doc_id, other.start, other.end)
             if (other.hit.doc_id == sentence.hit.doc_id and other_key not in used
+                    and not sentence.heading and not other.heading
                     and (other.start, other.end) in sentence.neighbours):
                 start, end = min(start, other.start), max(end, other.end)
                 used.add(other_key)
@@ -374,8 +404,25 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
 _WORD = re.compile(r"\w+")
 
 
+def mentions_any(text: str, names: Iterable[str]) -> bool:
+    """Whether `text` holds a word of one of `names` ("Poast" of "Paul Poast"), whole and in
+    any case; words under three letters ("U", "S") do not count."""
+    words = {w for name in names for w in _WORD.findall(name) if len(w) >= 3}
+    if not words:
+        return True
+    pattern = r"\b(" + "|".join(sorted(map(re.escape, words))) + r")\b"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
 def _words(text: str) -> int:
     return len(_WORD.findall(text))
+
+
+def mentions_role(role: str, terms: Iterable[str]) -> bool:
+    """Whether a sentence's terms name `role` ("adviser"; "advisor" too)."""
+    spellings = {role, re.sub("advis[eo]r", "adviser", role), re.sub("advis[eo]r", "advisor", role)}
+    wanted = {t for words in answer_terms(sorted(spellings)) for t in words}
+    return not wanted.isdisjoint(terms)
 
 
 @lru_cache(maxsize=2)
@@ -447,8 +494,8 @@ def _stem(words: list[str]) -> list[str]:
 
     return Stemmer.Stemmer("english").stemWords(words)
 
-# Questions that ask for a number or a time can only be answered by a sentence holding
-# one: the classic answer-type check of rule-based question answering.
+# Questions that ask for a number, a time or a frequency can only be answered by a
+# sentence holding one: the classic answer-type check of rule-based question answering.
 _ASKS_NUMBER = re.compile(
     r"^\W*(how (many|much|old|tall|high|far|big|large|heavy|deep|wide)"
     r"|what (is|was|are|were) the (population|number|size|gdp|rate|exchange rate|price|cost"
@@ -463,12 +510,22 @@ _NUMBER = re.compile(
     r"|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?"
     r"|trillions?|dozens?)\b|%", re.IGNORECASE)
 _TIME = re.compile(
-    r"\d|\b(january|february|march|april|may|june|july|august|september|october|november"
+    # "May" and "March" only as names: "may develop" and "march on" hold no time.
+    r"\d|(?-i:\b(May|March|MAY|MARCH)\b)"
+    r"|\b(january|february|april|june|july|august|september|october|november"
     r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
     r"|tomorrow|tonight|weeks?|months?|years?|decades?|century|centuries|ago|since|until"
     r"|morning|afternoon|evening|night|midnight|noon|midday|dawn|dusk|spring|summer|autumn"
     r"|winter|earlier|later|recently"
     r"|once|now|before|after)\b", re.IGNORECASE)
+# "How often...?" is answered by "every year", "twice a month", "regularly".
+_ASKS_FREQUENCY = re.compile(r"^\W*how (often|frequently|regularly)\b", re.IGNORECASE)
+_FREQUENCY = re.compile(
+    r"\b(every|each|per|annual(ly)?|yearly|biennial(ly)?|(semi|bi)-?annual(ly)?|quarterly"
+    r"|monthly|weekly|daily|nightly|hourly|once|twice|thrice|times (an?|per|each|every)"
+    r"|at times|regular(ly)?|often"
+    r"|frequent(ly)?|seldom|rarely|occasional(ly)?|always|never|sometimes|usually"
+    r"|periodic(al)?(ly)?|routine(ly)?|a (year|month|week|day))\b", re.IGNORECASE)
 
 
 # A sentence ends in . ! ? (or : ;), perhaps followed by closing quotes or brackets;
@@ -477,10 +534,13 @@ _ENDS_AS_SENTENCE = re.compile(r"[.!?:;][\"”’')\]]*\s*$")
 
 
 def answer_type_match(question: str, quote: str) -> float:
-    """0.0 when the question asks for a number or a time that `quote` does not hold, else 1.0."""
+    """0.0 when the question asks for a number, a time or how often something happens and
+    `quote` does not hold one, else 1.0."""
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(quote):
         return 0.0
     if _ASKS_TIME.search(question) and not _TIME.search(quote):
+        return 0.0
+    if _ASKS_FREQUENCY.search(question) and not _FREQUENCY.search(quote):
         return 0.0
     return 1.0
 
@@ -501,8 +561,16 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
     # The sentences most like the question, before the answer-type check reorders them:
     # that they lack the number, time or name asked for is itself evidence for abstaining.
     asks_name = answer_type_match(query, "") and entities.asked_names(query)
-    closest = sorted(scored, key=lambda s: -s.relevance)[:NAME_CHECKED_CLOSEST if asks_name else 1]
+    by_relevance = sorted(scored, key=lambda s: -s.relevance)
+    # A heading is no answer, however close ("The Bell Rock Lighthouse" for "When was the
+    # Bell Rock Lighthouse built?"), unless it holds the number or time asked for.
+    answers = [s for s in by_relevance if not (s.heading and s.penalty)] or by_relevance
+    closest = answers[:NAME_CHECKED_CLOSEST if asks_name else 1]
     best = closest[0]
+    # Past the closest, a name answers a question about a role only beside that role.
+    role = asks_name and entities.asked_role(query)
+    typed = best.typed or any(s.typed and (not role or mentions_role(role, s.terms))
+                              for s in closest[1:])
     weights = term_weights(query_terms, [w for words in sentence_terms for w in words])
     passage = next(i for i, h in enumerate(hits) if h.chunk_id == best.hit.chunk_id)
     return {
@@ -512,7 +580,7 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
         "passage_dense": max((h.dense or 0.0) for h in hits),
         "passage_rare_terms": lexical_overlap(
             weights, {w for words in sentence_terms[passage] for w in words}),
-        "answer_type": float(any(s.typed for s in closest)),
+        "answer_type": float(typed),
         "keyword_score": keyword.score(),
         "unmatched_terms": float(keyword.unmatched_content_terms()),
         "unmatched_names": float(keyword.unmatched_names()),

@@ -68,7 +68,7 @@ _NAME_OF = re.compile(r"^\W*(what|which)\b[^?]*?\bnames? of\b(?P<rest>.*)"
 _NAME_LAST = re.compile(r"^\W*what(['’]s| is| was| are| were)\b(?P<owner>.*?)['’]s?"
                         r"( full| first| last| real)? names?\W*$", re.IGNORECASE)
 _WHO_IS_ROLE = re.compile(rf"^\W*who(['’]s| is| was| are| were) [\"“‘']?(the|an?|[\w-]+['’]s?)"
-                          rf"( [\w-]+){{0,3}}? ({_PERSON_NOUNS})\b[\"”’']?"
+                          rf"( [\w-]+){{0,3}}? (?P<role>{_PERSON_NOUNS})\b[\"”’']?"
                           r"(?=\s*(\?|$|(of|in|at|for|from|on|to|with|during|under|who|that)\b))",
                           re.IGNORECASE)
 _WHO_MAKES = re.compile(r"^\W*who (makes|made|manufactures|manufactured|produces|produced"
@@ -90,24 +90,46 @@ _PHRASE_END = re.compile(r"\b(who|that|which|whom|whose|is|was|are|were|did|does
 
 def asked_names(question: str) -> frozenset[str] | None:
     """The entity labels one of which answers `question`, or None when it asks for no name."""
-    if _WHO_IS_ROLE.search(question):
-        return PERSON
+    return _asked(question)[0]
+
+
+_GENERIC_PEOPLE = frozenset({"man", "men", "woman", "women", "person", "people", "member",
+                             "members", "head", "heads"})
+
+
+def asked_role(question: str) -> str | None:
+    """The role a question asks the holder of ("adviser" in "What is the name of South
+    Korea's national security adviser?"), or None: a sentence that names someone but not
+    in that role ("said Lee, a former envoy") does not answer it. Words that fit anyone
+    ("man", "people") are no role."""
+    role = _asked(question)[1]
+    return None if role is None or role.lower() in _GENERIC_PEOPLE else role.lower()
+
+
+def _asked(question: str) -> tuple[frozenset[str] | None, str | None]:
+    """The labels one of which answers `question`, and the role it asks about, if any."""
+    if match := _WHO_IS_ROLE.search(question):
+        return PERSON, match.group("role")
     if _WHO_MAKES.search(question):
-        return ORGANISATION
+        return ORGANISATION, None
     if _WHICH_PLACE.search(question):
-        return PLACE
+        return PLACE, None
     if _WHICH_ORGANISATION.search(question):
-        return ORGANISATION
+        return ORGANISATION, None
     if match := _NAME_OF.search(question):
         # What is named is the phrase's last noun: "the name of the professor's
         # university" asks for a university, "the name of the Russian ambassador in
         # Seoul" for a person.
         named = match.group("rest") or match.group("named") or ""
-        return PERSON if _PERSON_HEAD.search(_PHRASE_END.split(named, maxsplit=1)[0]) \
-            else ANY_NAME
+        return _person_or_any(_PHRASE_END.split(named, maxsplit=1)[0])
     if match := _NAME_LAST.search(question):
-        return PERSON if _PERSON_HEAD.search(match.group("owner")) else ANY_NAME
-    return None
+        return _person_or_any(match.group("owner"))
+    return None, None
+
+
+def _person_or_any(phrase: str) -> tuple[frozenset[str], str | None]:
+    head = _PERSON_HEAD.search(phrase)
+    return (PERSON, head.group(1)) if head else (ANY_NAME, None)
 
 
 _lock = threading.Lock()
@@ -136,6 +158,17 @@ def _recogniser():
 def warm_up() -> None:
     """Load the recogniser now rather than at the first question that asks for a name."""
     _recogniser()
+
+
+def name_labels(text: str) -> dict[str, str] | None:
+    """The names the recogniser finds in `text`, each with its label ("Japan": "GPE");
+    None when the recogniser is not available."""
+    recogniser = _recogniser()
+    if recogniser is None:
+        return None
+    with _lock:
+        doc = recogniser(text)
+    return {e.text: e.label_ for e in doc.ents}
 
 
 def names_new(question: str, sentences: list[str], labels: frozenset[str]) -> list[bool] | None:

@@ -459,19 +459,21 @@ class Index:
         terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
                  for h, sp in zip(hits, spans, strict=True)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query)
+        names = names_in(query)
         if s.reader:
             from .reader import CANDIDATES, rerank, shared_reader
 
             quotes, reading = rerank(shared_reader(), query, answering.pick_quotes(
-                scored, texts, limit=max(quotes_wanted, CANDIDATES)), limit=quotes_wanted)
+                scored, texts, limit=max(quotes_wanted, CANDIDATES), names=names),
+                limit=quotes_wanted)
         else:
-            quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted)
+            quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted, names=names)
         features = answering.answer_features(
             scored, hits, terms, query_terms,
             keyword=answering.KeywordEvidence(
                 keyword[0][1] if keyword else 0.0, passages,
                 answering.unmatched_terms(query_terms, keyword_terms),
-                tuple(tuple(t) for t in answering.answer_terms(names_in(query)) if t)),
+                tuple(tuple(t) for t in answering.answer_terms(names) if t)),
             query=query)
         if s.reader:
             features["reader"] = reading

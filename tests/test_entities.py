@@ -3,7 +3,7 @@
 import pytest
 
 from rag import entities
-from rag.entities import ANY_NAME, ORGANISATION, PERSON, PLACE, asked_names
+from rag.entities import ANY_NAME, ORGANISATION, PERSON, PLACE, asked_names, asked_role
 
 from .helpers import rank_sentences
 
@@ -51,6 +51,44 @@ from .helpers import rank_sentences
 ])
 def test_asked_names(question, labels):
     assert asked_names(question) == labels
+
+
+@pytest.mark.parametrize("question, role", [
+    ("What is the name of South Korea's national security adviser?", "adviser"),
+    ("Who is Russia's ambassador in Seoul?", "ambassador"),
+    ("What is the Spokesman's name?", "spokesman"),
+    ("What is the name of the presidential official who briefed reporters?", "official"),
+    ("Who was the first president of the club?", "president"),
+    ("Who is the man who shot Liberty Valance?", None),  # fits anyone
+    ("What is the name of Putin's airplane?", None),   # asks for no person
+    ("Which company makes the artillery shells?", None),
+    ("Who is Paul Poast?", None),
+])
+def test_asked_role(question, role):
+    assert asked_role(question) == role
+
+
+def test_past_the_closest_sentence_a_name_counts_only_beside_the_role_asked_about():
+    from rag import answer as answering
+
+    text = ("South Korea's national security adviser called the treaty troubling. "
+            "\"It is broad,\" said Lee Sang-hyun, a former envoy to the talks. "
+            "Adviser Chang Ho-jin spoke on Friday.")
+    spans = ((0, 68), (69, 131), (132, len(text)))
+
+    def answer_type(question: str, sims: list[float]) -> float:
+        ranked = rank_sentences(text, spans, sims, question)
+        terms = answering.answer_terms([text[a:b] for a, b in spans])
+        return answering.answer_features(ranked, [ranked[0].hit], [terms], set(),
+                                         query=question)["answer_type"]
+
+    question = "What is the name of South Korea's national security adviser?"
+    # The closest names nobody; the next names Lee, but not as the adviser.
+    assert answer_type(question, [0.9, 0.8, 0.1]) == 0.0
+    # The next names Chang as an adviser.
+    assert answer_type(question, [0.9, 0.1, 0.8]) == 1.0
+    # A question about no role takes any new name in the two closest.
+    assert answer_type("Who is the man who called the treaty broad?", [0.9, 0.8, 0.1]) == 1.0
 
 
 def test_names_new_wants_a_name_of_the_asked_kind_that_the_question_lacks():

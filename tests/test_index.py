@@ -442,7 +442,19 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("When does the walrus sing?", "The walrus sings loudly.", 0.0),
     ("How many walruses sing?", "Twelve walruses sing.", 1.0),
     ("How many walruses sing?", "Walruses sing.", 0.0),
+    ("How many parties took part?", "Walruses sang at the six-party talks.", 1.0),
+    ("How old is the walrus?", "The 30-year-old walrus sings.", 1.0),
     ("Why does the walrus sing?", "The walrus sings loudly.", 1.0),  # asks for neither
+    # "may" and "march" the verbs hold no time; May and March the months do.
+    ("When did the walrus sing?", "The walrus may sing again.", 0.0),
+    ("When did the walrus sing?", "The walruses march to the sea.", 0.0),
+    ("When did the walrus sing?", "The walrus sang in May.", 1.0),
+    ("When did the walrus sing?", "The walrus sang in March.", 1.0),
+    ("How often does the walrus sing?", "The walrus sings twice a year.", 1.0),
+    ("How often does the walrus sing?", "The walrus sings every morning.", 1.0),
+    ("How frequently does the walrus sing?", "The walrus sings regularly.", 1.0),
+    ("How often does the walrus sing?", "The walrus sings in August 2023.", 0.0),
+    ("How often does the walrus sing?", "The New York Times reviewed the walrus.", 0.0),
 ])
 def test_answer_type_match(question, sentence, holds):
     from rag.answer import answer_type_match
@@ -517,3 +529,46 @@ def test_command_line_reads_a_custom_index_without_rebuilding_it_from_the_seeds(
     assert main(["ask", "What grows in the orchard?", "--json", "--index", str(folder),
                  *model]) == 0
     assert "Orchard" in json.loads(capsys.readouterr().out)["quotes"][0]["title"]
+
+
+def test_a_heading_is_never_joined_to_a_quote_nor_read_as_the_answer(tmp_path, fake_settings):
+    page = tmp_path / "eiffel.md"
+    page.write_text("# The Eiffel Tower\n\nThe Eiffel Tower was completed in 1889 for the "
+                    "World Fair. It is 330 metres tall. Its company designed and built it.\n")
+    index = rag.Index.build([page], settings=fake_settings)
+    for question in ("How tall is the Eiffel Tower?", "Who designed the Eiffel Tower?"):
+        answer = index.ask(question)
+        assert answer.quotes
+        assert not any("# The Eiffel Tower" in q.text for q in answer.quotes), question
+    # The heading is the closest sentence; the number asked for is in the next.
+    assert index.ask("How tall is the Eiffel Tower?").features["answer_type"] == 1.0
+    # A dateline that holds the time asked for is quoted.
+    dated = tmp_path / "dated.md"
+    dated.write_text("# Harbour notes\n\nMarch 3, 2024\n\nThe harbour was dredged. The boats "
+                     "came back.\n")
+    index = rag.Index.build([dated], settings=fake_settings)
+    assert any("March 3, 2024" in q.text for q in index.ask("When were the harbour notes "
+                                                              "written?").quotes)
+
+
+def test_later_quotes_stay_with_the_names_the_question_asks_about():
+    from rag import answer as answering
+    from rag.retrieve import Hit
+
+    texts = {"poast": "Paul Poast is a professor. He studies alliances.",
+             "berg": "Its chief executive is Hannah Berg, who joined in 2015."}
+
+    def sentence(doc_id: str, start: int, end: int, score: float) -> answering.ScoredSentence:
+        text = texts[doc_id]
+        hit = Hit(chunk_id=f"{doc_id}:0", doc_id=doc_id, title=doc_id, source=doc_id,
+                  text=text, start=0, end=len(text), score=1.0)
+        return answering.ScoredSentence(hit, start, end, 0.5, 0.5, score)
+
+    scored = [sentence("poast", 0, 26, 1.2), sentence("berg", 0, 55, 0.9),
+              sentence("poast", 27, 48, 0.85)]
+    quoted = [q.text for q in answering.pick_quotes(scored, texts, limit=3,
+                                                    names=["Paul Poast"])]
+    assert quoted == ["Paul Poast is a professor.", "He studies alliances."]
+    # Without names, or when the first quote's document lacks them, nothing is left out.
+    assert len(answering.pick_quotes(scored, texts, limit=3)) == 3
+    assert len(answering.pick_quotes(scored, texts, limit=3, names=["Tim Cook"])) == 3
