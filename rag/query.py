@@ -142,6 +142,8 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         # "By whom?", "Why?": too short to stand alone unless it names its subject.
         return joined if len(words) <= MAX_ELLIPSIS_WORDS and not names_in(question) else question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
+    if any(w in _PERSON_PRONOUNS for w in words):
+        names = [n for n in names if not _a_place(n, previous)]
     if not names or not (any(w in _PERSON_PRONOUNS for w in words) or " " in names[0]):
         # "it" stands for a thing: a name of several words may be one ("the Camp David
         # pact"), a one-word one is more likely an actor ("How did the U.S. react to the
@@ -155,6 +157,16 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+def _a_place(name: str, question: str) -> bool:
+    """Whether `name` is a place or a people in `question` to the named-entity recogniser
+    (rag.entities): "he" is not "Japan" in "What did the Japan commitment say?"."""
+    from . import entities
+
+    labels = entities.name_labels(question) or {}
+    found = {label for text, label in labels.items() if name in text or text in name}
+    return bool(found) and found <= {"GPE", "LOC", "NORP"}
 
 
 def _name_after_and(question: str) -> re.Match | None:

@@ -74,6 +74,12 @@ def test_names_in_question():
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
+    # "he" or "she" is a person, not a country or a people, to the recogniser.
+    ("What did he say?", ["Why did Japan protest?"], "Why did Japan protest: What did he say?"),
+    ("Where did he travel next?", ["What did Putin do in Pyongyang?"],
+     "Where did Putin travel next?"),
+    ("What did she add?", ["What did the Japanese minister Yoko Kamikawa say?"],
+     "What did Yoko Kamikawa add?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
