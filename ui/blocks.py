@@ -319,11 +319,15 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         # Each drop is indexed in turn ("multiple": the default, "once", ignores files dropped
         # while others are being indexed). The box is no output: emptied by an event while
         # a file was on its way to the server, it lost that file.
+        # Progress shows in the message area only: drawn over every output, the bars
+        # covered the table, the ticks and the remove button.
         upload.upload(handlers.upload, [upload, scope], [status, *panel_out],
                       concurrency_limit=1, concurrency_id=DOCUMENT_CHANGES,
-                      trigger_mode="multiple", api_visibility="private")
+                      trigger_mode="multiple", api_visibility="private",
+                      show_progress_on=[status])
         remove.click(handlers.remove, [pick, scope], [status, *panel_out], concurrency_limit=1,
-                     concurrency_id=DOCUMENT_CHANGES, api_visibility="private")
+                     concurrency_id=DOCUMENT_CHANGES, api_visibility="private",
+                     show_progress_on=[status])
         demo.load(handlers.panel, [scope], panel_out, api_visibility="private",
                   show_progress="hidden")
         gr.api(handlers.api_ask, api_name="ask")
