@@ -99,6 +99,8 @@ table.documents th, table.documents td { text-align: left; padding: 0.3rem 0.4re
 table.documents .n { white-space: nowrap; }
 table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3rem;
                        background: var(--color-accent-soft); }
+/* Upload progress is drawn in the message area: room for its bar and counts. */
+#doc-status { min-height: 4.5rem; }
 .status p { margin: 0.2rem 0; overflow-wrap: anywhere; }  /* a 200-character file name wraps */
 .status .bad { color: #b45309; }
 .status .earlier { opacity: 0.6; }
