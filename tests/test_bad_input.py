@@ -305,7 +305,9 @@ def test_uploads_are_stored_only_in_the_uploads_folder_under_generated_names(lib
     before = files()
     document = library.add_upload(source, name=name)
     stored = Path(document.source)
-    assert files() - before == {stored}
+    # The copy, and the record of the name it was uploaded under.
+    assert files() - before == {stored, library.uploads_dir.with_suffix(".json")}
+    assert library.source_label(str(stored)) == name
     assert stored.parent == library.uploads_dir
     assert re.fullmatch(r"[0-9a-f]{24}\.txt", stored.name)
     assert not Path("/etc/cron.d/escape.txt").exists()
@@ -340,6 +342,27 @@ def test_the_same_file_twice_is_one_document(handlers, library, tmp_path):
         "added."]
     assert titles(library) == [*SEED_TITLES, "Duplicate note"]
     assert_still_whole(library)
+
+
+def test_the_downloaded_conversation_cites_an_upload_by_the_name_it_was_uploaded_under(
+        handlers, library, tmp_path, saved_seeds):
+    data = b"Owl survey\n\nThe owl survey counted forty barn owls in the valley.\n"
+    upload(handlers, tmp_path, {"Owl survey 2024.txt": data})
+    *_, download = handlers.respond("How many barn owls did the survey count?", (), [])
+    exported = Path(download["value"]).read_text(encoding="utf-8")
+    assert "(Owl survey 2024.txt)" in exported
+    stored = next(d.source for d in library.index.documents(with_text=False)
+                  if d.title == "Owl survey")
+    assert Path(stored).name != "Owl survey 2024.txt"  # stored under a generated name
+    # After a restart too; a seed keeps its file name.
+    reopened, _ = Library.open(None, library.index_dir,
+                               settings=rag.Settings(model=library.index.settings.model))
+    assert reopened.source_label(stored) == "Owl survey 2024.txt"
+    assert reopened.source_label(str(SEEDS / "x.txt")) == "x.txt"
+    doc_id = next(d.id for d in library.index.documents(with_text=False)
+                  if d.title == "Owl survey")
+    library.remove(doc_id)
+    assert library.source_label(stored) == Path(stored).name
 
 
 def test_a_copy_of_a_seed_is_not_a_second_document(handlers, library, tmp_path):

@@ -100,7 +100,8 @@ class Handlers:
         folder = self.exports / "".join(c for c in session if c.isalnum())[:64]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "briefing-conversation.md"
-        path.write_text(conversation_markdown(turns), encoding="utf-8")
+        path.write_text(conversation_markdown(turns, name_of=self.library.source_label),
+                        encoding="utf-8")
         return str(path)
 
     def clear(self) -> tuple:

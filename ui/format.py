@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -226,8 +226,11 @@ def conversation_html(turns: Sequence[Turn]) -> str:
     return '<div class="conversation">' + "".join(answer_html(t) for t in turns) + "</div>"
 
 
-def conversation_markdown(turns: Sequence[Turn]) -> str:
-    """The conversation as Markdown: each question, its quotes with [n] markers, its sources."""
+def conversation_markdown(turns: Sequence[Turn], *,
+                          name_of: Callable[[str], str] | None = None) -> str:
+    """The conversation as Markdown: each question, its quotes with [n] markers, its sources,
+    each named by `name_of(source)` (default `source_name`)."""
+    name_of = name_of or source_name
     lines = ["# Briefing conversation", ""]
     for turn in turns:
         lines += [f"## {_md(' '.join(shorten(turn.question).split())) or '(empty question)'}", ""]
@@ -249,7 +252,7 @@ def conversation_markdown(turns: Sequence[Turn]) -> str:
             for number, (hit, start, end) in enumerate(items, start=1):
                 where = turn.places[number - 1] + ", " if number <= len(turn.places) else ""
                 lines.append(f"{number}. {_md(hit.title)}, {where}chars {start}-{end} "
-                             f"({_md(source_name(hit.source))})")
+                             f"({_md(name_of(hit.source))})")
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

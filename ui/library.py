@@ -2,14 +2,17 @@
 
 Uploads are stored under `<index folder's parent>/uploads/` with names made from
 their content hash (never the uploader's file name), and that folder is indexed with
-the configured documents at start-up, so an upload survives a restart. Every change
+the configured documents at start-up, so an upload survives a restart. The uploader's
+file names are kept beside it, in `uploads.json`, to cite an upload by. Every change
 is saved at once; an upload that fails leaves neither a file nor a passage behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import shutil
 import threading
 from collections import Counter
@@ -19,7 +22,7 @@ from pathlib import Path
 import rag
 from rag.index import sources_to_open
 
-from .format import DocumentRow, human_size
+from .format import DocumentRow, human_size, source_name
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ class Library:
         self.index = index
         self.index_dir = Path(index_dir)
         self.uploads_dir = Path(uploads_dir)
+        self._names_file = self.uploads_dir.with_suffix(".json")
+        self._names = self._read_names()
         self._save_lock = threading.Lock()
         self._rows: tuple[tuple, list[DocumentRow]] = ((), [])
 
@@ -125,6 +130,8 @@ class Library:
         except BaseException:
             stored.unlink(missing_ok=True)
             raise
+        self._names[stored.name] = name
+        self._write_names()
         return document
 
     def indexed_copy(self, checksum: str) -> rag.Document | None:
@@ -157,7 +164,37 @@ class Library:
         if self.is_upload(document):
             Path(document.source).unlink(missing_ok=True)
         self.save()
+        if self._names.pop(Path(document.source).name, None) is not None:
+            self._write_names()
         return document
+
+    def source_label(self, source: str) -> str:
+        """How to cite a source to a reader: an upload by the name it was uploaded under,
+        any other file by its name (not where it lies on the server), a URL whole."""
+        path = Path(source)
+        if path.parent.resolve() == self.uploads_dir.resolve() and path.name in self._names:
+            return self._names[path.name]
+        return source_name(source)
+
+    def _read_names(self) -> dict[str, str]:
+        try:
+            names = json.loads(self._names_file.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(names, dict):
+            return {}
+        return {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def _write_names(self) -> None:
+        """Record the uploaders' file names (a copy renamed into place: never half written).
+        They only label citations, so a failure is logged, not raised."""
+        staging = self._names_file.with_name(f".{self._names_file.name}.tmp")
+        try:
+            staging.write_text(json.dumps(self._names, indent=1, ensure_ascii=False), "utf-8")
+            os.replace(staging, self._names_file)
+        except OSError as error:
+            log.warning("could not record the uploaded files' names in %s: %s",
+                        self._names_file, error)
 
     def save(self) -> None:
         with self._save_lock:
