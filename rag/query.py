@@ -130,9 +130,9 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     about = _ABOUT.match(question) or _name_after_and(question)
     if about:
         topic = about.group("topic")
-        names = names_in(previous)
-        if names:
-            return previous.replace(names[0], topic, 1)
+        name = _name_to_replace(names_in(previous), previous, topic)
+        if name:
+            return previous.replace(name, topic, 1)
         return f"{previous.rstrip('?.! ')} {topic}?"
     words = [w.lower() for w in _WORD.findall(question)]
     joined = f"{previous.rstrip('?.! ')}: {question}"
@@ -157,6 +157,33 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+# Kinds of name that can stand for one another in "And Japan?": a person for a person; a
+# country, a people or an organisation for another ("Or the European Union?").
+_NAME_KINDS = ({"PERSON"}, {"GPE", "LOC", "NORP", "ORG"})
+
+
+def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
+    """The name of the previous question that "And <topic>?" stands in for: the first of
+    the topic's kind to the named-entity recogniser ("Seoul", not "Putin", in "What did
+    Putin promise Seoul?" followed by "And Japan?"). None when the recogniser knows the
+    names' kinds and none is the topic's ("And Japan?" after a question about the Camp David
+    commitment); without it, the first name."""
+    if not names:
+        return None
+    from . import entities
+
+    topic_labels = set((entities.name_labels(topic) or {}).values())
+    labels = entities.name_labels(previous) or {}
+    kind = next((k for k in _NAME_KINDS if topic_labels & k), None)
+    if kind is None or not labels:
+        return names[0]
+    for name in names:
+        found = {label for text, label in labels.items() if name in text or text in name}
+        if found & kind:
+            return name
+    return None
 
 
 def _a_place(name: str, question: str) -> bool:

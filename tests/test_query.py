@@ -74,6 +74,11 @@ def test_names_in_question():
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
+    # "And X?" stands in for a name of X's kind; with none, it is added to the question.
+    ("And Japan?", ["What did Putin promise Seoul?"], "What did Putin promise Japan?"),
+    ("And Japan?", ["What did the Camp David commitment say about consulting?"],
+     "What did the Camp David commitment say about consulting Japan?"),
+    ("And Tongfi Kim?", ["What does Paul Poast research?"], "What does Tongfi Kim research?"),
     # "he" or "she" is a person, not a country or a people, to the recogniser.
     ("What did he say?", ["Why did Japan protest?"], "Why did Japan protest: What did he say?"),
     ("Where did he travel next?", ["What did Putin do in Pyongyang?"],
