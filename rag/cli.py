@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="let the reading model (a cross-encoder) rank the best five "
                               "quotes and weigh in on whether the first answers (slower)")
 
-    index = commands.add_parser("index", help="index documents (default: the seeds)")
+    index = commands.add_parser(
+        "index", help="index documents (default: what the index was built from; the seeds "
+                      "for a new one)")
     index.add_argument("paths", nargs="*", type=Path, help="files or folders")
     common(index)
     index.add_argument("--out", dest="index_dir", type=Path, metavar="DIR",
@@ -79,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask a question; prints quotes with citations")
     ask.add_argument("question")
     ask.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
-                     help="documents to answer from (default: the seeds)")
+                     help="documents to answer from (default: what the index was "
+                          "built from; the seeds for a new one)")
     ask.add_argument("--history", nargs="*", default=[], metavar="Q",
                      help="earlier questions of the conversation, oldest first")
     ask.add_argument("-k", type=int, default=None, help="how many quotes (default 3)")
@@ -107,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the chat in the browser")
     serve.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
-                       help="documents to answer from (default: the seeds)")
+                       help="documents to answer from (default: what the index was "
+                          "built from; the seeds for a new one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=7860)
