@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the chat in the browser")
     serve.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
                        help="documents to answer from (default: what the index was "
-                          "built from; the seeds for a new one)")
+                            "built from; the seeds for a new one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=7860)
