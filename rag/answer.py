@@ -312,7 +312,10 @@ for. Names are found by a statistical recogniser that misses some ("Doritos"), s
 closest alone would be too strict: on SQuAD's tuning half, answerable questions asking for
 a name would be refused 81 times in 384 reading only the closest, 28 reading two. Numbers
 and times are found by rule, and reading two closest would let 5 more unanswerable seed
-questions through ("How old is Kim Jong Un?")."""
+questions through ("How old is Kim Jong Un?"). The second closest counts for a question
+about a role ("...South Korea's national security adviser?") only when it names the role
+(`entities.asked_role`): "said Lee, a former envoy" names someone else."""
+
 NAMES_CHECKED = 5
 """Sentences, best first, read for the name a question asks for (rag.entities); the others
 count as not holding one. On SQuAD's tuning half, its 384 questions asking for a name got
