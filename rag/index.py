@@ -652,13 +652,14 @@ class Index:
                         "used as saved", folder, ", ".join(recorded))
             return index, {"added": [], "updated": [], "removed": [],
                            "unchanged": [d.id for d in index._documents.all_facts()]}
+        sources = list(index.sources)
         changes = index.refresh(paths or None, progress=progress)
         if not len(index._documents):
             reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                    "folders holding .txt, .md, .html or .pdf documents.")
         if changes["added"] or changes["updated"] or changes["removed"] \
-                or not (folder / "manifest.json").exists():
+                or index.sources != sources or not (folder / "manifest.json").exists():
             index.save(folder)
         return index, changes
 

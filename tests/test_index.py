@@ -507,6 +507,13 @@ def test_an_index_opened_without_paths_keeps_the_documents_it_was_built_from(
     _, changes = rag.Index.open([extra], folder, settings=fake_settings)
     assert len(changes["removed"]) == 2
     assert rag.Index.load(folder).sources == [str(extra.resolve())]
+    # A folder more, still empty: no document changes, but it is mirrored from now on.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _, changes = rag.Index.open([extra, inbox], folder, settings=fake_settings)
+    assert changes["unchanged"] and not (changes["added"] or changes["removed"])
+    assert rag.Index.load(folder).sources == [str(extra.resolve()), str(inbox.resolve())]
+    inbox.rmdir()
     # When every file it was built from is gone (moved, unmounted), it is used as saved.
     extra.unlink()
     kept, changes = rag.Index.open(None, folder, settings=fake_settings)
