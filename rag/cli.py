@@ -213,10 +213,11 @@ def run_index(args) -> int:
 
 
 def run_ingest(args) -> int:
-    from .index import DEFAULT_SEEDS
+    from .index import DEFAULT_SEEDS, saved_sources
     from .ingest import ingest
 
-    report = ingest(args.paths or [DEFAULT_SEEDS], settings_from(args), args.index_dir,
+    paths = args.paths or saved_sources(args.index_dir) or [DEFAULT_SEEDS]
+    report = ingest(paths, settings_from(args), args.index_dir,
                     ray_address=None if args.ray == "local" else args.ray)
     for problem in report.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)

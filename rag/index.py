@@ -251,12 +251,14 @@ class Index:
             return document
 
     def refresh(self, paths: str | Path | Iterable[str | Path] | None = None, *,
+                keep: Iterable[str | Path] = (),
                 progress: bool | None = None) -> dict[str, list[str]]:
         """Make the index match the files under `paths`: add new, update changed, drop gone.
 
         Returns the ids `added`, `updated`, `removed` and `unchanged`. A path that does not
         exist raises DocumentError and changes nothing: a mistyped or unmounted folder is
-        not a sign that its documents were deleted.
+        not a sign that its documents were deleted. The documents under `keep` (sources
+        that are missing now) are kept as they are, and `keep` stays among the sources.
         """
         _require_existing(paths)
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
@@ -279,12 +281,13 @@ class Index:
             else:
                 changes["unchanged"].append(doc_id)
         roots = [Path(p) for p in _resolved(paths)]
-        self.sources = [str(r) for r in roots]
+        kept = [Path(p) for p in keep]
+        self.sources = [str(r) for r in roots + kept]
         for doc_id, old in current.items():
             # A file that exists but failed to load keeps its last good version. A shared
             # store (Milvus) also holds other replicas' documents: drop only files gone
             # from under these paths.
-            if doc_id in found or old.source in failed_sources:
+            if doc_id in found or old.source in failed_sources or _is_under(old.source, kept):
                 continue
             if self._shares_documents() and not _is_under(old.source, roots):
                 continue
@@ -637,9 +640,11 @@ class Index:
         """
         settings = settings or Settings()
         folder = _folder(folder)
+        _check_save_target(folder)  # before the work of indexing, not after
         recorded = saved_sources(folder) if paths is None else []
+        missing = [p for p in recorded if not Path(p).exists()]
         if recorded:
-            paths = [p for p in recorded if Path(p).exists()]
+            paths = [p for p in recorded if p not in missing]
         try:
             index = cls.load(folder, settings=settings, cache_dir=cache_dir)
         except IndexFormatError as error:
@@ -652,8 +657,11 @@ class Index:
                         "used as saved", folder, ", ".join(recorded))
             return index, {"added": [], "updated": [], "removed": [],
                            "unchanged": [d.id for d in index._documents.all_facts()]}
+        if missing:
+            log.warning("%s: not found; the documents indexed from there are kept as saved",
+                        ", ".join(missing))
         sources = list(index.sources)
-        changes = index.refresh(paths or None, progress=progress)
+        changes = index.refresh(paths or None, keep=missing, progress=progress)
         if not len(index._documents):
             reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
@@ -711,14 +719,34 @@ def read_manifest(folder: Path) -> dict:
 def saved_sources(folder: str | Path) -> list[str]:
     """The files and folders the index saved in `folder` mirrors (`Index.sources`); empty
     when there is no readable record of them. Read without loading the index, so that an
-    index to be rebuilt (damaged, older format) keeps its documents."""
+    index to be rebuilt (damaged, older format) keeps its documents.
+
+    An index saved before sources were recorded mirrors its documents' own files (the
+    seeds folder and the chat's uploads folder as folders)."""
     try:
-        recorded = json.loads((Path(folder) / "manifest.json").read_text("utf-8"))["sources"]
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = json.loads((_folder(folder) / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
         return []
-    if not isinstance(recorded, list) or not all(isinstance(p, str) for p in recorded):
+    if not isinstance(manifest, dict):
         return []
-    return recorded
+    recorded = manifest.get("sources")
+    if isinstance(recorded, list) and all(isinstance(p, str) for p in recorded):
+        return recorded
+    documents = manifest.get("documents")
+    if not isinstance(documents, list):
+        return []
+    uploads = (_folder(folder).parent / "uploads").resolve()
+    derived: list[str] = []
+    for document in documents:
+        source = document.get("source") if isinstance(document, dict) else None
+        if not isinstance(source, str) or not Path(source).is_absolute():
+            continue  # added as bytes under a name: no file to mirror
+        for root in (DEFAULT_SEEDS, uploads):
+            if _is_under(source, [root]):
+                source = str(root)
+        if source not in derived:
+            derived.append(source)
+    return derived
 
 
 def sources_to_open(paths: Iterable[str | Path] | None,
@@ -765,7 +793,7 @@ def _as_paths(paths) -> list[Path]:
 def _folder(folder) -> Path:
     if not isinstance(folder, (str, os.PathLike)):
         raise TypeError(f"the index folder must be a path (str or pathlib.Path), got {folder!r}")
-    return Path(folder)
+    return Path(folder).expanduser()
 
 
 def _is_under(source: str, roots: list[Path]) -> bool:

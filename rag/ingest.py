@@ -85,10 +85,11 @@ def ingest(paths: str | Path | Iterable[str | Path], settings: Settings,
 
     started = time.perf_counter()
     index_dir = Path(index_dir)
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     embedder = Embedder(settings.model, batch_size=settings.batch_size)
     store, documents = open_target(settings, index_dir, embedder.dimension)
     listing = LoadReport()
-    files = expand_paths([paths] if isinstance(paths, (str, Path)) else list(paths), listing)
+    files = expand_paths(paths, listing)
     report = IngestReport(problems=[str(p) for p in listing.problems])
     we_started = not ray.is_initialized()
     if we_started:

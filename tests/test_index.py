@@ -579,3 +579,55 @@ def test_later_quotes_stay_with_the_names_the_question_asks_about():
     # Without names, or when the first quote's document lacks them, nothing is left out.
     assert len(answering.pick_quotes(scored, texts, limit=3)) == 3
     assert len(answering.pick_quotes(scored, texts, limit=3, names=["Tim Cook"])) == 3
+
+
+def test_a_missing_source_keeps_its_documents_and_stays_recorded(tmp_path, fake_settings):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, text in ((first, "Owls hunt at night."), (second, "Bees make honey.")):
+        folder.mkdir()
+        (folder / "note.txt").write_text(text)
+    saved = tmp_path / "ix"
+    rag.Index.open([first, second], saved, settings=fake_settings)
+    second.rename(tmp_path / "unmounted")
+    index, changes = rag.Index.open(None, saved, settings=fake_settings)
+    assert not changes["removed"]
+    assert sorted(d.title for d in index.documents()) == ["Bees make honey.", "Owls hunt at night."]
+    assert rag.Index.load(saved).sources == [str(first.resolve()), str(second.resolve())]
+    (tmp_path / "unmounted").rename(second)
+    (second / "more.txt").write_text("Wasps do not make honey.")
+    _, changes = rag.Index.open(None, saved, settings=fake_settings)
+    assert len(changes["added"]) == 1
+
+
+def test_an_index_saved_before_sources_were_recorded_keeps_its_documents(tmp_path,
+                                                                        fake_settings):
+    corpus = tmp_path / "docs"
+    shutil.copytree(DATA, corpus)
+    saved = tmp_path / "ix"
+    rag.Index.open([corpus], saved, settings=fake_settings)
+    manifest = json.loads((saved / "manifest.json").read_text())
+    for sources in (None, ["ok", 5]):  # an older index; a damaged record
+        if sources is None:
+            manifest.pop("sources", None)
+        else:
+            manifest["sources"] = sources
+        (saved / "manifest.json").write_text(json.dumps(manifest))
+        index, changes = rag.Index.open(None, saved, settings=fake_settings)
+        assert not changes["removed"] and not changes["added"]
+        assert len(index.documents()) == 3
+
+
+def test_the_index_folder_may_start_with_a_tilde(tmp_path, fake_settings, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    index, _ = rag.Index.open([DATA], "~/ix", settings=fake_settings)
+    assert (tmp_path / "ix" / "manifest.json").exists()
+    assert len(rag.Index.load("~/ix", settings=fake_settings)) == len(index)
+
+
+def test_an_index_folder_that_is_a_file_is_refused_before_indexing(tmp_path, fake_settings,
+                                                                   fake_model):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    with pytest.raises(rag.IndexSaveError, match="it is a file"):
+        rag.Index.open([DATA], a_file, settings=fake_settings)
+    assert fake_model.texts_embedded == 0 and a_file.read_text() == "keep me"
