@@ -404,6 +404,12 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
     if not any(page_texts):
         raise DocumentError(source, "the PDF has no text layer (a scan?)",
                             "run OCR on it first, for example with ocrmypdf")
+    # The title line is read before running lines go: a report's title is often also its
+    # running header. A printed page's date, URL or page number is no title.
+    first_line = next((line for line in "\n".join(page_texts).splitlines()
+                       if "://" not in line and len(re.findall(r"[^\W\d_]{2,}", line)) >= 2),
+                      "")
+    first_line = first_line_title(first_line or "\n".join(page_texts))
     page_texts = drop_running_lines(page_texts)
     parts, pages, offset = [], [], 0
     for page_text in page_texts:
@@ -412,9 +418,9 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
         offset += len(page_text) + 2
     text = "\n\n".join(parts) + "\n"
     meta_title = _WORD_PROCESSOR.sub("", str(meta_title)).strip()
-    if _FILE_NAME.match(meta_title):  # "report.docx", "page.html": no title, a file's name
+    if _FILE_NAME.match(meta_title) or _NO_TITLE.match(meta_title):  # a file's name, "Untitled"
         meta_title = ""
-    title = meta_title[:200] or first_line_title(text)
+    title = meta_title[:200] or first_line
     return text, tuple(pages), title
 
 
@@ -422,25 +428,33 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
                             "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"})
 _WORD_PROCESSOR = re.compile(r"^(Microsoft (Word|PowerPoint|Excel) - )")
-_FILE_NAME = re.compile(r"^[^/\\]*\.(html?|pdf|docx?|odt|rtf|txt|md|pptx?|xlsx?)$", re.IGNORECASE)
+_NO_TITLE = re.compile(r"^(untitled|document|title)\s*-?\s*\d*$", re.IGNORECASE)
+_FILE_NAME = re.compile(r"^.*\.(html?|pdf|docx?|odt|rtf|txt|md|pptx?|xlsx?)$", re.IGNORECASE)
 RUNNING_LINES = 3
 """Lines at the top and at the bottom of a page read for running headers and footers."""
+RUNNING_MAX_WORDS = 10
+_ENDS_SENTENCE = re.compile(r"[.!?][\"”’')\]]*$")
 
 
 def drop_running_lines(pages: list[str]) -> list[str]:
     """Each page without its running headers and footers: a line among the first or last
     RUNNING_LINES of most pages, the same on each but for its digits (a title, a date, a
-    URL, "Page 3 of 9"). A document of one page keeps every line."""
+    URL, "Page 3 of 9"). Only short lines that are not sentences count: "Always wear a
+    helmet." repeated on every page is text. A document of one page keeps every line."""
     if len(pages) < 2:
         return pages
 
-    def key(line: str) -> str:
-        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+    def key(line: str) -> str | None:
+        line = " ".join(line.split())
+        if _ENDS_SENTENCE.search(line) or len(re.findall(r"\w+", line)) >= RUNNING_MAX_WORDS:
+            return None
+        return re.sub(r"\d+", "#", line.lower())
 
     edges = []
     for page in pages:
         lines = [line for line in page.splitlines() if line.strip()]
-        edges.append({key(line) for line in lines[:RUNNING_LINES] + lines[-RUNNING_LINES:]})
+        edges.append({key(line) for line in lines[:RUNNING_LINES] + lines[-RUNNING_LINES:]}
+                     - {None})
     counts: dict[str, int] = {}
     for found in edges:
         for k in found:

@@ -69,10 +69,22 @@ def test_pdf_running_headers_and_footers_are_dropped():
                "file:///tmp/notes.html\n2/2"]
     doc = load(make_pdf(printed, title="notes.html"), "notes.pdf")
     assert doc.text == "Revenue grew by a tenth.\n\nCosts fell.\nThe team grew.\n"
-    # A title that is only a file's name is no title: the first line is.
-    assert doc.title == "Revenue grew by a tenth."
+    # A title that is only a file's name is no title: the first line of words is, read
+    # before running lines go (a report's title is often its running header).
+    assert doc.title == "Quarterly notes"
+    assert load(make_pdf(printed, title="/home/bob/notes.docx"), "n.pdf").title == (
+        "Quarterly notes")
+    assert load(make_pdf(printed, title="Untitled"), "u.pdf").title == "Quarterly notes"
     # One page keeps every line: nothing repeats to tell a header from the text.
     assert load(make_pdf([printed[0]]), "one.pdf").text.startswith("11/27/26, 7:35 PM\n")
+    # A sentence repeated at the edge of every page is text, and so is a long line.
+    rules = ["Always wear a helmet on site.\nThe crane moved.",
+             "Always wear a helmet on site.\nThe crane stopped.",
+             "Always wear a helmet on site.\nThe crane left."]
+    assert load(make_pdf(rules), "rules.pdf").text.count("Always wear a helmet") == 3
+    figures = [f"Revenue in Q{n} was {n + 4} million dollars and costs were flat\nEnd."
+               for n in (1, 2, 3)]
+    assert load(make_pdf(figures), "figures.pdf").text.count("Revenue in Q") == 3
 
 
 def test_pdf_ligatures_are_letters():
