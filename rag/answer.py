@@ -246,6 +246,9 @@ repeats a question's names but answers nothing, so it is quoted first or not at 
 (unless it holds the number or time asked for: a dateline), never joined to the sentence
 beside it, and not read as the sentence closest to the question. Longer lines without a
 full stop (list items, table rows) are quoted as sentences."""
+_LIST_ITEM = re.compile(r"^\s*([-*+•▪◦‣]|\d+[.)])\s|\w:\s+\S")
+"""A list item ("- Geneva", "2) Geneva") or a "Key: value" line, which answers as a sentence
+does, though short and without a full stop."""
 HEADING_PENALTY = 0.2
 """Taken from the score of a heading (a "sentence" that does not end as one: a title line,
 "Commitment to Consult / August 19, 2023") when the question asks for neither a number nor
@@ -297,7 +300,8 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
                 best[key] = ScoredSentence(
                     hit, start, end, float(sim), lexical, score, tuple(words), typed=typed,
                     penalty=penalty,
-                    heading=not ends_as_sentence and _words(text) < HEADING_MAX_WORDS)
+                    heading=not ends_as_sentence and _words(text) < HEADING_MAX_WORDS
+                    and not _LIST_ITEM.search(text))
     scored = [replace(s, neighbours=tuple(sorted(neighbours[k]))) for k, s in best.items()]
     scored.sort(key=lambda s: (-s.score, s.hit.doc_id, s.start))
     if not asks_type and (labels := entities.asked_names(query)):
@@ -346,8 +350,10 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
     A quote takes in a neighbouring sentence that scores within QUOTE_MARGIN of it;
     a sentence is quoted once, and the same words in another document become `also`.
     When the first quote's document mentions one of `names` (the names the question
-    uses), a later quote from a document that mentions none of them is off the subject
-    and left out.
+    uses), a later quote from a document that mentions none of them, and holding none of
+    the question's terms, is off the subject and left out ("Its chief executive is Hannah
+    Berg" for "Who is Paul Poast?", but not "The president promised Kyiv..." for "What did
+    Biden promise?").
     """
     names = tuple(names)
     on_subject: dict[str, bool] = {}
@@ -370,7 +376,7 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             # A heading after the first quote, unless it holds the number or time asked
             # for (a dateline): only then is a heading's score left whole.
             continue
-        if quotes and names and not off_subject(quotes[0].doc_id) \
+        if quotes and names and not sentence.lexical and not off_subject(quotes[0].doc_id) \
                 and off_subject(sentence.hit.doc_id):
             continue
         used.add(key)
@@ -422,9 +428,12 @@ def _words(text: str) -> int:
 
 
 def mentions_role(role: str, terms: Iterable[str]) -> bool:
-    """Whether a sentence's terms name `role` ("adviser"; "advisor" too)."""
-    spellings = {role, re.sub("advis[eo]r", "adviser", role), re.sub("advis[eo]r", "advisor", role)}
-    wanted = {t for words in answer_terms(sorted(spellings)) for t in words}
+    """Whether a sentence's terms name `role`, in any of its forms: "advisor" for "adviser",
+    "spokeswoman" for "spokesman", "chair" for "chairman"."""
+    family = re.match(r"(spokes|chair|advis)", role)
+    if family:
+        return any(t.startswith(family.group(1)) for t in terms)
+    wanted = {t for words in answer_terms([role]) for t in words}
     return not wanted.isdisjoint(terms)
 
 
@@ -525,7 +534,8 @@ _TIME = re.compile(
 _ASKS_FREQUENCY = re.compile(r"^\W*how (often|frequently|regularly)\b", re.IGNORECASE)
 _FREQUENCY = re.compile(
     r"\b(every|each|per|annual(ly)?|yearly|biennial(ly)?|(semi|bi)-?annual(ly)?|quarterly"
-    r"|monthly|weekly|daily|nightly|hourly|once|twice|thrice|times (an?|per|each|every)"
+    r"|monthly|weekly|daily|nightly|hourly|fortnightly|bi-?weekly|bi-?monthly|alternate"
+    r"|intervals?|once|twice|thrice|times (an?|per|each|every)"
     r"|at times|regular(ly)?|often"
     r"|frequent(ly)?|seldom|rarely|occasional(ly)?|always|never|sometimes|usually"
     r"|periodic(al)?(ly)?|routine(ly)?|a (year|month|week|day))\b", re.IGNORECASE)

@@ -70,10 +70,25 @@ def split_sentences(text: str, start: int = 0, end: int | None = None, *,
         if spans and not _WORDLIKE.search(text[s:e]):
             spans[-1] = (spans[-1][0], e)
         else:
-            spans.extend(_split_long(text, s, e, max_chars))
+            for line_start, line_end in _split_after_headings(text, s, e):
+                spans.extend(_split_long(text, line_start, line_end, max_chars))
         if cursor >= end:
             break
     return spans
+
+
+# A Markdown heading line ("## Dredging") ends its sentence even without a blank line after.
+_MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*\n", re.MULTILINE)
+
+
+def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    pieces = []
+    for match in _MARKDOWN_HEADING.finditer(text, start, end):
+        if match.end() < end:
+            pieces.append(_trim(text, start, match.end()))
+            start = match.end()
+    pieces.append(_trim(text, start, end))
+    return [(s, e) for s, e in pieces if s < e]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -97,3 +97,14 @@ def test_offsets_invariant_on_arbitrary_text(text, chunk_chars, overlap):
             assert d.text[start:end].strip() == d.text[start:end]
         assert chunk.end > previous_end  # passages move forward
         previous_end = chunk.end
+
+
+def test_a_markdown_heading_line_is_a_sentence_of_its_own():
+    text = "Intro line here.\n## Dredging\nThe harbor is dredged every two years.\n# Title only"
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Intro line here.", "## Dredging", "The harbor is dredged every two years.",
+        "# Title only"]
+    # A '#' inside a line is no heading.
+    text = "Issue #4 was closed.\nIt came back."
+    assert [text[s:e] for s, e in split_sentences(text)] == ["Issue #4 was closed.",
+                                                              "It came back."]

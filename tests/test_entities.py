@@ -68,6 +68,18 @@ def test_asked_role(question, role):
     assert asked_role(question) == role
 
 
+@pytest.mark.parametrize("role, sentence, names", [
+    ("adviser", "Security Advisor Chang Ho-jin spoke.", True),
+    ("spokesman", "The spokeswoman, Mao Ning, spoke.", True),
+    ("chairman", "The chair, Lee Jae-myung, spoke.", True),
+    ("ambassador", "The envoy, Georgy Zinoviev, spoke.", False),
+])
+def test_a_role_is_named_in_any_of_its_forms(role, sentence, names):
+    from rag.answer import answer_terms, mentions_role
+
+    assert mentions_role(role, answer_terms([sentence])[0]) == names
+
+
 def test_past_the_closest_sentence_a_name_counts_only_beside_the_role_asked_about():
     from rag import answer as answering
 

@@ -455,6 +455,8 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How frequently does the walrus sing?", "The walrus sings regularly.", 1.0),
     ("How often does the walrus sing?", "The walrus sings in August 2023.", 0.0),
     ("How often does the walrus sing?", "The New York Times reviewed the walrus.", 0.0),
+    ("How often does the walrus sing?", "The walrus sings fortnightly.", 1.0),
+    ("How often does the walrus sing?", "The walrus sings at intervals of four years.", 1.0),
 ])
 def test_answer_type_match(question, sentence, holds):
     from rag.answer import answer_type_match
@@ -563,22 +565,27 @@ def test_later_quotes_stay_with_the_names_the_question_asks_about():
     from rag.retrieve import Hit
 
     texts = {"poast": "Paul Poast is a professor. He studies alliances.",
-             "berg": "Its chief executive is Hannah Berg, who joined in 2015."}
+             "berg": "Its chief executive is Hannah Berg, who joined in 2015.",
+             "pledge": "The professor promised a new book on treaties."}
 
-    def sentence(doc_id: str, start: int, end: int, score: float) -> answering.ScoredSentence:
+    def sentence(doc_id: str, start: int, end: int, score: float,
+                 lexical: float = 0.0) -> answering.ScoredSentence:
         text = texts[doc_id]
         hit = Hit(chunk_id=f"{doc_id}:0", doc_id=doc_id, title=doc_id, source=doc_id,
                   text=text, start=0, end=len(text), score=1.0)
-        return answering.ScoredSentence(hit, start, end, 0.5, 0.5, score)
+        return answering.ScoredSentence(hit, start, end, 0.5, lexical, score)
 
-    scored = [sentence("poast", 0, 26, 1.2), sentence("berg", 0, 55, 0.9),
-              sentence("poast", 27, 48, 0.85)]
-    quoted = [q.text for q in answering.pick_quotes(scored, texts, limit=3,
+    scored = [sentence("poast", 0, 26, 1.2, 1.0), sentence("berg", 0, 55, 0.9),
+              sentence("poast", 27, 48, 0.85), sentence("pledge", 0, 46, 0.8, 0.3)]
+    quoted = [q.text for q in answering.pick_quotes(scored, texts, limit=4,
                                                     names=["Paul Poast"])]
-    assert quoted == ["Paul Poast is a professor.", "He studies alliances."]
+    # Berg's document never names Poast and her sentence holds no word of the question;
+    # the pledge's holds one ("professor"), so it may be about him.
+    assert quoted == ["Paul Poast is a professor.", "He studies alliances.",
+                      "The professor promised a new book on treaties."]
     # Without names, or when the first quote's document lacks them, nothing is left out.
-    assert len(answering.pick_quotes(scored, texts, limit=3)) == 3
-    assert len(answering.pick_quotes(scored, texts, limit=3, names=["Tim Cook"])) == 3
+    assert len(answering.pick_quotes(scored, texts, limit=4)) == 4
+    assert len(answering.pick_quotes(scored, texts, limit=4, names=["Tim Cook"])) == 4
 
 
 def test_a_missing_source_keeps_its_documents_and_stays_recorded(tmp_path, fake_settings):
@@ -631,3 +638,12 @@ def test_an_index_folder_that_is_a_file_is_refused_before_indexing(tmp_path, fak
     with pytest.raises(rag.IndexSaveError, match="it is a file"):
         rag.Index.open([DATA], a_file, settings=fake_settings)
     assert fake_model.texts_embedded == 0 and a_file.read_text() == "keep me"
+
+
+def test_list_items_and_key_value_lines_are_no_headings():
+    text = "Alpha Committee facts\n- Headquarters: Geneva, Switzerland\nFounded: 1950\n2) Chair"
+    spans = ((0, 21), (22, 57), (58, 71), (72, len(text)))
+    ranked = rank_sentences(text, spans, [0.5, 0.5, 0.5, 0.5], "Where is it based?")
+    assert {text[s.start:s.end]: s.heading for s in ranked} == {
+        "Alpha Committee facts": True, "- Headquarters: Geneva, Switzerland": False,
+        "Founded: 1950": False, "2) Chair": False}
