@@ -483,6 +483,12 @@ class Index:
         model = answering.abstention_model(reader=s.reader)
         confidence = answering.answer_probability(features, model)
         abstained = s.abstain and (not quotes or confidence < model["threshold"])
+        if abstained and any(x.penalty for x in scored):
+            # Shown as the closest passages, they come by closeness: the answer-type rules
+            # ranked the sentences for an answer the documents turned out not to give.
+            closest = sorted((replace(x, score=x.relevance) for x in scored),
+                             key=lambda x: (-x.score, x.hit.doc_id, x.start))
+            quotes = answering.pick_quotes(closest, texts, limit=quotes_wanted, names=names)
         part = about.asked_part(question)  # not the query, which may hold earlier questions
         part_quote = part and about.quote_part(part, hits, self.document,
                                                score=quotes[0].score if quotes else 0.0)

@@ -647,3 +647,22 @@ def test_list_items_and_key_value_lines_are_no_headings():
     assert {text[s.start:s.end]: s.heading for s in ranked} == {
         "Alpha Committee facts": True, "- Headquarters: Geneva, Switzerland": False,
         "Founded: 1950": False, "2) Chair": False}
+
+
+def test_an_abstention_shows_the_closest_sentences_first(tmp_path, fake_settings, monkeypatch):
+    from rag import answer as answering
+
+    page = tmp_path / "walrus.txt"
+    page.write_text("Walrus colony songs are heard on the northern beach. Keepers counted 12 "
+                    "seals there.\n")
+    index = rag.Index.build([page], settings=fake_settings)
+    question = "How many walrus colony songs are heard on the northern beach?"
+    # A penalty this large puts the sentence with a number first for an answer...
+    monkeypatch.setattr(answering, "ANSWER_TYPE_PENALTY", 5.0)
+    monkeypatch.setattr(answering, "answer_probability", lambda features, model: 1.0)
+    assert [q.text for q in index.ask(question).quotes] == ["Keepers counted 12 seals there."]
+    # ...but shown as the closest passages, the closest comes first.
+    monkeypatch.setattr(answering, "answer_probability", lambda features, model: 0.0)
+    refused = index.ask(question)
+    assert refused.abstained
+    assert refused.quotes[0].text == "Walrus colony songs are heard on the northern beach."
