@@ -178,6 +178,22 @@ def test_closest_passages_never_show_a_sentence_twice():
     assert html.count("Three.") == 2 and "data-start=\"17\" data-end=\"28\"" in html
 
 
+def test_closest_passages_come_with_the_nearest_sentence_first():
+    from ui.format import cited
+
+    text = "One. Two. Three. Four. Five."
+
+    def hit(start, end):
+        return rag.Hit(chunk_id=f"d:{start}", doc_id="d", title="D", source="/d.txt",
+                       text=text[start:end], start=start, end=end, score=0.1)
+
+    first, second = hit(0, 9), hit(10, 28)
+    nearest = rag.Quote(text="Four.", start=17, end=22, score=1.0, hit=second)
+    answer = rag.Answer(question="q", query="q", quotes=(nearest,), abstained=True,
+                        hits=(first, second))
+    assert [h.chunk_id for h, _, _ in cited(answer)] == ["d:10", "d:0"]
+
+
 def test_an_error_turn_shows_the_message_and_an_empty_question_shows_no_bubble():
     assert answer_html(Turn(question="", error="The question is empty.")) == (
         '<div class="turn"><div class="answer error" role="alert">The question is empty.'

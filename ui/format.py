@@ -98,9 +98,15 @@ def place(document: rag.Document, offset: int) -> str:
 def cited(answer: rag.Answer) -> list[tuple[rag.Hit, int, int]]:
     """What an answer shows, in order: each quote's passage and the quote's span; when the
     answer abstains, the closest passages, each spanning itself (nothing is highlighted
-    as an answer) less what an earlier one already showed."""
+    as an answer) less what an earlier one already showed, the one holding the sentence
+    nearest the question first (the quotes of an abstention come nearest first)."""
     if answer.abstained:
-        return without_repeats(answer.hits)
+        def nearest_quote(hit: rag.Hit) -> int:
+            return next((rank for rank, q in enumerate(answer.quotes)
+                         if q.doc_id == hit.doc_id and hit.start <= q.start < hit.end),
+                        len(answer.quotes))
+
+        return without_repeats(sorted(answer.hits, key=nearest_quote))
     return [(quote.hit, quote.start, quote.end) for quote in answer.quotes]
 
 
