@@ -187,11 +187,19 @@ def settings_from(args):
     return Settings(**{k: v for k, v in given.items() if v})
 
 
-def open_index(args, paths=None):
-    """The saved index, brought up to date with the documents (built when missing)."""
+def open_index(args, paths=None, *, build: bool = True):
+    """The saved index, brought up to date with the documents (built when missing).
+
+    With `build` False, a folder given with --index that holds no index, without --docs,
+    is refused: a mistyped folder, not a wish to index the seeds into it."""
+    from .errors import IndexFormatError
     from .index import Index, sources_to_open
 
     folder = args.index_dir
+    if not (build or paths or folder == DEFAULT_HOME / "index" or getattr(args, "store", None)
+            or (folder.expanduser() / "manifest.json").exists()):
+        raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
+                               f"--index {folder}, or give the documents with --docs.")
     index, changes = Index.open(sources_to_open(paths, folder), folder, settings=settings_from(args),
                                 cache_dir=folder.parent / "cache")
     for problem in index.problems:
@@ -242,7 +250,7 @@ def check_question(args, text: str) -> None:
 
 def run_ask(args) -> int:
     check_question(args, args.question)
-    index, _ = open_index(args, args.docs)
+    index, _ = open_index(args, args.docs, build=False)
     answer = index.ask(args.question, history=args.history, k=args.k, doc_ids=args.doc_ids)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -253,7 +261,7 @@ def run_ask(args) -> int:
 
 def run_search(args) -> int:
     check_question(args, args.query)
-    index, _ = open_index(args, args.docs)
+    index, _ = open_index(args, args.docs, build=False)
     hits = index.search(args.query, k=args.k, doc_ids=args.doc_ids)
     if args.json:
         print(json.dumps([{"chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title,
@@ -267,7 +275,7 @@ def run_search(args) -> int:
 
 
 def run_documents(args) -> int:
-    index, _ = open_index(args, args.docs)
+    index, _ = open_index(args, args.docs, build=False)
     counts = index.passage_counts()
     rows = [{"id": d.id, "title": d.title, "kind": d.kind.value, "size": d.size,
              "chunks": counts.get(d.id, 0), "source": d.source}

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import entities, metrics
 from .answer import Answer
 from .errors import BriefingError, NoDocumentsError
-from .index import Index
+from .index import DEFAULT_SEEDS, Index
 from .load import Document, text_document
 from .settings import Settings
 
@@ -255,7 +255,7 @@ def build_index(documents: Sequence[Document] | None, paths: Sequence[Path] | No
     index = Index.empty(settings=settings, cache_dir=cache_dir)  # loads the model
     loaded = time.perf_counter()
     if documents is None:
-        index.add(paths)
+        index.add(paths or [DEFAULT_SEEDS])
     else:
         index.add_documents(documents)
     if not index.documents(with_text=False):
@@ -456,6 +456,7 @@ def run(args) -> dict:
     if args.docs and not args.questions:
         raise EvalDataError("--docs goes with a question file; BEIR and SQuAD bring their own "
                             "documents")
+    docs = args.docs or (questions_docs_of(args.index_dir) if args.questions else None)
     # On Milvus the benchmark's documents go into a scratch store beside the one named,
     # emptied before and deleted after: a user's own collections are never touched.
     store = bench_store.scratch(bench_store.check(settings.store), "eval")
@@ -469,7 +470,7 @@ def run(args) -> dict:
         elif args.squad:
             summary = run_squad(args.squad, articles=args.articles, **common)
         else:
-            summary = run_questions(args.questions, docs=args.docs, **common)
+            summary = run_questions(args.questions, docs=docs, **common)
     finally:
         bench_store.discard(store)
     summary["store"] = bench_store.label(settings.store)
@@ -477,6 +478,22 @@ def run(args) -> dict:
     # Timings are wall clock: the machine's load says how far to trust them.
     return summary | {"machine": {"cpus": os.cpu_count(),
                                   "load_average": [round(x, 2) for x in os.getloadavg()]}}
+
+
+def questions_docs_of(index_dir: str | Path) -> list[Path] | None:
+    """The documents a question file is asked of without --docs: those the index named by
+    --index mirrors (a fresh index of them is built and measured), or the seeds for the
+    default folder. A folder given with --index that holds no index is refused."""
+    from .cli import DEFAULT_HOME
+    from .index import saved_sources
+
+    if Path(index_dir) == DEFAULT_HOME / "index":
+        return None
+    sources = saved_sources(index_dir)
+    if not sources:
+        raise EvalDataError(f"No saved index in {index_dir}. Build one: briefing index PATHS "
+                            f"--index {index_dir}, or give the documents with --docs.")
+    return [Path(p) for p in sources]
 
 
 def run_questions(path: Path, *, docs: Sequence[Path] | None, modes: Sequence[Mode],

@@ -188,7 +188,10 @@ class Index:
         Returns what was loaded and what could not be; nothing already indexed is lost.
         A path that does not exist raises DocumentError and adds nothing.
         """
-        _require_existing(paths)
+        if paths is None:
+            raise DocumentError("None", "add needs the files or folders to add",
+                                "give a path or a list of them")
+        _require_existing(paths, doing="add")
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         failed = self._index_documents(report.documents, progress=progress)
         report.documents = [d for d in report.documents
@@ -244,6 +247,9 @@ class Index:
 
     def remove(self, doc_id: str) -> Document:
         """Remove a document and its passages. Raises UnknownDocumentError."""
+        if not isinstance(doc_id, str):
+            raise TypeError(f"remove takes one document id (a str), got {doc_id!r}; "
+                            "remove several one at a time")
         with self._lock:
             document = self.document(doc_id)
             self._store.delete([doc_id])
@@ -253,14 +259,19 @@ class Index:
     def refresh(self, paths: str | Path | Iterable[str | Path] | None = None, *,
                 keep: Iterable[str | Path] = (),
                 progress: bool | None = None) -> dict[str, list[str]]:
-        """Make the index match the files under `paths`: add new, update changed, drop gone.
+        """Make the index match the files under `paths` (default: the files and folders it
+        mirrors, `sources`; the seeds for an index that records none): add new, update
+        changed, drop gone.
 
         Returns the ids `added`, `updated`, `removed` and `unchanged`. A path that does not
         exist raises DocumentError and changes nothing: a mistyped or unmounted folder is
-        not a sign that its documents were deleted. The documents under `keep` (sources
-        that are missing now) are kept as they are, and `keep` stays among the sources.
+        not a sign that its documents were deleted. Neither is an empty list: remove
+        documents with `remove`. The documents under `keep` (sources that are missing now)
+        are kept as they are, and `keep` stays among the sources.
         """
-        _require_existing(paths)
+        if paths is None and self.sources:
+            paths = list(self.sources)
+        _require_existing(paths, doing="refresh")
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         self.problems = report.problems
         with self._lock:
@@ -700,6 +711,10 @@ def sentence_texts_of(chunk: Chunk, document_text: str) -> list[str]:
 def read_manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
     if not path.exists():
+        if folder.is_dir() and any(folder.iterdir()):
+            raise IndexFormatError(f"{folder} holds no saved index (no manifest.json) but other "
+                                   "files; an index goes in a folder of its own: briefing "
+                                   "index PATHS --out NEW_FOLDER")
         raise IndexFormatError(f"No saved index in {folder} (no manifest.json). Build one: "
                                f"briefing index --out {folder}")
     try:
@@ -773,7 +788,11 @@ def _resolved(paths) -> list[str]:
     return [str(p.expanduser().resolve()) for p in _as_paths(paths)]
 
 
-def _require_existing(paths) -> None:
+def _require_existing(paths, *, doing: str) -> None:
+    if not _as_paths(paths):
+        raise DocumentError("[]", f"{doing} was given no files or folders",
+                            "give the paths; remove documents with Index.remove; "
+                            "the index was not changed")
     for path in _as_paths(paths):
         if not path.expanduser().exists():
             raise DocumentError(str(path), "no such file or folder",
@@ -799,6 +818,8 @@ def _as_paths(paths) -> list[Path]:
 def _folder(folder) -> Path:
     if not isinstance(folder, (str, os.PathLike)):
         raise TypeError(f"the index folder must be a path (str or pathlib.Path), got {folder!r}")
+    if not str(folder).strip():
+        raise TypeError("the index folder is empty: give a folder such as .briefing/index")
     return Path(folder).expanduser()
 
 

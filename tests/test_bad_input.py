@@ -704,6 +704,55 @@ def test_rag_refreshing_from_a_path_that_does_not_exist_changes_nothing(fake_set
     assert [d.id for d in index.documents(with_text=False)] == before
 
 
+def test_rag_refresh_without_paths_mirrors_the_index_own_documents(fake_settings, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "orchard.txt").write_text("The orchard grows apples and pears.", encoding="utf-8")
+    index = rag.Index.build([mine], settings=fake_settings)
+    (mine / "barn.txt").write_text("The barn holds hay for the winter.", encoding="utf-8")
+    # Not the seeds: the folder the index was built from, with the file added since.
+    changes = index.refresh()
+    assert sorted(d.source for d in index.documents(with_text=False)) == \
+        sorted(str(p.resolve()) for p in mine.iterdir())
+    assert len(changes["added"]) == 1 and not changes["removed"]
+
+
+def test_rag_refresh_or_add_of_nothing_changes_nothing(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    before = [d.id for d in index.documents(with_text=False)]
+    with pytest.raises(rag.DocumentError, match="refresh was given no files or folders"):
+        index.refresh([])
+    with pytest.raises(rag.DocumentError, match="add was given no files or folders"):
+        index.add([])
+    with pytest.raises(rag.DocumentError, match="add needs the files or folders"):
+        index.add(None)
+    assert [d.id for d in index.documents(with_text=False)] == before
+
+
+def test_rag_remove_and_load_name_a_wrong_argument(fake_settings):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    doc_id = index.documents(with_text=False)[0].id
+    with pytest.raises(TypeError, match="remove takes one document id"):
+        index.remove([doc_id])
+    assert doc_id in {d.id for d in index.documents(with_text=False)}
+    with pytest.raises(TypeError, match="the index folder is empty"):
+        rag.Index.load("")
+    # A folder of documents is no index, and no place to build one either.
+    with pytest.raises(rag.IndexFormatError, match="holds no saved index .* NEW_FOLDER"):
+        rag.Index.load(SEEDS)
+
+
+def test_cli_ask_on_an_index_folder_that_holds_none_is_refused(tmp_path, fake_model):
+    code, out, err = run_cli("ask", "Who is Paul Poast?", index=tmp_path / "typo")
+    assert (code, out) == (2, "")
+    assert err == (f"briefing: error: No saved index in {tmp_path / 'typo'}. Build one: briefing "
+                   f"index PATHS --index {tmp_path / 'typo'}, or give the documents with "
+                   "--docs.\n")
+    assert not (tmp_path / "typo").exists()  # no seed index built into it
+    code, out, err = run_cli("documents", index=tmp_path / "typo")
+    assert code == 2 and "No saved index" in err
+
+
 def test_rag_text_that_was_not_valid_unicode_is_dropped_from_a_question(fake_settings):
     index = rag.Index.build([SEEDS], settings=fake_settings)
     # A Latin-1 byte in argv arrives as a lone surrogate (\udcff); JSON can carry \ud800.

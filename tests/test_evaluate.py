@@ -390,6 +390,21 @@ def test_questions_end_to_end(tmp_path):
         f"3 questions from {DATA / 'questions.jsonl'} on {[str(DATA / 'docs')]}"
 
 
+def test_questions_are_asked_of_the_documents_of_the_index_named(tmp_path, capsys):
+    assert cli_main(["index", str(DATA / "docs"), "--index", str(tmp_path / "index")]) == 0
+    args = build_parser().parse_args(["eval", str(DATA / "questions.jsonl"), "--index",
+                                      str(tmp_path / "index"), "--limit", "1"])
+    summary = evaluate.run(args)
+    assert summary["docs"] == [str((DATA / "docs").resolve())]
+    assert summary["index"]["documents"] == 2
+    assert summary["modes"]["hybrid"]["top_quote"] == 1.0
+    # A folder holding no index is refused, not taken for the seeds.
+    args = build_parser().parse_args(["eval", str(DATA / "questions.jsonl"), "--index",
+                                      str(tmp_path / "typo")])
+    with pytest.raises(evaluate.EvalDataError, match="No saved index in"):
+        evaluate.run(args)
+
+
 def test_squad_end_to_end(tmp_path):
     args = build_parser().parse_args(
         ["eval", "--squad", str(DATA / "squad.json"), "--modes", "bm25",
