@@ -363,6 +363,8 @@ def read_html(raw: str) -> tuple[str, str]:
         tag.decompose()
     for tag in soup.find_all("br"):
         tag.replace_with("\n")
+    for table in soup.find_all("table"):
+        _spell_out_rows(table)
     for tag in soup.find_all(("td", "th")):
         tag.append(" ")
     for tag in soup.find_all(_BLOCKS):
@@ -378,6 +380,33 @@ def read_html(raw: str) -> tuple[str, str]:
     if not title and paragraphs:
         title = paragraphs[0][:200]
     return text, first_line_title(title) if title else ""
+
+
+def _spell_out_rows(table) -> None:
+    """A table with a header row becomes one line a row, each cell named by its column
+    ("Planet: Saturn; Moons: 146."): flattened cell by cell, "Saturn 146" would no longer
+    say what 146 counts. Tables inside tables (page layout) and tables without a header row
+    of <th> cells are left to be read cell by cell."""
+    if table.find("table"):
+        return
+    rows = [[cell.get_text(" ", strip=True) for cell in row.find_all(("th", "td"))]
+            for row in table.find_all("tr")]
+    first = table.find("tr")
+    header = rows[0] if rows and first is not None and first.find("th") else []
+    if len(header) < 2 or len(rows) < 2 or not all(header):
+        return
+    caption = table.find("caption")
+    lines = [caption.get_text(" ", strip=True)] if caption else []
+    for cells in rows[1:]:
+        if len(cells) == len(header):
+            named = [f"{name}: {cell}" for name, cell in zip(header, cells, strict=True) if cell]
+            line = "; ".join(named)
+        else:
+            line = " ".join(cell for cell in cells if cell)
+        if line:
+            lines.append(line if line[-1] in ".!?" else line + ".")
+    table.clear()
+    table.append("\n\n".join(lines))
 
 
 # --- PDF ------------------------------------------------------------------------------
@@ -477,7 +506,7 @@ def drop_running_lines(pages: list[str]) -> list[str]:
 _BOILERPLATE = re.compile(
     r"^(catch all the .*news|download the .* app|subscribe (now|to|today)|sign up for"
     r"|follow us on|click here to|read more:|advertisement$|share this (article|story)"
-    r"|all rights reserved|copyright ©|© \d{4})",
+    r"|all rights reserved|copyright( ©| \(c\))? \d{4}|copyright ©|\(c\) \d{4}|© \d{4})",
     re.IGNORECASE,
 )
 

@@ -46,6 +46,29 @@ def test_html_keeps_visible_text_only():
     assert "Children read aloud on Saturdays & Sundays." in doc.text
 
 
+def test_html_table_rows_name_their_columns():
+    page = (b"<table><caption>Moons of the outer planets</caption>"
+            b"<tr><th>Planet</th><th>Moons</th></tr>"
+            b"<tr><td>Jupiter</td><td>95</td></tr><tr><td>Saturn</td><td>146</td></tr>"
+            b"<tr><td>Uranus</td><td></td></tr><tr><td colspan=2>Counts from 2023</td></tr>"
+            b"</table><p>Neptune is far.</p>")
+    assert load(page, "moons.html").text == (
+        "Moons of the outer planets\n\nPlanet: Jupiter; Moons: 95.\n\n"
+        "Planet: Saturn; Moons: 146.\n\nPlanet: Uranus.\n\nCounts from 2023.\n\n"
+        "Neptune is far.\n")
+    # Without a header row (or inside a layout table) cells are read one by one.
+    plain = b"<table><tr><td>Jupiter</td><td>95</td></tr></table>"
+    assert load(plain, "plain.html").text == "Jupiter 95\n"
+    nested = b"<table><tr><th>A</th><th>B</th></tr><tr><td><table><tr><td>x</td></tr>" \
+             b"</table></td><td>y</td></tr></table>"
+    assert "A: " not in load(nested, "nested.html").text
+
+
+def test_a_copyright_line_is_boilerplate():
+    doc = load(b"<p>Saturn has rings.</p><footer>Copyright 2024 Space Facts</footer>", "s.html")
+    assert [doc.text[s:e] for s, e in doc.skipped] == ["Copyright 2024 Space Facts"]
+
+
 def test_html_event_attributes_and_entities():
     doc = load(b'<p onclick="steal()">Fish &lt;b&gt; chips</p><img src=x onerror="boom()">',
                "x.html")

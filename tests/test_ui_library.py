@@ -133,3 +133,19 @@ def test_choices_name_documents_and_tell_equal_titles_apart(tmp_path, library):
     assert library.choices()[:3] == [(r.title, r.id) for r in library.rows()[:3]]
     assert library.choices()[3:] == [(f"Same title ({first.id})", first.id),
                                      (f"Same title ({second.id})", second.id)]
+
+
+def test_the_example_questions_show_only_with_the_bundled_documents(tmp_path, library,
+                                                                      fake_settings):
+    from rag.index import DEFAULT_SEEDS
+    from ui.blocks import build
+
+    def examples_shown(library: Library) -> bool:
+        demo, _ = build(library)
+        row = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "examples")
+        return row.visible
+
+    assert not library.holds_seeds() and not examples_shown(library)
+    seeded, _ = Library.open([DEFAULT_SEEDS], tmp_path / "seeded" / "index",
+                             settings=fake_settings)
+    assert seeded.holds_seeds() and examples_shown(seeded)

@@ -281,7 +281,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                 question = gr.Textbox(placeholder="Ask a question about the documents…",
                                       show_label=False, lines=1, max_lines=6, submit_btn="Ask",
                                       autofocus=True, elem_id="question")
-                with gr.Row(elem_id="examples"):
+                # The examples ask about the bundled documents: shown only with them.
+                with gr.Row(elem_id="examples", visible=library.holds_seeds()):
                     examples = [gr.Button(text, size="sm", variant="secondary", min_width=0)
                                 for text in EXAMPLES]
                 with gr.Row():

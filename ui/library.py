@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rag
-from rag.index import sources_to_open
+from rag.index import DEFAULT_SEEDS, sources_to_open
 
 from .format import DocumentRow, human_size, source_name
 
@@ -66,6 +66,13 @@ class Library:
 
     def is_upload(self, document: rag.Document) -> bool:
         return Path(document.source).parent.resolve() == self.uploads_dir.resolve()
+
+    def holds_seeds(self) -> bool:
+        """Whether the bundled documents are among the indexed ones (the example questions
+        are about them)."""
+        seeds = DEFAULT_SEEDS.resolve()
+        return any(Path(d.source).is_absolute() and seeds in Path(d.source).resolve().parents
+                   for d in self.index.documents(with_text=False))
 
     def rows(self) -> list[DocumentRow]:
         """The documents panel's lines, in the order the documents were added.
