@@ -251,8 +251,8 @@ _LIST_ITEM = re.compile(r"^\s*([-*+•▪◦‣]|\d+[.)])\s|\w:\s+\S")
 does, though short and without a full stop."""
 HEADING_PENALTY = 0.2
 """Taken from the score of a heading (a "sentence" that does not end as one: a title line,
-"Commitment to Consult / August 19, 2023") when the question asks for neither a number nor
-a time. A heading repeats the names a question uses ("Who issued the Commitment to
+"Commitment to Consult / August 19, 2023") unless it holds the number or time the question
+asks for. A heading repeats the names a question uses ("Who issued the Commitment to
 Consult?") but says nothing about them; a date line does answer "When was it published?".
 Chosen on the seed questions (first quote 147 -> 150 of 162 answerable, none lost); on
 SQuAD's tuning half, where headings are rare, 0.7800 -> 0.7797; see README, Quality."""
@@ -269,7 +269,8 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
     """Every sentence of the candidate passages, scored and deduplicated, best first.
 
     A sentence without the number or time the query asks for (`answer_type_match`) loses
-    ANSWER_TYPE_PENALTY; when the query asks for neither, a heading loses HEADING_PENALTY.
+    ANSWER_TYPE_PENALTY; a heading loses HEADING_PENALTY unless it holds the number or
+    time asked for (a dateline answers "When was it published?")
     """
     if not hits:
         return []
@@ -293,8 +294,8 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             typed = not asks_type or bool(answer_type_match(query, text))
             penalty = 0.0 if typed else ANSWER_TYPE_PENALTY
             ends_as_sentence = bool(_ENDS_AS_SENTENCE.search(text))
-            if not asks_type and not ends_as_sentence:
-                penalty += HEADING_PENALTY
+            if not ends_as_sentence and not (asks_type and typed):
+                penalty += HEADING_PENALTY  # a dateline still answers "When...?"
             score -= penalty
             if key not in best or score > best[key].score:
                 best[key] = ScoredSentence(
@@ -387,7 +388,8 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             other_key = (other.hit.doc_id, other.start, other.end)
             if (other.hit.doc_id == sentence.hit.doc_id and other_key not in used
                     and not sentence.heading and not other.heading
-                    and (other.start, other.end) in sentence.neighbours):
+                    and (other.start, other.end) in sentence.neighbours
+                    and not _both_items(document_texts[key[0]], sentence, other)):
                 start, end = min(start, other.start), max(end, other.end)
                 used.add(other_key)
                 break
@@ -408,6 +410,12 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
         by_text[normalized] = len(quotes)
         quotes.append(Quote(text, start, end, sentence.score, hit))
     return quotes
+
+
+def _both_items(text: str, one: ScoredSentence, other: ScoredSentence) -> bool:
+    """Whether both are list items or table rows ("Planet: Saturn; Moons: 146."): each
+    stands alone, so a quote of one does not take in the next."""
+    return all(_LIST_ITEM.search(text[s.start:s.end]) for s in (one, other))
 
 
 _WORD = re.compile(r"\w+")
@@ -520,7 +528,7 @@ _ASKS_TIME = re.compile(r"^\W*((on|in|at|by|since|until|from|for) )?"
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
     r"|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?"
-    r"|trillions?|dozens?)\b|%", re.IGNORECASE)
+    r"|trillions?|dozens?|half)\b|%", re.IGNORECASE)
 _TIME = re.compile(
     # "May" and "March" only as names: "may develop" and "march on" hold no time.
     r"\d|(?-i:\b(May|March|MAY|MARCH)\b)"
@@ -546,14 +554,53 @@ _FREQUENCY = re.compile(
 _ENDS_AS_SENTENCE = re.compile(r"[.!?:;][\"”’')\]]*\s*$")
 
 
+# "What date...?" is answered by a date, not by "after the summit"; "Which article of the
+# treaty...?" by a numbered part ("Article 4", "the First Amendment", "Chapter IV").
+_ASKS_DATE = re.compile(r"^\W*((on|by|from|until) )?(what|which) (exact |specific |precise )?"
+                        r"dates?\b", re.IGNORECASE)
+_DATE = re.compile(
+    r"\d|(?-i:\b(May|March|MAY|MARCH)\b)|\b(january|february|april|june|july|august"
+    r"|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow"
+    r"|tonight)\b", re.IGNORECASE)
+_ASKS_NUMBERED_PART = re.compile(
+    r"^\W*((in|under|from|of|by) )?(what|which) (articles?|chapters?|clauses?|paragraphs?"
+    r"|amendments?|verses?|volumes?|annex(es)?|appendix|appendices|schedules?)\b"
+    # "Which article of the treaty...", "what chapter says...", not "what article was
+    # published" (a newspaper's) nor "what part of France" (no numbered part).
+    r"(?=\s+(of|in|contains?|contained|sets?|says?|said|covers?|covered|deals?|dealt|holds?"
+    r"|gives?|provides?|states?|stated|includes?|protects?|grants?|allows?|lays?|defines?"
+    r"|establish(es)?|guarantees?|forbids?|prohibits?|requires?)\b)",
+    re.IGNORECASE)
+_PART = (r"(articles?|chapters?|clauses?|paragraphs?|amendments?|verses?|volumes?|annex(es)?"
+         r"|appendix|appendices|schedules?|sections?|pages?|parts?|titles?|rules?|provisions?)")
+_PART_NUMBER = re.compile(
+    rf"\b{_PART}\s+(\d|(?-i:[IVXLC]+\b)|[A-Z]\b|(one|two|three|four|five|six|seven|eight"
+    r"|nine|ten)\b)|\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth"
+    r"|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth"
+    rf"|eighteenth|nineteenth|twentieth|last|final|opening|closing)(\s+\w+)?\s+{_PART}\b"
+    r"|\u00a7", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
 def answer_type_match(question: str, quote: str) -> float:
-    """0.0 when the question asks for a number, a time or how often something happens and
-    `quote` does not hold one, else 1.0."""
+    """0.0 when the question asks for a number, a time, a date, how often something happens
+    or a numbered part ("Which article...?") and `quote` does not hold one, else 1.0.
+
+    A number the question itself gives is no answer: "On what date in 1961 was the pledge
+    signed?" is not answered by "revives a 1961 pledge"."""
+    given = set(_DIGITS.findall(question))
+    if given:
+        quote = _DIGITS.sub(lambda m: " " if m.group() in given else m.group(), quote)
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(quote):
         return 0.0
     if _ASKS_TIME.search(question) and not _TIME.search(quote):
         return 0.0
+    if _ASKS_DATE.search(question) and not _DATE.search(quote):
+        return 0.0
     if _ASKS_FREQUENCY.search(question) and not _FREQUENCY.search(quote):
+        return 0.0
+    if _ASKS_NUMBERED_PART.search(question) and not _PART_NUMBER.search(quote):
         return 0.0
     return 1.0
 

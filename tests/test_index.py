@@ -457,6 +457,26 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How often does the walrus sing?", "The New York Times reviewed the walrus.", 0.0),
     ("How often does the walrus sing?", "The walrus sings fortnightly.", 1.0),
     ("How often does the walrus sing?", "The walrus sings at intervals of four years.", 1.0),
+    # A number the question gives is no answer to it.
+    ("On what date in 1961 was the pledge signed?", "It revives a 1961 pledge.", 0.0),
+    ("When was the 1961 pledge renounced?", "The 1961 pledge was renounced in 1991.", 1.0),
+    ("How many of the 300 walruses sing?", "All 300 walruses were counted.", 0.0),
+    ("How many of the 300 walruses sing?", "Of the 300 walruses, 12 sing.", 1.0),
+    # "What date" wants a date, not "after the summit".
+    ("What date was the pact signed?", "The pact was signed after the summit.", 0.0),
+    ("What date was the pact signed?", "The pact was signed on June 19.", 1.0),
+    ("On what exact date was the pact signed?", "It was signed on Wednesday.", 1.0),
+    # "Which article...?" wants a numbered part, not any number.
+    ("Which article of the treaty holds the clause?",
+     "The treaty includes a clause under which if one country is attacked, the other helps.",
+     0.0),
+    ("Which article of the treaty holds the clause?", "Article 4 holds the clause.", 1.0),
+    ("Which amendment protects free speech?", "The First Amendment protects speech.", 1.0),
+    ("Which chapter covers walruses?", "Chapter IV covers walruses.", 1.0),
+    ("Which chapter covers walruses?", "Walruses are covered at length.", 0.0),
+    # Parts that are no numbered part: "which part of the city", "what article did he write".
+    ("Which part of the city was flooded?", "The north was flooded.", 1.0),
+    ("What article did the walrus write?", "The walrus wrote about fish.", 1.0),
 ])
 def test_answer_type_match(question, sentence, holds):
     from rag.answer import answer_type_match
@@ -484,6 +504,35 @@ def test_a_heading_ranks_below_a_sentence_unless_a_time_or_number_is_asked(monke
     assert [s.start for s in ranked("When were the Harbour Rules issued?")] == [0, 27]
     monkeypatch.setattr(answering, "HEADING_PENALTY", 0.0)
     assert [s.start for s in ranked("Where do boats go under the Harbour Rules?")] == [0, 27]
+
+
+def test_a_heading_without_the_number_asked_for_ranks_below_a_sentence_with_it():
+    from rag import answer as answering
+
+    text = "The Harbor Lighthouse\n\nIt stands 42 metres tall on the cliff."
+    spans = ((0, 21), (23, 61))
+    assert [text[a:b] for a, b in spans] == ["The Harbor Lighthouse",
+                                             "It stands 42 metres tall on the cliff."]
+    ranked = rank_sentences(text, spans, [0.75, 0.6], "How tall is the Harbor Lighthouse?")
+    assert [s.start for s in ranked] == [23, 0]
+    # The heading lacks the number and is a heading: both penalties.
+    assert ranked[1].penalty == answering.ANSWER_TYPE_PENALTY + answering.HEADING_PENALTY
+
+
+def test_list_items_and_table_rows_are_quoted_one_at_a_time():
+    from rag import answer as answering
+
+    text = "Planet: Jupiter; Moons: 95.\n\nPlanet: Saturn; Moons: 146."
+    spans = ((0, 27), (29, 56))
+    ranked = rank_sentences(text, spans, [0.6, 0.6], "How many moons does Saturn have?")
+    quotes = answering.pick_quotes(ranked, {"doc": text}, limit=3)
+    assert [q.text for q in quotes] == ["Planet: Saturn; Moons: 146.",
+                                        "Planet: Jupiter; Moons: 95."]
+    # Two sentences of prose, as close, are one quote.
+    prose = "The moons of Saturn are many. Saturn has 146 of them."
+    ranked = rank_sentences(prose, ((0, 29), (30, 53)), [0.6, 0.6],
+                            "How many moons does Saturn have?")
+    assert [q.text for q in answering.pick_quotes(ranked, {"doc": prose}, limit=3)] == [prose]
 
 
 def test_an_index_opened_without_paths_keeps_the_documents_it_was_built_from(
