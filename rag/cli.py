@@ -197,7 +197,7 @@ def open_index(args, paths=None, *, build: bool = True):
 
     folder = args.index_dir
     if not (build or paths or folder == DEFAULT_HOME / "index" or getattr(args, "store", None)
-            or (folder.expanduser() / "manifest.json").exists()):
+            or folder.expanduser().exists()):  # Index.open tells a folder of other files
         raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
                                f"--index {folder}, or give the documents with --docs.")
     index, changes = Index.open(sources_to_open(paths, folder), folder, settings=settings_from(args),
