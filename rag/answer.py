@@ -534,7 +534,8 @@ _TIME = re.compile(
     r"\d|(?-i:\b(May|March|MAY|MARCH)\b)"
     r"|\b(january|february|april|june|july|august|september|october|november"
     r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
-    r"|tomorrow|tonight|weeks?|months?|years?|decades?|century|centuries|ago|since|until"
+    r"|tomorrow|tonight|days?|daytime|hours?|minutes?|weeks?|months?|years?|decades?|century"
+    r"|centuries|ago|since|until"
     r"|morning|afternoon|evening|night|midnight|noon|midday|dawn|dusk|spring|summer|autumn"
     r"|winter|earlier|later|recently"
     r"|once|now|before|after)\b", re.IGNORECASE)

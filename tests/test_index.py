@@ -450,6 +450,8 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("When did the walrus sing?", "The walruses march to the sea.", 0.0),
     ("When did the walrus sing?", "The walrus sang in May.", 1.0),
     ("When did the walrus sing?", "The walrus sang in March.", 1.0),
+    ("When does the walrus sleep?", "The walrus sleeps during the day.", 1.0),
+    ("How long does the walrus sleep?", "The walrus sleeps for hours.", 1.0),
     ("How often does the walrus sing?", "The walrus sings twice a year.", 1.0),
     ("How often does the walrus sing?", "The walrus sings every morning.", 1.0),
     ("How frequently does the walrus sing?", "The walrus sings regularly.", 1.0),
