@@ -283,9 +283,10 @@ def run_documents(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
+        width = max((len(row["id"]) for row in rows), default=0)
         for row in rows:
-            print(f"{row['id']}  {row['kind']:4}  {row['size']:>9,} B  {row['chunks']:>4} "
-                  f"passages  {row['title']}")
+            print(f"{row['id']:{width}}  {row['kind']:4}  {row['size']:>9,} B  "
+                  f"{row['chunks']:>4} passages  {row['title']}")
     return 0
 
 

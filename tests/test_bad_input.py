@@ -1136,3 +1136,15 @@ def test_cli_calibrate_checks_its_question_files_before_the_index_opens(tmp_path
     assert err == (f"briefing: error: {bad}, line 2: a JSON object ({{...}}) is expected, "
                    "got list\n")
     assert not (tmp_path / "index").exists()
+
+
+def test_cli_documents_lines_up_its_columns(tmp_path, fake_model):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Apples grow in the orchard.", encoding="utf-8")
+    (docs / "a-much-longer-name.txt").write_text("Pears grow there too.", encoding="utf-8")
+    code, out, err = run_cli("documents", "--docs", str(docs), index=tmp_path / "index")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert len({line.index(" B ") for line in lines}) == 1  # sizes end in one column
