@@ -185,9 +185,11 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
         raw = decode(data, source)
         if kind is Kind.HTML:
             text, title = read_html(raw)
+        elif kind is Kind.MARKDOWN:
+            text, title = read_markdown(raw)
         else:
             text = normalize_text(raw)
-            title = first_line_title(text, markdown=kind is Kind.MARKDOWN)
+            title = first_line_title(text)
     if not text.strip():
         raise DocumentError(source, "no readable text was found in it",
                             "check that it is not empty or made only of markup")
@@ -333,15 +335,29 @@ def normalize_text(text: str) -> str:
     return text.strip("\n ") + "\n"
 
 
-def first_line_title(text: str, *, markdown: bool = False) -> str:
+def first_line_title(text: str) -> str:
     for line in text.splitlines():
         line = line.strip()
-        if markdown:
-            line = line.lstrip("#").strip()
         if line:
             # "Title | Site name" is how web pages and many exports head a document.
             return line.split(" | ")[0].strip()[:200]
     return ""
+
+
+# --- Markdown -------------------------------------------------------------------------
+
+def read_markdown(raw: str) -> tuple[str, str]:
+    """Text of a Markdown file as it reads when rendered, and its first line as title.
+
+    Rendered (CommonMark, with tables) and then read as HTML: quotes carry no `**`, `- ` or
+    `|` markup, list items are paragraphs of their own, and a table's rows are spelled
+    out with their column names like an HTML table's.
+    """
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    text, _ = read_html(html.render(raw))
+    return text, first_line_title(text)
 
 
 # --- HTML -----------------------------------------------------------------------------

@@ -165,7 +165,10 @@ HOSTILE_HTML = (b"<html><head><title>Notice &lt;img src=x onerror=alert(1)&gt;</
                 b"&lt;script&gt;alert(2)&lt;/script&gt;.</p><img src=x onerror=\"alert('img')\">"
                 b"<script>alert('inline')</script></body></html>")
 RAW_MARKDOWN = (b"# Raw note\n\n<img src=x onerror=\"alert('md')\"> The Quimby lighthouse is painted "
-                b"teal. <script>alert('mdscript')</script> <b id=injected>bold</b>\n")
+                b"teal. `<script>alert('mdscript')</script>` <b id=injected>bold</b>\n")
+# Markdown reads as rendered: its HTML is markup, dropped like a page's; code is text.
+RAW_MARKDOWN_TEXT = ("Raw note\n\nThe Quimby lighthouse is painted teal. "
+                     "<script>alert('mdscript')</script> bold\n")
 
 # (case, file name, bytes, title when ADDED or the message when REFUSED)
 UPLOAD_CASES = [
@@ -238,7 +241,7 @@ def test_text_from_odd_encodings_and_markup_is_what_the_file_says(handlers, libr
     assert cafe.text == CAFE
     assert notice.text == ("Festival notice\n\nThe Zorblat fair & market opens in May "
                            "<script>alert(2)</script>.\n")  # scripts and styles dropped
-    assert raw.text == RAW_MARKDOWN.decode()  # kept as written; shown escaped (test_ui_format)
+    assert raw.text == RAW_MARKDOWN_TEXT
     assert library.index.ask("When does the Zorblat fair open?").quotes[0].doc_id == notice.id
 
 
@@ -1055,7 +1058,7 @@ def test_browser_scripts_in_documents_show_as_text(page, tmp_path):
     ask(page, "What colour is the Quimby lighthouse?")
     page.locator(".turn").last.locator("button.cite").first.click()
     page.wait_for_function("document.querySelector('#viewer h3')?.innerText === 'Raw note'")
-    assert RAW_MARKDOWN.decode().strip() in page.locator("#viewer .doc-text").inner_text()
+    assert RAW_MARKDOWN_TEXT.strip() in page.locator("#viewer .doc-text").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "bad-input-scripts-as-text.png"), full_page=True)
 

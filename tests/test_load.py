@@ -256,9 +256,24 @@ def test_russian_windows_1251():
     assert load(text.encode("cp1251")).text == text
 
 
-def test_markdown_with_raw_html_keeps_the_text_as_written():
-    doc = load(b"# Note\n\n<script>alert(1)</script> Text <b>bold</b>.", "n.md")
-    assert doc.text == "# Note\n\n<script>alert(1)</script> Text <b>bold</b>.\n"
+def test_markdown_reads_as_rendered_without_its_markup_or_scripts():
+    doc = load(b"# Note\n\n<script>alert(1)</script>\n\nText <b>bold</b> and **strong**.\n\n"
+               b"- first item\n- second item\n\n1. numbered\n\nSee [the map](http://x.org).",
+               "n.md")
+    assert doc.title == "Note"
+    assert doc.text == ("Note\n\nText bold and strong.\n\nfirst item\n\nsecond item\n\n"
+                        "numbered\n\nSee the map.\n")
+
+
+def test_a_markdown_table_reads_one_row_a_line_named_by_its_columns():
+    doc = load(b"# Moons\n\n| Planet | Moons |\n|---|--:|\n| Jupiter | 95 |\n| Saturn | 146 |\n",
+               "m.md")
+    assert doc.text == "Moons\n\nPlanet: Jupiter; Moons: 95.\n\nPlanet: Saturn; Moons: 146.\n"
+
+
+def test_markdown_code_keeps_its_lines():
+    doc = load(b"Run this:\n\n```\npip install briefing\nbriefing serve\n```\n", "c.md")
+    assert doc.text == "Run this:\n\npip install briefing\nbriefing serve\n"
 
 
 def test_folder_with_thousands_of_small_files(tmp_path):
