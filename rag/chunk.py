@@ -79,6 +79,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None, *,
 
 # A Markdown heading line ("## Dredging") ends its sentence even without a blank line after.
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*\n", re.MULTILINE)
+TITLE_LINE_MAX_WORDS = 10
+_TITLE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_STARTS_SENTENCE = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
 
 
 def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -87,8 +90,27 @@ def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, in
         if match.end() < end:
             pieces.append(_trim(text, start, match.end()))
             start = match.end()
+    line_end = text.find("\n", start, end)
+    if line_end > 0 and _is_title_line(text, start, line_end):
+        pieces.append(_trim(text, start, line_end))
+        start = line_end
     pieces.append(_trim(text, start, end))
     return [(s, e) for s, e in pieces if s < e]
+
+
+def _is_title_line(text: str, start: int, end: int) -> bool:
+    """Whether the line `text[start:end]`, which opens a sentence and is followed by
+    another line, is a title of its own ("Harbor Lighthouse" over "The lighthouse is 30 m
+    tall."): short, not ending as a sentence or clause does, followed by a line that starts
+    as a sentence, and in title case. A line wrapped mid-sentence ("The report was
+    signed by" over "Vladimir Putin...") is not: a sentence's words are not all capitalized."""
+    line = text[start:end].strip()
+    words = _TITLE_WORD.findall(line)
+    if not words or len(words) > TITLE_LINE_MAX_WORDS or line[-1] in ".!?:;,-–—(\"“‘'":
+        return False
+    if not _STARTS_SENTENCE.match(text, end + 1):
+        return False
+    return all(w[0].isupper() for w in words if len(w) > 3)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

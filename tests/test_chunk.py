@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,3 +109,20 @@ def test_a_markdown_heading_line_is_a_sentence_of_its_own():
     text = "Issue #4 was closed.\nIt came back."
     assert [text[s:e] for s, e in split_sentences(text)] == ["Issue #4 was closed.",
                                                               "It came back."]
+
+
+def test_a_title_case_line_over_a_sentence_is_a_sentence_of_its_own():
+    text = ("Harbor Lighthouse\nThe lighthouse is 30 m tall.\n\n"
+            "Annual Report of the Harbor Board\n“The board met twice,” it says.")
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Harbor Lighthouse", "The lighthouse is 30 m tall.",
+        "Annual Report of the Harbor Board", "“The board met twice,” it says."]
+
+
+@pytest.mark.parametrize("text", [
+    "The report was written\nby the committee in May.",        # next line goes on
+    "The treaty was signed by\nVladimir Putin and Kim Jong Un.",  # not title case
+    "Signed On Behalf Of The Board,\nJane Smith and Ann Lee.",  # ends as a clause does
+])
+def test_a_line_wrapped_mid_sentence_stays_in_its_sentence(text):
+    assert [text[s:e] for s, e in split_sentences(text)] == [text]
