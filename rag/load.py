@@ -432,6 +432,11 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError, PyPdfError
 
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    # pypdf logs what it repairs ("EOF marker not found") as warnings; a file it cannot
+    # read is reported below, as a DocumentError naming the file.
+    pypdf_log.setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -446,6 +451,8 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
             NotImplementedError, RecursionError, AssertionError, IndexError) as error:
         raise DocumentError(source, f"the PDF is damaged or truncated ({error})",
                             "re-export or re-download the PDF") from error
+    finally:
+        pypdf_log.setLevel(level)
     if not any(page_texts):
         raise DocumentError(source, "the PDF has no text layer (a scan?)",
                             "run OCR on it first, for example with ocrmypdf")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import codecs
+import logging
 
 import pytest
 from hypothesis import given, settings
@@ -121,9 +122,12 @@ def test_pdf_without_text_layer_is_explained():
         load(make_pdf([""]), "scan.pdf")
 
 
-def test_truncated_pdf_is_explained():
+def test_truncated_pdf_is_explained(caplog):
     with pytest.raises(DocumentError, match="damaged or truncated"):
         load(make_pdf(["Some text here."])[:200], "cut.pdf")
+    # The error says it once: pypdf's own warnings ("EOF marker not found") stay quiet.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+    assert logging.getLogger("pypdf").level == logging.NOTSET
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be",
