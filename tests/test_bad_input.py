@@ -25,6 +25,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import gradio_client
@@ -35,6 +36,7 @@ import rag
 from rag.cli import main as cli
 from rag.embed import register_model
 from ui.blocks import STATUS_NOTES, Handlers, build, launch_options
+from ui.format import conversation_markdown
 from ui.library import UPLOAD_TYPES, Library, upload_suffix
 
 from .conftest import SEEDS
@@ -527,11 +529,27 @@ def test_the_viewer_ignores_event_data_that_is_not_an_object(handlers, data):
                "question itself, not a whole text."),
 ], ids=['empty', 'whitespace', 'control characters only', 'no words', '1 MB'])
 def test_a_bad_question_in_the_chat_is_a_message(handlers, library, question, message):
-    turns, page, box, _ = handlers.respond(question, (), None)
-    assert (turns[-1].answer, turns[-1].error) == (None, message)
+    earlier, *_ = handlers.respond("Who is Paul Poast?", (), None)
+    turns, page, box, download = handlers.respond(question, earlier, None)
     assert f'<div class="answer error" role="alert">{message}</div>' in page
-    assert box == ("" if not question.strip() else question)  # kept to edit, unless blank
+    if question.strip():  # kept in the conversation, and in the box to be edited
+        assert (turns[-1].answer, turns[-1].error) == (None, message)
+        assert len(turns) == 2 and box == question
+    else:  # Enter pressed on an empty box: said, but not kept
+        assert turns == earlier and box == gr.update()
+        assert download == gr.update(interactive=True)
+        assert handlers.respond(question, (), None)[3] == gr.update(interactive=False)
     assert_still_whole(library)
+
+
+def test_the_box_is_emptied_at_once_and_the_question_shown_as_asked(handlers):
+    box, asked, page = handlers.take_question("Who is Paul Poast?", ())
+    assert (box, asked) == ("", "Who is Paul Poast?")
+    assert "<p>Who is Paul Poast?</p>" in page and "Searching the documents…" in page
+    turns, page, box, _ = handlers.respond(asked, (), None)
+    assert box == gr.update()  # what was typed meanwhile stays
+    assert "Searching" not in page and POAST in turns[-1].answer.quotes[0].text
+    assert handlers.take_question(" \n", ()) == ("", " \n", gr.update())
 
 
 @pytest.mark.parametrize("question", [
@@ -541,9 +559,42 @@ def test_a_bad_question_in_the_chat_is_a_message(handlers, library, question, me
 ], ids=['control characters', 'markup', 'mixed scripts'])
 def test_control_characters_markup_and_mixed_scripts_in_a_question(handlers, question):
     turns, page, box, _ = handlers.respond(question, (), None)
-    assert POAST in turns[-1].answer.quotes[0].text and box == ""
+    assert POAST in turns[-1].answer.quotes[0].text and box == gr.update()
     shown = re.search(r'<div class="question">.*?<p>(.*?)</p>', page, re.S).group(1)
     assert shown == html.escape(question)  # as typed, and only ever text
+
+
+def test_questions_asked_before_the_answer_comes_are_answered_in_turn(handlers):
+    session = SimpleNamespace(session_hash="s1")
+    for question in ("Who is Paul Poast?", "", "What does he research?"):
+        handlers.take_question(question, (), session)
+    turns, page, *_ = handlers.respond("ignored: the oldest waiting is answered", (), [],
+                                       session)
+    assert [t.question for t in turns] == ["Who is Paul Poast?"]
+    assert page.count("Searching the documents…") == 1  # the blank one shows no turn
+    turns, page, *_ = handlers.respond("", (), [], session)
+    assert len(turns) == 1 and "The question is empty" in page
+    turns, page, *_ = handlers.respond("", (), [], session)
+    assert [t.question for t in turns] == ["Who is Paul Poast?", "What does he research?"]
+    assert turns[-1].answer.query == "What does Paul Poast research?"
+    assert "Searching" not in page and "The question is empty" not in page
+    handlers.clear(session)
+    assert handlers.respond("Who is Paul Poast?", (), [], session)[0][0].question == (
+        "Who is Paul Poast?")
+
+
+def test_an_answer_from_some_documents_says_which(handlers, library, tmp_path):
+    upload(handlers, tmp_path, {"owls.txt": b"Owl survey\n\nBarn owls eat voles and mice.\n"})
+    owls = library.index.documents()[-1].id
+    turns, page, *_ = handlers.respond("What did Putin say about Seoul?", (), [owls])
+    assert '<p class="searched scope">Searched only in: Owl survey</p>' in page
+    assert '<p class="no-answer">The documents searched don\'t cover this.</p>' in page
+    text = conversation_markdown(turns)
+    assert "*Searched only in:* Owl survey" in text
+    assert "**The documents searched don't cover this.**" in text
+    everything = [d.id for d in library.index.documents()]
+    turns, page, *_ = handlers.respond("What do barn owls eat?", (), everything)
+    assert turns[-1].scope == () and "Searched only in" not in page  # all ticked: no limit
 
 
 def test_a_scope_of_removed_documents_is_a_message(handlers, library, tmp_path):
@@ -1021,7 +1072,7 @@ def page(browser, real_app):
 
 
 def ask(page, question: str) -> None:
-    before = page.locator(".turn").count()
+    before = page.locator(".turn:not(.unsaved)").count()  # a blank question's note goes
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")

@@ -196,12 +196,19 @@ def test_closest_passages_come_with_the_nearest_sentence_first():
 
 def test_an_error_turn_shows_the_message_and_an_empty_question_shows_no_bubble():
     assert answer_html(Turn(question="", error="The question is empty.")) == (
-        '<div class="turn"><div class="answer error" role="alert">The question is empty.'
-        "</div></div>")
+        '<div class="turn unsaved"><div class="answer error" role="alert">The question is '
+        "empty.</div></div>")
     assert answer_html(Turn(question="<b>hi</b>", error="Bad & worse")) == (
         '<div class="turn"><div class="question"><span class="who">You</span>'
         '<p>&lt;b&gt;hi&lt;/b&gt;</p></div><div class="answer error" role="alert">'
         "Bad &amp; worse</div></div>")
+
+
+def test_a_question_on_its_way_shows_as_asked():
+    assert answer_html(Turn(question="Who <is> he?", pending=True)) == (
+        '<div class="turn"><div class="question"><span class="who">You</span>'
+        '<p>Who &lt;is&gt; he?</p></div><div class="pending" role="status">Searching the '
+        "documents…</div></div>")
 
 
 def test_a_huge_question_is_shown_shortened():

@@ -61,6 +61,7 @@ CSS = """
 .answer { border: 1px solid var(--border-color-primary); border-radius: 0.75rem;
           padding: 0.6rem 0.8rem; background: var(--block-background-fill); }
 .answer.error { border-color: #d97706; background: #fffbeb; color: #78350f; }
+.pending { font-size: 0.9rem; color: var(--body-text-color-subdued); padding: 0.2rem 0.8rem; }
 .answer .searched { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0 0 0.4rem; }
 .answer .no-answer { font-weight: 600; margin: 0 0 0.3rem; }
 .answer .closest-label { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0 0 0.3rem; }

@@ -72,6 +72,24 @@ class PanelSession:
     """The files of the last upload event, as Gradio named them."""
 
 
+@dataclass(slots=True)
+class ChatSession:
+    """One browser session's conversation, kept by the server so that questions asked
+    one after another are answered in turn, each after the ones before it."""
+
+    turns: tuple[Turn, ...] = ()
+    waiting: list[str] = field(default_factory=list)
+    """Questions asked and not yet answered, in the order they were asked."""
+    order: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a question is answered: the next one waits for it."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while `turns` and `waiting` are read or changed."""
+
+    def shown(self) -> tuple[Turn, ...]:
+        return (*self.turns,
+                *(Turn(question=q, pending=True) for q in self.waiting if q.strip()))
+
+
 class Handlers:
     """The event handlers of one app, over one library shared by every session."""
 
@@ -79,6 +97,7 @@ class Handlers:
         self.library = library
         self.exports = Path(tempfile.mkdtemp(prefix="briefing-exports-"))
         self._sessions: OrderedDict[str, PanelSession] = OrderedDict()
+        self._chats: OrderedDict[str, ChatSession] = OrderedDict()
         self._sessions_lock = threading.Lock()
 
     def close(self) -> None:
@@ -86,14 +105,59 @@ class Handlers:
 
     # --- chat -------------------------------------------------------------------------------
 
+    def take_question(self, question: str, turns: Sequence[Turn],
+                      request: gr.Request | None = None) -> tuple:
+        """The first step of asking: the box is emptied and the question shown at once, so
+        that what is typed while the answer is on its way is kept; the question goes on to
+        `respond`."""
+        return "", question, self.show_asked(question, turns, request)
+
+    def show_asked(self, question: str, turns: Sequence[Turn],
+                   request: gr.Request | None = None) -> str | dict:
+        """The conversation with `question` shown as asked, its answer on the way; the
+        question waits its turn to be answered by `respond`."""
+        chat = self._chat(request, turns)
+        with chat.lock:
+            chat.waiting.append(question or "")
+            return conversation_html(chat.shown()) if (question or "").strip() else gr.update()
+
     def respond(self, question: str, turns: Sequence[Turn], scope: list[str] | None,
                 request: gr.Request | None = None) -> tuple:
-        """Chat: answer, re-render the conversation, clear the box, refresh the download."""
-        turn = conversation.ask(self.library.index, question or "", turns, doc_ids=scope)
-        turns = (*turns, turn)[-MAX_TURNS:]
-        keep = "" if turn.answer is not None or not (question or "").strip() else question
-        return (turns, conversation_html(turns), keep,
-                gr.update(value=self._export(turns, request), interactive=True))
+        """Chat: answer the session's oldest waiting question (`question` when none waits:
+        a direct call), re-render the conversation, refresh the download.
+
+        Questions asked while an earlier one is being answered wait for it, so each is
+        answered after the ones before it, as their follow-up. A question that fails (too
+        long, no words) goes back into the box to be edited; the box is otherwise left as
+        the user has it. A blank one (Enter pressed twice) is said to be empty in the chat
+        but not kept in the conversation or its download.
+        """
+        chat = self._chat(request, turns)
+        with chat.order:
+            with chat.lock:
+                question = chat.waiting.pop(0) if chat.waiting else (question or "")
+            turn = conversation.ask(self.library.index, question, chat.turns, doc_ids=scope)
+            with chat.lock:
+                if turn.answer is None and not question.strip():
+                    return (chat.turns, conversation_html((*chat.shown(), turn)), gr.update(),
+                            gr.update(interactive=bool(chat.turns)))
+                chat.turns = (*chat.turns, turn)[-MAX_TURNS:]
+                shown, turns = conversation_html(chat.shown()), chat.turns
+        box = question if turn.answer is None else gr.update()
+        return turns, shown, box, gr.update(value=self._export(turns, request), interactive=True)
+
+    def _chat(self, request: gr.Request | None, turns: Sequence[Turn]) -> ChatSession:
+        """The session's conversation as the server last left it; started from `turns` (the
+        page's copy) when the server has none (no session: a direct call)."""
+        key = getattr(request, "session_hash", None)
+        if not key:
+            return ChatSession(tuple(turns))
+        with self._sessions_lock:
+            chat = self._chats.pop(key, None) or ChatSession(tuple(turns))
+            self._chats[key] = chat  # most recent last
+            while len(self._chats) > STATUS_SESSIONS:
+                self._chats.popitem(last=False)
+        return chat
 
     def _export(self, turns: Sequence[Turn], request: gr.Request | None) -> str:
         session = getattr(request, "session_hash", None) or "anonymous"
@@ -104,7 +168,11 @@ class Handlers:
                         encoding="utf-8")
         return str(path)
 
-    def clear(self) -> tuple:
+    def clear(self, request: gr.Request | None = None) -> tuple:
+        key = getattr(request, "session_hash", None)
+        if key:
+            with self._sessions_lock:
+                self._chats.pop(key, None)
         return ((), conversation_html(()), "", gr.update(value=None, interactive=False),
                 viewer_message(EMPTY_VIEWER))
 
@@ -272,6 +340,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
     # Gradio keeps copies of uploads and downloads in its cache: hourly, drop those a day old.
     with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
+        asked = gr.State("")  # the question on its way, once the box is emptied
         gr.HTML('<div id="header"><h1>Briefing</h1><p>Answers quoted from your documents, '
                 "each with its source. Nothing is made up.</p></div>", js_on_load=None)
         with gr.Row(equal_height=False):
@@ -311,9 +380,21 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
 
         chat_out = [turns, chat, question, download]
         private = {"api_visibility": "private", "show_progress": "minimal"}
-        question.submit(handlers.respond, [question, turns, scope], chat_out, **private)
+        # An answer's progress shows on the conversation only: drawn on the box as well,
+        # its timer covered the Ask button.
+        answering = {**private, "show_progress_on": [chat]}
+        # A question asked while another is answered is queued behind it ("multiple"):
+        # Gradio's default drops it.
+        showing = {"queue": False, "api_visibility": "private", "show_progress": "hidden",
+                   "trigger_mode": "multiple"}
+        question.submit(handlers.take_question, [question, turns], [question, asked, chat],
+                        **showing).then(
+            handlers.respond, [asked, turns, scope], chat_out, trigger_mode="multiple",
+            **answering)
         for button in examples:
-            button.click(handlers.respond, [button, turns, scope], chat_out, **private)
+            button.click(handlers.show_asked, [button, turns], chat, **showing).then(
+                handlers.respond, [button, turns, scope], chat_out, trigger_mode="multiple",
+                **answering)
         new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
                        **private)
         chat.cite(handlers.open_source, None, viewer, **private)

@@ -31,13 +31,15 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
     no longer indexed are dropped; if none is left the turn says so.
     """
     question = question if isinstance(question, str) else ""
-    wanted = None
+    wanted, scope = None, ()
     if doc_ids:
-        known = {d.id for d in index.documents(with_text=False)}
-        wanted = [d for d in doc_ids if d in known]
+        titles = {d.id: d.title for d in index.documents(with_text=False)}
+        wanted = [d for d in doc_ids if d in titles]
         if not wanted:
             return Turn(question=question, error="The documents you chose to search are no "
                         "longer indexed. Choose others, or untick all to search everything.")
+        if len(set(wanted)) < len(titles):  # ticking every document limits nothing
+            scope = tuple(titles[d] for d in dict.fromkeys(wanted))
     try:
         answer = index.ask(question, history=history(turns), doc_ids=wanted)
     except rag.BriefingError as error:
@@ -47,7 +49,7 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
         return Turn(question=question, error="Something went wrong while answering. The "
                     "details are in the server's log; try again or rephrase the question.")
     places = tuple(_place(index, hit.doc_id, start) for hit, start, _ in cited(answer))
-    return Turn(question=question, answer=answer, places=places)
+    return Turn(question=question, answer=answer, places=places, scope=scope)
 
 
 def _place(index: rag.Index, doc_id: str, offset: int) -> str:

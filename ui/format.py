@@ -22,6 +22,7 @@ import rag
 EMPTY_CONVERSATION = ("Ask a question about your documents. Every answer is quoted from them, "
                       "with its source.")
 NO_ANSWER = "The documents don't cover this."
+NO_ANSWER_IN_SCOPE = "The documents searched don't cover this."
 EMPTY_VIEWER = "Click a citation such as [1] to open its document here."
 QUESTION_SHOWN_CHARS = 300
 """A longer question is cut when shown: a pasted 100,000-character text would bury the chat."""
@@ -32,13 +33,23 @@ class Turn:
     """One exchange: the question, and its answer or the error that stopped it.
 
     `places` says where each cited passage sits ("paragraph 4", "p. 2"), one per item
-    of `cited(answer)`, worked out when the question was asked.
+    of `cited(answer)`, worked out when the question was asked. `scope` holds the titles
+    of the documents searched when the search was limited to some ("Search only in").
     """
 
     question: str
     answer: rag.Answer | None = None
     error: str = ""
     places: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    pending: bool = False
+    """Asked, its answer on the way."""
+
+    def searched_only_in(self) -> str:
+        return f"Searched only in: {', '.join(self.scope)}" if self.scope else ""
+
+    def no_answer(self) -> str:
+        return NO_ANSWER_IN_SCOPE if self.scope else NO_ANSWER
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,20 +197,27 @@ def cite_button(number: int, hit: rag.Hit, start: int, end: int, *, label: str =
 def answer_html(turn: Turn) -> str:
     """One turn: the question, then the quotes with their sources, the abstention, or the
     error message."""
-    parts = ['<div class="turn">']
+    # A blank question's message is shown once and not kept ("unsaved").
+    parts = ['<div class="turn">' if turn.question.strip() or turn.answer
+             else '<div class="turn unsaved">']
     if turn.question.strip():
         parts.append(f'<div class="question"><span class="who">You</span>'
                      f"<p>{escape(shorten(turn.question))}</p></div>")
     answer = turn.answer
+    if turn.pending:
+        parts.append('<div class="pending" role="status">Searching the documents…</div>')
+        return "".join(parts) + "</div>"
     if answer is None:
         parts.append(f'<div class="answer error" role="alert">{escape(turn.error)}</div>')
         return "".join(parts) + "</div>"
     parts.append('<div class="answer abstained">' if answer.abstained else '<div class="answer">')
     if answer.rewritten:
         parts.append(f'<p class="searched">Searched for: {escape(shorten(answer.query))}</p>')
+    if turn.scope:
+        parts.append(f'<p class="searched scope">{escape(shorten(turn.searched_only_in()))}</p>')
     items = cited(answer)
     if answer.abstained:
-        parts.append(f'<p class="no-answer">{NO_ANSWER}</p>')
+        parts.append(f'<p class="no-answer">{turn.no_answer()}</p>')  # a constant
         if items:
             parts.append('<p class="closest-label">Closest passages, which do not answer it:</p>')
     parts.append('<ol class="quotes">')
@@ -246,9 +264,12 @@ def conversation_markdown(turns: Sequence[Turn], *,
             continue
         if answer.rewritten:
             lines += [f"*Searched for:* {_md(answer.query)}", ""]
+        if turn.scope:
+            lines += [f"*Searched only in:* {_md(', '.join(turn.scope))}", ""]
         items = cited(answer)
         if answer.abstained:
-            lines += [f"**{NO_ANSWER}**" + (" The closest passages were:" if items else ""), ""]
+            lines += [f"**{turn.no_answer()}**" + (" The closest passages were:" if items else ""),
+                      ""]
         for number, (hit, start, end) in enumerate(items, start=1):
             text = hit.text[max(start - hit.start, 0):end - hit.start]
             quoted = "\n".join(f"> {line}".rstrip() for line in _md(text).splitlines())
