@@ -1125,6 +1125,27 @@ def test_browser_scripts_and_blanks_in_questions(page):
 
 
 @pytest.mark.browser
+def test_browser_a_removed_upload_stays_removed_when_the_box_changes(page, tmp_path, real_app):
+    page.locator("#documents").get_by_text("Documents").first.click()
+    for name, text in (("kappa.txt", b"Kappa memo\n\nThe Kappa project ships in May.\n"),
+                       ("lamda.txt", b"Lamda memo\n\nThe Lamda team has nine people.\n")):
+        drop(page, tmp_path, name, text)
+        page.locator("#doc-status").get_by_text(f"({name}, 1 passage)").wait_for(timeout=60_000)
+    page.locator("#remove-pick input").click()
+    page.get_by_role("option", name="Kappa memo").click()
+    page.locator("#remove").click()
+    page.locator("#doc-status").get_by_text("Removed “Kappa memo”.").wait_for()
+    # Before: once the box no longer held what it sent last, all of it was indexed again.
+    page.locator("#upload tr.file").filter(has_text="lamda").get_by_label(
+        "Remove this file").click()
+    drop(page, tmp_path, "mu.txt", b"Mu memo\n\nThe Mu office is in Leeds.\n")
+    page.locator("#doc-status").get_by_text("(mu.txt, 1 passage)").wait_for(timeout=60_000)
+    assert status_lines(page)[0] == "Added “Mu memo” (mu.txt, 1 passage). It is searchable now."
+    titles = [d.title for d in real_app[1].index.documents(with_text=False)]
+    assert "Kappa memo" not in titles and titles.count("Lamda memo") == 1
+
+
+@pytest.mark.browser
 def test_browser_bad_uploads_leave_the_panel_working(page, tmp_path, real_app):
     page.locator("#documents").get_by_text("Documents").first.click()
     # Before: Gradio's type check refused '.txt' by failing the event, marking the whole panel

@@ -291,6 +291,20 @@ class Handlers:
             return files[len(held):]
         return files
 
+    def forget_file(self, deleted: gr.DeletedFileData, request: gr.Request | None = None) -> None:
+        """A file taken out of the upload box (its ×): the box's next upload sends the files
+        left in it with the new ones, and only the new ones are indexed."""
+        session = self._session(request)
+        path = getattr(getattr(deleted, "file", None), "path", None)
+        if session is not None and path in session.files:
+            session.files.remove(path)
+
+    def forget_files(self, request: gr.Request | None = None) -> None:
+        """The upload box emptied (its clear button): whatever comes next is new."""
+        session = self._session(request)
+        if session is not None:
+            session.files = []
+
     def _status(self, notes: list[tuple[bool, str]], request: gr.Request | None) -> str:
         """The panel's messages: this change's, then the session's earlier ones (dimmed).
 
@@ -408,6 +422,10 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                       concurrency_limit=1, concurrency_id=DOCUMENT_CHANGES,
                       trigger_mode="multiple", api_visibility="private",
                       show_progress_on=[status])
+        upload.delete(handlers.forget_file, None, None, queue=False, api_visibility="private",
+                      show_progress="hidden")
+        upload.clear(handlers.forget_files, None, None, queue=False, api_visibility="private",
+                     show_progress="hidden")
         remove.click(handlers.remove, [pick, scope], [status, *panel_out], concurrency_limit=1,
                      concurrency_id=DOCUMENT_CHANGES, api_visibility="private",
                      show_progress_on=[status])
