@@ -451,7 +451,25 @@ class Index:
         k = max(10, quotes_wanted)
         depth = max(s.candidates, k)
         # Compatibility form first, so that a full-width "ｈｅ" is a pronoun to resolve.
-        query = resolve_followup(compatible(question), earlier)
+        alone = compatible(question)
+        query = resolve_followup(alone, earlier)
+        answer = self._answer(question, query, wanted, quotes_wanted, k, depth)
+        if query.endswith(f": {alone}"):
+            # Searched together with the question before it ("By whom?"), a follow-up that
+            # changes the subject ("Does it create legal obligations?" after a question
+            # about troops) finds the earlier subject. Asked alone as well, the likelier
+            # answer of the two is given.
+            single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
+            if not single.abstained and (answer.abstained
+                                         or single.confidence > answer.confidence):
+                answer = single
+        return replace(answer, seconds=time.perf_counter() - started)
+
+    def _answer(self, question: str, query: str, wanted: list[str] | None, quotes_wanted: int,
+                k: int, depth: int) -> Answer:
+        """`question` answered by searching for `query` (the question, or what it means
+        after the conversation so far)."""
+        s = self.settings
         query, vector, dense = self._spell_out_acronyms(query, wanted, depth)
         query_terms = set(answering.answer_terms([query])[0])
         with self._lock:
@@ -511,7 +529,7 @@ class Index:
             quotes, abstained = [part_quote], False
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
-                      seconds=time.perf_counter() - started, features=features)
+                      seconds=0.0, features=features)
 
     def _embed_missing_sentences(self, chunks: Sequence[Chunk], matrices: list[np.ndarray],
                                  texts: dict[str, str]) -> list[np.ndarray]:

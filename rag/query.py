@@ -143,7 +143,7 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         return joined if len(words) <= MAX_ELLIPSIS_WORDS and not names_in(question) else question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if any(w in _PERSON_PRONOUNS for w in words):
-        names = [n for n in names if not _a_place(n, previous)]
+        names = [n for n in names if not _not_a_person(n, previous)]
     if not names or not (any(w in _PERSON_PRONOUNS for w in words) or " " in names[0]):
         # "it" stands for a thing: a name of several words may be one ("the Camp David
         # pact"), a one-word one is more likely an actor ("How did the U.S. react to the
@@ -186,14 +186,15 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
     return None
 
 
-def _a_place(name: str, question: str) -> bool:
-    """Whether `name` is a place or a people in `question` to the named-entity recogniser
-    (rag.entities): "he" is not "Japan" in "What did the Japan commitment say?"."""
+def _not_a_person(name: str, question: str) -> bool:
+    """Whether the named-entity recogniser (rag.entities) knows `name` in `question` as
+    something other than a person: "he" is not "Japan" in "What did the Japan commitment
+    say?", nor "the Skerry Point Lighthouse" in "Who was its first keeper?"."""
     from . import entities
 
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
-    return bool(found) and found <= {"GPE", "LOC", "NORP"}
+    return bool(found) and "PERSON" not in found
 
 
 def _name_after_and(question: str) -> re.Match | None:

@@ -56,6 +56,19 @@ def test_follow_up_finds_its_subject(seed_index):
     assert any("who researches military alliances" in q.text for q in answer.quotes[:1])
 
 
+def test_a_follow_up_that_changes_the_subject_is_answered_on_its_own(seed_index):
+    # Searched with the question before it, it found troops and abstained.
+    answer = seed_index.ask("Does it create legal obligations?",
+                            history=["How many troops will Russia send?"])
+    assert answer.query == "Does it create legal obligations?" and not answer.abstained
+    assert any("not intended to give rise to rights or obligations" in q.text
+               for q in answer.quotes)
+    # One that leans on it is still searched with it.
+    answer = seed_index.ask("By whom?", history=["Where have North Korean weapons already "
+                                                 "been used?"])
+    assert answer.query.endswith(": By whom?") and not answer.abstained
+
+
 @pytest.mark.parametrize("question", ["What is the boiling point of water?",
                                       "How do I bake sourdough bread?"])
 def test_off_topic_questions_abstain_and_show_closest(seed_index, question):

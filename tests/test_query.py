@@ -85,6 +85,9 @@ def test_names_in_question():
      "Where did Putin travel next?"),
     ("What did she add?", ["What did the Japanese minister Yoko Kamikawa say?"],
      "What did Yoko Kamikawa add?"),
+    # ... nor a building or an organisation.
+    ("How long did he serve?", ["Who was the first keeper of the Skerry Point Lighthouse?"],
+     "Who was the first keeper of the Skerry Point Lighthouse: How long did he serve?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
