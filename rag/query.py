@@ -187,14 +187,17 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
 
 
 def _not_a_person(name: str, question: str) -> bool:
-    """Whether the named-entity recogniser (rag.entities) knows `name` in `question` as
-    something other than a person: "he" is not "Japan" in "What did the Japan commitment
-    say?", nor "the Skerry Point Lighthouse" in "Who was its first keeper?"."""
+    """Whether `name` in `question` is no person: a place or a people to the named-entity
+    recogniser (rag.entities), or a name that follows "the". "He" is not "Japan" in "What
+    did the Japan commitment say?", nor "the Skerry Point Lighthouse" in "Who was its first
+    keeper?". (The small recogniser takes many people's names for organisations.)"""
     from . import entities
 
+    if re.search(rf"\bthe\s+{re.escape(name)}", question, re.IGNORECASE):
+        return True
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
-    return bool(found) and "PERSON" not in found
+    return bool(found) and found <= {"GPE", "LOC", "NORP"}
 
 
 def _name_after_and(question: str) -> re.Match | None:
