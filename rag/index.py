@@ -33,7 +33,7 @@ from .errors import (
     SettingsError,
     UnknownDocumentError,
 )
-from .load import Document, LoadReport, load_bytes, load_documents
+from .load import Document, LoadReport, check_document_id, load_bytes, load_documents
 from .query import (
     acronyms_asked,
     clean_history,
@@ -207,8 +207,16 @@ class Index:
                       progress: bool | None = None) -> list[DocumentError]:
         """Add already loaded documents (see `rag.load.text_document`); same id replaces.
 
-        Returns the documents that could not be embedded (the rest are indexed)."""
-        return self._index_documents(list(documents), progress=progress)
+        Returns the documents that could not be embedded (the rest are indexed). Raises
+        DocumentError, adding nothing, for an item that is not a Document or whose id is
+        not usable (empty, not text)."""
+        documents = list(documents)
+        for document in documents:
+            if not isinstance(document, Document):
+                raise DocumentError(repr(document)[:80], "is not a rag.Document",
+                                    "make documents with rag.text_document(text, doc_id=...)")
+            check_document_id(document.id)
+        return self._index_documents(documents, progress=progress)
 
     def configure(self, **changes) -> Index:
         """A view of this index with other query-time settings (fusion weights, top_k, ...).

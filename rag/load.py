@@ -209,6 +209,7 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
 
 def text_document(text: str, *, doc_id: str, title: str = "", source: str = "") -> Document:
     """A document from text already in memory (a benchmark corpus, another program's data)."""
+    check_document_id(doc_id)
     if not isinstance(text, str) or not text.strip():
         raise DocumentError(source or doc_id, "the text is empty", "give the document some text")
     text = normalize_text(text)
@@ -216,6 +217,15 @@ def text_document(text: str, *, doc_id: str, title: str = "", source: str = "") 
     return Document(id=doc_id, title=title or first_line_title(text) or doc_id,
                     source=source or doc_id, kind=Kind.TEXT, text=text, checksum=checksum,
                     size=len(text.encode("utf-8", "surrogatepass")), skipped=skipped_spans(text))
+
+
+def check_document_id(doc_id: object) -> None:
+    """Raise DocumentError unless `doc_id` is text that can name a document: not empty,
+    no surrounding spaces or control characters."""
+    if not isinstance(doc_id, str) or not doc_id.strip() or doc_id != doc_id.strip() \
+            or _CONTROL.search(doc_id) or "\n" in doc_id:
+        raise DocumentError(repr(doc_id)[:80], "is no document id",
+                            "give each document a non-empty text id, such as 'report-2024'")
 
 
 def kind_of(name: str, *, source: str) -> Kind:

@@ -24,6 +24,7 @@ import socket
 import tempfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -781,6 +782,20 @@ def test_rag_refresh_or_add_of_nothing_changes_nothing(fake_settings):
     with pytest.raises(rag.DocumentError, match="add needs the files or folders"):
         index.add(None)
     assert [d.id for d in index.documents(with_text=False)] == before
+
+
+@pytest.mark.parametrize("doc_id", [None, 123, "", "  ", " padded", "two\nlines"])
+def test_a_document_id_that_is_not_usable_is_refused_and_nothing_added(fake_settings, doc_id):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    good = rag.text_document("The river Quell floods every April.", doc_id="quell")
+    with pytest.raises(rag.DocumentError, match="is no document id"):
+        rag.text_document("The river Quell floods every April.", doc_id=doc_id)
+    with pytest.raises(rag.DocumentError, match="is no document id"):
+        index.add_documents([good, replace(good, id=doc_id)])
+    with pytest.raises(rag.DocumentError, match="is not a rag.Document"):
+        index.add_documents([good, "The river Quell floods every April."])
+    assert "quell" not in {d.id for d in index.documents(with_text=False)}
+    assert index.ask("Who is Paul Poast?").quotes  # still answers
 
 
 def test_rag_remove_and_load_name_a_wrong_argument(fake_settings):
