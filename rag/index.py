@@ -275,7 +275,8 @@ class Index:
         exist raises DocumentError and changes nothing: a mistyped or unmounted folder is
         not a sign that its documents were deleted. Neither is an empty list: remove
         documents with `remove`. The documents under `keep` (sources that are missing now)
-        are kept as they are, and `keep` stays among the sources.
+        are kept as they are, and `keep` stays among the sources; so are documents added
+        from bytes or from memory (`add_bytes`, `add_documents`), which no file mirrors.
         """
         if paths is None and self.sources:
             paths = list(self.sources)
@@ -308,7 +309,11 @@ class Index:
             # from under these paths.
             if doc_id in found or old.source in failed_sources or _is_under(old.source, kept):
                 continue
-            if self._shares_documents() and not _is_under(old.source, roots):
+            if not _is_under(old.source, roots) and (
+                    self._shares_documents() or not Path(old.source).is_file()):
+                # Not a file under these paths, nor one elsewhere that exists: added from
+                # bytes or from memory (add_bytes, add_documents), or a file that is gone
+                # from a folder not refreshed now. Only `remove` takes those out.
                 continue
             changes["removed"].append(doc_id)
         with self._lock:

@@ -222,6 +222,22 @@ def test_add_update_remove_and_refresh(tmp_path, fake_settings, fake_model):
         index.remove(removed.id)
 
 
+def test_documents_from_bytes_or_memory_outlive_a_refresh(tmp_path, fake_settings):
+    corpus = tmp_path / "docs"
+    shutil.copytree(DATA, corpus)
+    index = rag.Index.build([corpus], settings=fake_settings)
+    zebra = index.add_bytes(b"The zebra crossing was painted in 2011.", name="zebra.txt")
+    index.add_documents([rag.text_document("Owls hunt at night.", doc_id="owls")])
+    (corpus / "harbour.txt").unlink()
+    changes = index.refresh()
+    assert {zebra.id, "owls"} <= {d.id for d in index.documents(with_text=False)}
+    assert [d for d in changes["removed"] if d.startswith("harbour-")] == changes["removed"] != []
+    index.save(tmp_path / "index")
+    reopened, changes = rag.Index.open(None, tmp_path / "index", settings=fake_settings)
+    assert changes["removed"] == []
+    assert {zebra.id, "owls"} <= {d.id for d in reopened.documents(with_text=False)}
+
+
 def test_embedding_cache_skips_known_text(tmp_path, fake_settings, fake_model):
     rag.Index.build([DATA], settings=fake_settings, cache_dir=tmp_path)
     first = fake_model.texts_embedded
