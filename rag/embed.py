@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .errors import ModelLoadError
+from .errors import IndexSaveError, ModelLoadError
 from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,17 @@ class EmbeddingCache:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, sha TEXT, vector BLOB,"
-                         " PRIMARY KEY (model, sha))")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, sha TEXT, "
+                             "vector BLOB, PRIMARY KEY (model, sha))")
+        except (OSError, sqlite3.Error) as error:
+            raise IndexSaveError(
+                f"The embedding cache cannot be kept in {self.path.parent} "
+                f"({getattr(error, 'strerror', None) or error}). It lives beside the index "
+                "folder: choose an index folder in a place you can write to.") from error
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

@@ -615,6 +615,19 @@ def run_cli(*argv: str, index: Path) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def test_cli_index_into_a_folder_inside_a_file_is_a_message(tmp_path, fake_model):
+    (tmp_path / "notes.txt").write_text("Owls hunt at night.")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli(["index", str(SEEDS), "--out", str(tmp_path / "notes.txt" / "idx"),
+                    "--model", FAKE_MODEL])
+    assert (code, err.getvalue()) == (2, (
+        f"briefing: error: The embedding cache cannot be kept in {tmp_path / 'notes.txt' / 'cache'} "
+        "(Not a directory). It lives beside the index folder: choose an index folder in a "
+        "place you can write to.\n"))
+    assert (tmp_path / "notes.txt").read_text() == "Owls hunt at night."
+
+
 @pytest.mark.parametrize(("question", "message"), [
     ("", EMPTY_QUESTION),
     ("  \t\n ", EMPTY_QUESTION),
