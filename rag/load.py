@@ -480,8 +480,8 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
         offset += len(page_text) + 2
     text = "\n\n".join(parts) + "\n"
     meta_title = _WORD_PROCESSOR.sub("", str(meta_title)).strip()
-    if _FILE_NAME.match(meta_title) or _NO_TITLE.match(meta_title):  # a file's name, "Untitled"
-        meta_title = ""
+    if _FILE_NAME.match(meta_title) or _NO_TITLE.match(meta_title) or _URL.match(meta_title):
+        meta_title = ""  # a file's name, "Untitled", a browser's "about:blank" or a page's URL
     title = meta_title[:200] or first_line
     return text, tuple(pages), title
 
@@ -490,6 +490,7 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
                             "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"})
 _WORD_PROCESSOR = re.compile(r"^(Microsoft (Word|PowerPoint|Excel) - )")
+_URL = re.compile(r"^(about:|data:|blob:|file:|https?://|www\.)\S*$", re.IGNORECASE)
 _NO_TITLE = re.compile(r"^(untitled|document|title)\s*-?\s*\d*$", re.IGNORECASE)
 _FILE_NAME = re.compile(r"^.*\.(html?|pdf|docx?|odt|rtf|txt|md|pptx?|xlsx?)$", re.IGNORECASE)
 RUNNING_LINES = 3

@@ -99,6 +99,9 @@ def test_pdf_running_headers_and_footers_are_dropped():
     assert load(make_pdf(printed, title="/home/bob/notes.docx"), "n.pdf").title == (
         "Quarterly notes")
     assert load(make_pdf(printed, title="Untitled"), "u.pdf").title == "Quarterly notes"
+    for printed_from_a_browser in ("about:blank", "https://example.org/notes?id=3"):
+        assert load(make_pdf(printed, title=printed_from_a_browser), "b.pdf").title == (
+            "Quarterly notes")
     # One page keeps every line: nothing repeats to tell a header from the text.
     assert load(make_pdf([printed[0]]), "one.pdf").text.startswith("11/27/26, 7:35 PM\n")
     # A sentence repeated at the edge of every page is text, and so is a long line.
