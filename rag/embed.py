@@ -169,6 +169,9 @@ class Embedder:
         order = sorted(todo, key=lambda sha: len(todo[sha]))
         fresh: dict[str, np.ndarray] = {}
         bar = tqdm(total=len(order), unit="text", desc="Embedding", disable=not progress)
+        # Gradio's progress tracking patches tqdm's methods to read `_progress`, and the
+        # app imports Gradio while the index opens: a bar made just before has none.
+        bar._progress = getattr(bar, "_progress", None)
         with bar:
             for start in range(0, len(order), self.SLICE):
                 part = order[start:start + self.SLICE]
