@@ -44,7 +44,7 @@ from .query import (
     resolve_followup,
 )
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
-from .settings import Settings
+from .settings import Settings, settings_or_default
 from .store import Store, create_store, load_store
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Index:
         Files that cannot be loaded are skipped and listed in `index.problems`.
         Raises NoDocumentsError when nothing at all could be loaded.
         """
-        settings = settings or Settings()
+        settings = settings_or_default(settings)
         report = load_documents(_as_paths(paths), max_bytes=settings.max_file_bytes)
         if not report.documents:
             reasons = "; ".join(str(p) for p in report.problems[:5]) or "no files found"
@@ -107,7 +107,7 @@ class Index:
     def empty(cls, *, settings: Settings | None = None,
               cache_dir: str | Path | None = None) -> Index:
         """An index with no documents yet."""
-        settings = settings or Settings()
+        settings = settings_or_default(settings)
         cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
         embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
         return cls(settings=settings, store=create_store(settings, embedder.dimension),
@@ -645,6 +645,7 @@ class Index:
         folder = _folder(folder)
         _recover_interrupted_swap(folder)
         manifest = read_manifest(folder)
+        settings = None if settings is None else settings_or_default(settings)
         saved = Settings.from_dict(manifest["settings"] | {"model": manifest["model"]})
         if settings is not None:
             mismatched = {key: (value, settings.index_facts()[key])
@@ -686,7 +687,7 @@ class Index:
 
         Returns the index and the changes made (see `refresh`).
         """
-        settings = settings or Settings()
+        settings = settings_or_default(settings)
         folder = _folder(folder)
         _check_save_target(folder)  # before the work of indexing, not after
         recorded = saved_sources(folder) if paths is None else []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 from .errors import SettingsError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MIN_SENTENCE_CHARS = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,21 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise SettingsError(f"Settings.{name} must be a positive integer, got {value!r}")
+        if self.max_sentence_chars < MIN_SENTENCE_CHARS:
+            raise SettingsError(f"Settings.max_sentence_chars must be at least "
+                                f"{MIN_SENTENCE_CHARS} (a sentence cut shorter is no quote), "
+                                f"got {self.max_sentence_chars!r}")
+        for name in ("dense_weight", "bm25_weight"):
+            value = getattr(self, name)
+            if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+                    or not math.isfinite(value) or value < 0):
+                raise SettingsError(f"Settings.{name} must be a number >= 0, got {value!r}")
+        if self.dense_weight == 0 and self.bm25_weight == 0:
+            raise SettingsError("Settings.dense_weight and bm25_weight cannot both be 0")
+        for name in ("embed_title", "embed_sentences", "abstain", "reader"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise SettingsError(f"Settings.{name} must be True or False, got {value!r}")
         if (not isinstance(self.chunk_overlap, int) or isinstance(self.chunk_overlap, bool)
                 or self.chunk_overlap < 0):
             raise SettingsError(
@@ -103,6 +121,16 @@ class Settings:
             "chunk_overlap": self.chunk_overlap,
             "max_sentence_chars": self.max_sentence_chars,
         }
+
+
+def settings_or_default(settings: object) -> Settings:
+    """`settings`, or the defaults for None; SettingsError for anything else (a dict)."""
+    if settings is None:
+        return Settings()
+    if not isinstance(settings, Settings):
+        raise SettingsError(f"settings must be rag.Settings(...), got {type(settings).__name__}"
+                            f" (for a dict d: rag.Settings(**d))")
+    return settings
 
 
 def _check_store(store: object) -> None:

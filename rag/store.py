@@ -52,7 +52,7 @@ def build_ivf_index(vectors: VectorFile, ids: np.ndarray):
     import faiss
 
     dimension = vectors.dimension
-    lists = ivf_lists(len(vectors))
+    lists = min(ivf_lists(len(vectors)), len(vectors))  # k-means needs a point per list
     index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, lists,
                                           faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)

@@ -909,6 +909,29 @@ def test_rag_settings_and_configure_errors_are_briefing_errors(fake_settings):
         index.configure(bogus=1)
 
 
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"dense_weight": "1"}, "dense_weight must be a number >= 0, got '1'"),
+    ({"dense_weight": float("nan")}, "dense_weight must be a number >= 0, got nan"),
+    ({"bm25_weight": float("inf")}, "bm25_weight must be a number >= 0, got inf"),
+    ({"bm25_weight": -1}, "bm25_weight must be a number >= 0, got -1"),
+    ({"dense_weight": 0, "bm25_weight": 0.0}, "cannot both be 0"),
+    ({"max_sentence_chars": 5}, "max_sentence_chars must be at least 80"),
+    ({"abstain": "no"}, "abstain must be True or False, got 'no'"),
+    ({"reader": 1}, "reader must be True or False, got 1"),
+])
+def test_settings_that_cannot_work_are_refused(changes, message):
+    with pytest.raises(rag.SettingsError, match=re.escape(message)):
+        rag.Settings(**changes)
+
+
+def test_settings_must_be_a_settings_object_and_ivf_works_on_a_few_passages(fake_settings):
+    with pytest.raises(rag.SettingsError, match=r"settings must be rag.Settings\(...\), got dict"):
+        rag.Index.build([SEEDS], settings={"top_k": 3})
+    # Forced IVF on 25 passages: k-means had more lists than points and faiss failed.
+    index = rag.Index.build([SEEDS], settings=replace(fake_settings, dense_index="ivf"))
+    assert index.search("Paul Poast", k=3)
+
+
 @pytest.mark.parametrize(("data", "name", "message"), [
     ("text, not bytes", "x.txt", "needs the file's bytes, got str"),
     (None, "x.txt", "needs the file's bytes, got NoneType"),
