@@ -71,7 +71,9 @@ class Answer:
         if self.abstained:
             lines.append("**The documents don't cover this.** The closest passages were:\n")
         for number, quote in enumerate(self.quotes, start=1):
-            lines.append(f"> {quote.text} [{number}]\n")
+            # Every line of a quote is quoted: one spanning two paragraphs stays one quote.
+            quoted = "\n".join(f"> {line}".rstrip() for line in quote.text.splitlines())
+            lines.append(f"{quoted} [{number}]\n")
         if self.quotes:
             lines.append("Sources:")
             for number, quote in enumerate(self.quotes, start=1):

@@ -265,6 +265,14 @@ def test_configure_changes_query_settings_only(index):
         index.configure(chunk_chars=100)
 
 
+def test_a_quote_over_two_paragraphs_is_one_blockquote_in_markdown():
+    hit = rag.Hit(chunk_id="d:0-40", doc_id="d", title="Notes", source="notes.txt", start=0,
+                  end=40, text="The red spot is a storm.\n\nIt is huge.", score=1.0)
+    quote = rag.Quote(hit.text, 0, 40, 1.0, hit)
+    answer = rag.Answer(question="q", query="q", quotes=(quote,), abstained=False, hits=(hit,))
+    assert answer.markdown().startswith("> The red spot is a storm.\n>\n> It is huge. [1]\n")
+
+
 def test_answer_markdown_and_dict(index):
     answer = index.ask("When does the apple harvest start?", k=1)
     quote = answer.quotes[0]
