@@ -387,6 +387,8 @@ def read_html(raw: str) -> tuple[str, str]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup.find_all(_INVISIBLE):
         tag.decompose()
+    for tag in soup.find_all(_is_page_furniture):
+        tag.decompose()
     for tag in soup.find_all("br"):
         tag.replace_with("\n")
     for table in soup.find_all("table"):
@@ -406,6 +408,29 @@ def read_html(raw: str) -> tuple[str, str]:
     if not title and paragraphs:
         title = paragraphs[0][:200]
     return text, first_line_title(title) if title else ""
+
+
+# Parts of a page that are not its text, by the names pages give them: cookie notices,
+# share buttons, "related stories", newsletter sign-ups, adverts, breadcrumbs.
+_FURNITURE_NAMES = frozenset({
+    "cookie", "cookies", "consent", "gdpr", "share", "sharing", "social", "newsletter",
+    "subscribe", "subscription", "related", "promo", "advert", "advertisement", "ad", "ads",
+    "breadcrumb", "breadcrumbs", "skip"})
+LINK_LIST_SHARE = 0.5
+"""An <aside> whose text is mostly link text is a list of links ("Related stories")."""
+
+
+def _is_page_furniture(tag) -> bool:
+    if tag.attrs is None or tag.name in ("html", "body", "main", "article"):
+        return False
+    names = " ".join([tag.get("id") or "", *(tag.get("class") or [])]).lower()
+    if _FURNITURE_NAMES.intersection(re.split(r"[^a-z]+", names)):
+        return True
+    if tag.name == "aside":
+        text = len(tag.get_text(" ", strip=True))
+        links = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
+        return text == 0 or links / text > LINK_LIST_SHARE
+    return False
 
 
 def _spell_out_rows(table) -> None:
@@ -540,7 +565,8 @@ def drop_running_lines(pages: list[str]) -> list[str]:
 _BOILERPLATE = re.compile(
     r"^(catch all the .*news|download the .* app|subscribe (now|to|today)|sign up for"
     r"|follow us on|click here to|read more:|advertisement$|share this (article|story)"
-    r"|all rights reserved|copyright( ©| \(c\))? \d{4}|copyright ©|\(c\) \d{4}|© \d{4})",
+    r"|all rights reserved|copyright( ©| \(c\))? \d{4}|copyright ©|\(c\) \d{4}|© \d{4}"
+    r"|we use cookies|this (web)?site uses cookies|share (on|via) |privacy policy\b)",
     re.IGNORECASE,
 )
 

@@ -37,6 +37,22 @@ def test_markdown_title_drops_hashes():
     assert doc.title == "Orchard notes"
 
 
+def test_html_page_furniture_is_not_text():
+    page = (b"<html><body><div id='cookie-banner'>We use cookies. Accept all.</div>"
+            b"<article><h1>Tram approved</h1><p>The council voted 9 to 4.</p>"
+            b"<aside><h3>Related</h3><ul><li><a href='/a'>Bus fares to rise</a></li>"
+            b"<li><a href='/b'>Bridge repairs delayed</a></li></ul></aside>"
+            b"<aside><p>The tram line was first proposed in 1998 by a citizens' group.</p></aside>"
+            b"<div class='share-tools'>Share on Facebook</div>"
+            b"<p class='shareholders'>Shareholders of the operator met in May.</p></article>"
+            b"<footer><p>Privacy policy | Terms of use</p></footer></body></html>")
+    doc = load(page, "tram.html")
+    assert doc.text == ("Tram approved\n\nThe council voted 9 to 4.\n\nThe tram line was first "
+                        "proposed in 1998 by a citizens' group.\n\nShareholders of the operator "
+                        "met in May.\n\nPrivacy policy | Terms of use\n")
+    assert [doc.text[s:e] for s, e in doc.skipped] == ["Privacy policy | Terms of use"]
+
+
 def test_html_keeps_visible_text_only():
     doc = load_file(DATA / "library.html", max_bytes=MB)
     assert doc.title == "The Town Library"
