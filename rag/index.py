@@ -199,8 +199,11 @@ class Index:
         report.problems.extend(failed)
         self.problems = report.problems
         roots = [Path(r) for r in self.sources]
+        indexed = {_resolved([d.source])[0] for d in report.documents}
+        # A file is mirrored from now on only if it was indexed: one that could not be read
+        # (and is then deleted, as a refused upload is) would be looked for at every start.
         self.sources += [p for p in _resolved(paths)
-                         if Path(p).exists() and not _is_under(p, roots)]
+                         if (Path(p).is_dir() or p in indexed) and not _is_under(p, roots)]
         return report
 
     def add_documents(self, documents: Iterable[Document], *,
@@ -262,6 +265,10 @@ class Index:
             document = self.document(doc_id)
             self._store.delete([doc_id])
             self._documents.remove(doc_id)
+            # A file added on its own is no longer mirrored: a refresh would add it back.
+            # (One inside a mirrored folder comes back with the folder's next refresh.)
+            source = _resolved([document.source])[0]
+            self.sources = [p for p in self.sources if p != source]
             return document
 
     def refresh(self, paths: str | Path | Iterable[str | Path] | None = None, *,

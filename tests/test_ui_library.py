@@ -104,13 +104,17 @@ def test_an_unreadable_upload_is_reported_under_its_own_name_and_not_kept(tmp_pa
     assert str(caught.value).startswith("blank.md: ")
     assert list(library.uploads_dir.iterdir()) == []
     assert titles(library) == ["Harbour report", "Markup sample", "Orchard notes"]
+    # Not mirrored either: each start would look for the deleted copy ("not found").
+    assert not any(Path(s).parent == library.uploads_dir.resolve() for s in library.index.sources)
 
 
 def test_removing_an_upload_deletes_its_file_and_saves(tmp_path, library, fake_settings):
     document = library.add_upload(upload_file(tmp_path, "a.txt", b"Alpha note\n\nAlpha.\n"),
                                   name="a.txt")
+    assert str(Path(document.source).resolve()) in library.index.sources
     removed = library.remove(document.id)
     assert removed.id == document.id and not Path(document.source).exists()
+    assert str(Path(document.source).resolve()) not in library.index.sources
     reopened, _ = Library.open([UI_DATA], library.index_dir, settings=fake_settings)
     assert titles(reopened) == ["Harbour report", "Markup sample", "Orchard notes"]
     with pytest.raises(rag.UnknownDocumentError):
