@@ -80,6 +80,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None, *,
 # A Markdown heading line ("## Dredging") ends its sentence even without a blank line after.
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*\n", re.MULTILINE)
 TITLE_LINE_MAX_WORDS = 10
+# "Budget: 2.4 million euros", "Phone: 555-0199": a name of up to four words, a colon, a value.
+_FIELD_LINE = re.compile(r"^[-*•]?\s*[A-Z][\w()/&'’.-]*(?: [\w()/&'’.-]+){0,3}:\s+\S")
 _TITLE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _STARTS_SENTENCE = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
 
@@ -94,6 +96,18 @@ def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, in
     if line_end > 0 and _is_title_line(text, start, line_end):
         pieces.append(_trim(text, start, line_end))
         start = line_end
+    # Lines of fields ("Budget: 2.4 million euros" over "Deadline: 30 June 2026"), and
+    # the line over the first, are sentences of their own, however they end.
+    line_start = start
+    while (line_end := text.find("\n", line_start, end)) > 0:
+        next_end = text.find("\n", line_end + 1, end)
+        next_end = end if next_end < 0 else next_end
+        line = text[line_start:line_end].strip()
+        if _FIELD_LINE.match(text[line_end + 1:next_end].strip()) and line and (
+                _FIELD_LINE.match(line) or line[-1] not in ",;:-–—(\"“‘'"):
+            pieces.append(_trim(text, start, line_end))
+            start = line_end
+        line_start = line_end + 1
     pieces.append(_trim(text, start, end))
     return [(s, e) for s, e in pieces if s < e]
 

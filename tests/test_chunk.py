@@ -126,3 +126,11 @@ def test_a_title_case_line_over_a_sentence_is_a_sentence_of_its_own():
 ])
 def test_a_line_wrapped_mid_sentence_stays_in_its_sentence(text):
     assert [text[s:e] for s, e in split_sentences(text)] == [text]
+
+
+def test_lines_of_fields_are_sentences_of_their_own():
+    text = ("Project Falcon status\nBudget: 2.4 million euros\nDeadline: 30 June 2026\n\n"
+            "Note: the meeting moved\nto Tuesday.")
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Project Falcon status", "Budget: 2.4 million euros", "Deadline: 30 June 2026",
+        "Note: the meeting moved\nto Tuesday."]
