@@ -165,7 +165,7 @@ def test_an_answer_shows_quotes_citations_sources_and_opens_the_source(page):
     assert first.locator("button.cite").is_visible()
     source = turn.locator(".sources button.source").first
     assert source.inner_text().startswith(
-        "[1] Putin and Kim bring back Cold War-era military alliance to tense region, paragraph ")
+        "[1] Putin and Kim bring back Cold War-era military alliance to tense region, paragraph")
     shot(page, "answer-desktop")
 
     quoted = first.locator("mark").inner_text()

@@ -282,6 +282,9 @@ def test_paragraph_numbers_and_places():
                        text="Page one.\n\nPage two.\n", checksum="x", size=900,
                        pages=((0, 9), (11, 20)))
     assert place(pdf, 12) == "p. 2"
+    # A quote that runs on into the next paragraph or page says so.
+    assert place(NOTES, 39, 66 + 5) == "paragraphs 2-3" and place(NOTES, 39, 66) == "paragraph 2"
+    assert place(pdf, 2, 15) == "pp. 1-2" and place(pdf, 2, 9) == "p. 1"
 
 
 def test_document_viewer_shades_the_passage_marks_the_sentence_and_escapes():
@@ -302,7 +305,7 @@ def test_document_viewer_labels_pdf_pages_even_inside_a_highlight():
     html = document_html(pdf, passage=(9, 37), sentence=(14, 30))
     assert html == (
         '<div class="viewer" data-doc="p-1"><div class="viewer-head"><h3>Report</h3>'
-        '<p class="meta">PDF · 2.0 KB · p. 1, chars 14-30</p></div><div class="doc-text">'
+        '<p class="meta">PDF · 2.0 KB · pp. 1-2, chars 14-30</p></div><div class="doc-text">'
         '<span class="page-label">Page 1</span>Page one '
         '<span class="passage">ends </span><mark class="hl">here.\n\n</mark>'
         '<span class="page-label">Page 2</span><mark class="hl">Page two </mark>'

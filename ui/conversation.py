@@ -48,13 +48,13 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
         log.exception("answering %r failed", question[:200])
         return Turn(question=question, error="Something went wrong while answering. The "
                     "details are in the server's log; try again or rephrase the question.")
-    places = tuple(_place(index, hit.doc_id, start) for hit, start, _ in cited(answer))
+    places = tuple(_place(index, hit.doc_id, start, end) for hit, start, end in cited(answer))
     return Turn(question=question, answer=answer, places=places, scope=scope)
 
 
-def _place(index: rag.Index, doc_id: str, offset: int) -> str:
+def _place(index: rag.Index, doc_id: str, start: int, end: int) -> str:
     try:
-        return place(index.document(doc_id), offset)
+        return place(index.document(doc_id), start, end)
     except rag.UnknownDocumentError:  # removed by another session in the meantime
         return ""
 

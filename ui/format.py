@@ -98,12 +98,16 @@ def paragraph_number(text: str, offset: int) -> int:
     return max(1, bisect_right(_paragraph_starts(text), offset))
 
 
-def place(document: rag.Document, offset: int) -> str:
-    """Where `offset` sits, as a reader finds it: 'p. 3' in a PDF, else 'paragraph 4'."""
+def place(document: rag.Document, offset: int, end: int | None = None) -> str:
+    """Where `offset` (to `end`) sits, as a reader finds it: 'p. 3' in a PDF, else
+    'paragraph 4'; 'pp. 3-4' or 'paragraphs 4-5' when the span runs on."""
+    last = max(offset, (end if end is not None else offset) - 1)
     page = document.page_at(offset)
     if page is not None:
-        return f"p. {page}"
-    return f"paragraph {paragraph_number(document.text, offset)}"
+        last_page = document.page_at(last) or page
+        return f"pp. {page}-{last_page}" if last_page > page else f"p. {page}"
+    first, final = (paragraph_number(document.text, o) for o in (offset, last))
+    return f"paragraphs {first}-{final}" if final > first else f"paragraph {first}"
 
 
 def cited(answer: rag.Answer) -> list[tuple[rag.Hit, int, int]]:
@@ -328,7 +332,7 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
             runs.append(chunk)
     where = ""
     if sentence:
-        where = f" · {place(document, sentence[0])}, chars {sentence[0]}-{sentence[1]}"
+        where = f" · {place(document, *sentence)}, chars {sentence[0]}-{sentence[1]}"
     return (f'<div class="viewer" data-doc="{escape(document.id)}">'
             f'<div class="viewer-head"><h3>{escape(document.title)}</h3>'
             f'<p class="meta">{escape(document.kind.value.upper())} · '
