@@ -172,9 +172,13 @@ class Embedder:
         # Gradio's progress tracking patches tqdm's methods to read `_progress`, and the
         # app imports Gradio while the index opens: a bar made just before has none.
         bar._progress = getattr(bar, "_progress", None)
+        # A bar being watched moves about twenty times, whatever the size: one slice of a
+        # few hundred texts would hold it at 0% until the end.
+        step = self.SLICE if not progress else min(self.SLICE, max(self.batch_size,
+                                                                   -(-len(order) // 20)))
         with bar:
-            for start in range(0, len(order), self.SLICE):
-                part = order[start:start + self.SLICE]
+            for start in range(0, len(order), step):
+                part = order[start:start + step]
                 vectors = dict(zip(part, self._encode([todo[sha] for sha in part]), strict=True))
                 if self.cache:
                     self.cache.put(self.model_name, vectors)
