@@ -174,6 +174,7 @@ def test_an_answer_shows_quotes_citations_sources_and_opens_the_source(page):
     highlight.first.wait_for(state="visible")
     assert page.locator("#viewer h3").inner_text() == (
         "Putin and Kim bring back Cold War-era military alliance to tense region")
+    assert not page.locator("#viewer .back-to-chat").is_visible()  # beside the chat already
     assert " ".join(highlight.all_inner_texts()).split() == quoted.split()
     box = page.locator("#viewer .doc-text").bounding_box()
     mark = highlight.first.bounding_box()
@@ -296,6 +297,10 @@ def test_phone_width_layout(browser, server):
     top = page.locator("#viewer").bounding_box()["y"]
     assert 0 <= top < 844  # the viewer was brought into sight below the chat
     shot(page, "phone-source")
+    page.locator("#viewer .back-to-chat").click()
+    page.wait_for_timeout(300)
+    cite = page.locator(".turn .quote button.cite").first.bounding_box()
+    assert 0 <= cite["y"] < 844  # back at the citation that opened the source
     page.close()
 
 

@@ -274,6 +274,9 @@ def test_markdown_export_quotes_every_line_of_a_multi_paragraph_quote():
         "1. D, chars 0-10 (d.txt)\n")
 
 
+BACK = '<button type="button" class="back-to-chat">Back to the answer</button>'
+
+
 def test_paragraph_numbers_and_places():
     assert [paragraph_number(TEXT, o) for o in (0, 10, 11, 39, 65, 66, 81)] == [1, 1, 2, 2, 2,
                                                                               3, 3]
@@ -291,7 +294,8 @@ def test_document_viewer_shades_the_passage_marks_the_sentence_and_escapes():
     html = document_html(NOTES, passage=(11, 64), sentence=(39, 64))
     assert html == (
         '<div class="viewer" data-doc="notes-1"><div class="viewer-head"><h3>Notes &lt;1&gt;</h3>'
-        '<p class="meta">TXT · 83 B · paragraph 2, chars 39-64</p></div><div class="doc-text">'
+        '<p class="meta">TXT · 83 B · paragraph 2, chars 39-64</p>'
+        f'{BACK}</div><div class="doc-text">'
         "Notes &lt;1&gt;\n\n"
         '<span class="passage">The harbour opened in 1850. </span>'
         '<mark class="hl">Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>'
@@ -305,7 +309,8 @@ def test_document_viewer_labels_pdf_pages_even_inside_a_highlight():
     html = document_html(pdf, passage=(9, 37), sentence=(14, 30))
     assert html == (
         '<div class="viewer" data-doc="p-1"><div class="viewer-head"><h3>Report</h3>'
-        '<p class="meta">PDF · 2.0 KB · pp. 1-2, chars 14-30</p></div><div class="doc-text">'
+        '<p class="meta">PDF · 2.0 KB · pp. 1-2, chars 14-30</p>'
+        f'{BACK}</div><div class="doc-text">'
         '<span class="page-label">Page 1</span>Page one '
         '<span class="passage">ends </span><mark class="hl">here.\n\n</mark>'
         '<span class="page-label">Page 2</span><mark class="hl">Page two </mark>'
@@ -315,7 +320,8 @@ def test_document_viewer_labels_pdf_pages_even_inside_a_highlight():
 def test_document_viewer_without_a_citation_shows_the_plain_text():
     assert document_html(NOTES) == (
         '<div class="viewer" data-doc="notes-1"><div class="viewer-head"><h3>Notes &lt;1&gt;</h3>'
-        '<p class="meta">TXT · 83 B</p></div><div class="doc-text">'
+        '<p class="meta">TXT · 83 B</p>'
+        f'{BACK}</div><div class="doc-text">'
         "Notes &lt;1&gt;\n\nThe harbour opened in 1850. Ships &lt;b&gt;came&lt;/b&gt; &amp; went."
         "\n\nIt closed later.\n</div></div>")
     assert viewer_message("Gone <now>") == (

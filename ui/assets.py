@@ -13,6 +13,7 @@ element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-doc]');
   if (!button || !element.contains(button)) return;
   const d = button.dataset;
+  window.briefingCitation = button;  // where the viewer's "Back to the answer" returns
   trigger('cite', {doc: d.doc, start: Number(d.start), end: Number(d.end),
                    pstart: Number(d.pstart), pend: Number(d.pend)});
 });
@@ -34,6 +35,13 @@ watch('value', () => {
 # Scrolls the document to the highlighted sentence whenever the viewer gets a new value,
 # and brings the viewer itself into sight when it sits below the chat (phones).
 VIEWER_JS = """
+element.addEventListener('click', (event) => {
+  if (!event.target.closest('.back-to-chat')) return;
+  const cited = window.briefingCitation;
+  const target = cited && cited.isConnected ? cited : document.querySelector('#question');
+  target.scrollIntoView({block: 'center'});
+  target.focus({preventScroll: true});
+});
 watch('value', () => {
   const box = element.querySelector('.doc-text');
   const mark = element.querySelector('mark.hl') || element.querySelector('.passage');
@@ -85,6 +93,8 @@ button.source { border: none; background: none; color: var(--color-accent); curs
                 padding: 0.1rem 0; text-align: left; font-size: inherit; }
 
 .viewer-head h3 { margin: 0; font-size: 1.05rem; }
+/* On a phone the viewer sits below the chat: a way back up to the answer. */
+.back-to-chat { display: none; }
 .viewer-head .meta { margin: 0.1rem 0 0.5rem; font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .doc-text { position: relative; max-height: 70vh; overflow-y: auto; white-space: pre-wrap;
             overflow-wrap: anywhere; line-height: 1.55; font-size: 0.92rem; padding: 0.5rem;
@@ -111,6 +121,9 @@ table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3r
   .conversation { max-height: none; }
   #viewer-column { position: static; }
   .doc-text { max-height: 60vh; }
+  .back-to-chat { display: inline-block; margin: 0 0 0.5rem; padding: 0.3rem 0.7rem;
+                  border: 1px solid var(--border-color-primary); border-radius: 0.5rem;
+                  background: var(--block-background-fill); font-size: 0.85rem; }
   .question { max-width: 100%; }
   table.documents td:nth-child(3), table.documents th:nth-child(3) { display: none; }
 }

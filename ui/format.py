@@ -336,7 +336,8 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
     return (f'<div class="viewer" data-doc="{escape(document.id)}">'
             f'<div class="viewer-head"><h3>{escape(document.title)}</h3>'
             f'<p class="meta">{escape(document.kind.value.upper())} · '
-            f"{human_size(document.size)}{escape(where)}</p></div>"
+            f"{human_size(document.size)}{escape(where)}</p>"
+            '<button type="button" class="back-to-chat">Back to the answer</button></div>'
             f'<div class="doc-text">{"".join(runs)}</div></div>')
 
 
