@@ -248,6 +248,23 @@ def test_text_from_odd_encodings_and_markup_is_what_the_file_says(handlers, libr
     assert library.index.ask("When does the Zorblat fair open?").quotes[0].doc_id == notice.id
 
 
+def test_a_file_uploaded_again_under_its_name_replaces_the_earlier_version(handlers, library,
+                                                                           tmp_path):
+    assert upload(handlers, tmp_path, {"owls.txt": b"Owl survey\n\nWe counted 12 owls.\n"}) == [
+        "Added “Owl survey” (owls.txt, 1 passage). It is searchable now."]
+    first = library.index.documents()[-1]
+    assert upload(handlers, tmp_path, {"owls.txt": b"Owl survey\n\nWe counted 14 owls.\n"}) == [
+        "Updated “Owl survey” (owls.txt, 1 passage): it replaces the earlier upload of that "
+        "name."]
+    assert titles(library) == [*SEED_TITLES, "Owl survey"]
+    assert not Path(first.source).exists()
+    assert "14 owls" in library.index.ask("How many owls were counted?").quotes[0].text
+    # Another name is another document.
+    upload(handlers, tmp_path, {"owls-2023.txt": b"Owl survey\n\nWe counted 9 owls.\n"})
+    assert titles(library) == [*SEED_TITLES, "Owl survey", "Owl survey"]
+    assert_still_whole(library)
+
+
 def test_several_files_at_once_each_get_their_line_in_order(handlers, library, tmp_path):
     lines = upload(handlers, tmp_path, {"empty.txt": b"", "tool.exe": b"MZ",
                                         "good.txt": b"Good note\n\nOwls eat mice.\n"})

@@ -221,6 +221,7 @@ class Handlers:
             name = path.name  # Gradio keeps the uploader's file name, made safe
             progress(number / max(len(paths), 1), desc=f"Indexing {name}")
             known = {d.id for d in self.library.index.documents(with_text=False)}
+            earlier = self.library.uploads_named(name)
             try:
                 document = self.library.add_upload(path, name=name, progress=True)
             except rag.DocumentError as error:
@@ -245,9 +246,27 @@ class Handlers:
                                     f"“{document.title}”, so nothing was added."))
                 continue
             chunks = self.library.index.passage_counts().get(document.id, 0)
-            notes.append((True, f"Added “{document.title}” ({name}, {chunks} "
-                                f"passage{'s' if chunks != 1 else ''}). It is searchable now."))
+            passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
+            # A file uploaded again under the same name is a new version: it replaces the
+            # earlier one, which would otherwise be cited under the same name.
+            replaced = [d for d in earlier if self._remove_quietly(d.id)]
+            if replaced:
+                notes.append((True, f"Updated “{document.title}” ({name}, {passages}): it "
+                                    "replaces the earlier upload of that name."))
+                continue
+            notes.append((True, f"Added “{document.title}” ({name}, {passages}). It is "
+                                "searchable now."))
         return self._status(notes, request), *self.panel(scope)
+
+    def _remove_quietly(self, doc_id: str) -> bool:
+        try:
+            self.library.remove(doc_id)
+        except rag.UnknownDocumentError:  # removed in another session meanwhile
+            return False
+        except OSError:
+            log.exception("could not remove the earlier upload %s", doc_id)
+            return False
+        return True
 
     def remove(self, doc_id: str | None, scope: list[str] | None,
                request: gr.Request | None = None) -> tuple:

@@ -141,6 +141,11 @@ class Library:
         self._write_names()
         return document
 
+    def uploads_named(self, name: str) -> list[rag.Document]:
+        """The indexed uploads that were uploaded under this file name."""
+        return [d for d in self.index.documents(with_text=False)
+                if self.is_upload(d) and self._names.get(Path(d.source).name) == name]
+
     def indexed_copy(self, checksum: str) -> rag.Document | None:
         """The indexed document whose file has this SHA-256 checksum, if any."""
         found = next((d for d in self.index.documents(with_text=False)
