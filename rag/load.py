@@ -433,17 +433,28 @@ def _is_page_furniture(tag) -> bool:
     return False
 
 
+FIELD_NAME_MAX_WORDS = 4
+
+
 def _spell_out_rows(table) -> None:
     """A table with a header row becomes one line a row, each cell named by its column
     ("Planet: Saturn; Moons: 146."): flattened cell by cell, "Saturn 146" would no longer
-    say what 146 counts. Tables inside tables (page layout) and tables without a header row
-    of <th> cells are left to be read cell by cell."""
+    say what 146 counts. A table of two columns with short names on the left and no header
+    reads one field a line ("Contact: Helga Berg."). Tables inside tables (page layout) and
+    other tables without a header row of <th> cells are left to be read cell by cell."""
     if table.find("table"):
         return
     rows = [[cell.get_text(" ", strip=True) for cell in row.find_all(("th", "td"))]
             for row in table.find_all("tr")]
     first = table.find("tr")
     header = rows[0] if rows and first is not None and first.find("th") else []
+    if not header and rows and all(len(cells) == 2 and cells[0] for cells in rows) \
+            and all(len(cells[0].split()) <= FIELD_NAME_MAX_WORDS for cells in rows):
+        # Two columns, names on the left ("Contact | Helga Berg"): one field a line.
+        lines = [f"{name.rstrip(':')}: {value}" if value else name for name, value in rows]
+        table.clear()
+        table.append("\n\n".join(line if line[-1] in ".!?" else line + "." for line in lines))
+        return
     if len(header) < 2 or len(rows) < 2 or not all(header):
         return
     caption = table.find("caption")

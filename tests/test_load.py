@@ -37,6 +37,15 @@ def test_markdown_title_drops_hashes():
     assert doc.title == "Orchard notes"
 
 
+def test_a_two_column_html_table_of_names_reads_one_field_a_line():
+    doc = load(b"<table><tr><td>Contact</td><td>Helga Berg</td></tr>"
+               b"<tr><td>Phone:</td><td>555-0199</td></tr></table>"
+               b"<table><tr><td>Jupiter is the largest planet of all</td><td>95</td></tr></table>",
+               "t.html")
+    assert doc.text == ("Contact: Helga Berg.\n\nPhone: 555-0199.\n\n"
+                        "Jupiter is the largest planet of all 95\n")
+
+
 def test_html_page_furniture_is_not_text():
     page = (b"<html><body><div id='cookie-banner'>We use cookies. Accept all.</div>"
             b"<article><h1>Tram approved</h1><p>The council voted 9 to 4.</p>"
