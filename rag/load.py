@@ -448,7 +448,7 @@ def _spell_out_rows(table) -> None:
             for row in table.find_all("tr")]
     first = table.find("tr")
     header = rows[0] if rows and first is not None and first.find("th") else []
-    if not header and rows and all(len(cells) == 2 and cells[0] for cells in rows) \
+    if not header and len(rows) >= 2 and all(len(cells) == 2 and cells[0] for cells in rows) \
             and all(len(cells[0].split()) <= FIELD_NAME_MAX_WORDS for cells in rows):
         # Two columns, names on the left ("Contact | Helga Berg"): one field a line.
         lines = [f"{name.rstrip(':')}: {value}" if value else name for name, value in rows]
