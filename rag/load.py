@@ -379,6 +379,9 @@ _BLOCKS = ("p", "div", "section", "article", "main", "header", "footer", "aside"
            "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "details", "summary")
 
 
+_INDENT = "\ue000"  # a private-use character: no page holds it as text
+
+
 def read_html(raw: str) -> tuple[str, str]:
     """Visible text of an HTML page, one paragraph per block element, and its <title>."""
     from bs4 import BeautifulSoup
@@ -391,6 +394,12 @@ def read_html(raw: str) -> tuple[str, str]:
         tag.decompose()
     for tag in soup.find_all("br"):
         tag.replace_with("\n")
+    for tag in soup.find_all("pre"):
+        # Code and configuration keep their indentation, which the spaces collapsed below
+        # would lose: held as a character that is no space until then.
+        lines = tag.get_text().split("\n")
+        tag.string = "\n".join(_INDENT * (len(line) - len(line.lstrip(" \t"))) + line.lstrip(" \t")
+                               for line in lines)
     for table in soup.find_all("table"):
         _spell_out_rows(table)
     for tag in soup.find_all(("td", "th")):
@@ -404,7 +413,7 @@ def read_html(raw: str) -> tuple[str, str]:
         paragraph = "\n".join(line for line in lines if line)
         if paragraph:
             paragraphs.append(paragraph)
-    text = normalize_text("\n\n".join(paragraphs)) if paragraphs else ""
+    text = normalize_text("\n\n".join(paragraphs).replace(_INDENT, " ")) if paragraphs else ""
     if not title and paragraphs:
         title = paragraphs[0][:200]
     return text, first_line_title(title) if title else ""

@@ -303,9 +303,11 @@ def test_a_markdown_table_reads_one_row_a_line_named_by_its_columns():
     assert doc.text == "Moons\n\nPlanet: Jupiter; Moons: 95.\n\nPlanet: Saturn; Moons: 146.\n"
 
 
-def test_markdown_code_keeps_its_lines():
-    doc = load(b"Run this:\n\n```\npip install briefing\nbriefing serve\n```\n", "c.md")
-    assert doc.text == "Run this:\n\npip install briefing\nbriefing serve\n"
+def test_markdown_code_keeps_its_lines_and_indentation():
+    doc = load(b"Run this:\n\n```\npip install briefing\nbriefing serve\n```\n\n"
+               b"    def f():\n        return  1\n", "c.md")
+    assert doc.text == ("Run this:\n\npip install briefing\nbriefing serve\n\n"
+                        "def f():\n    return 1\n")
 
 
 def test_folder_with_thousands_of_small_files(tmp_path):
