@@ -373,7 +373,9 @@ def read_markdown(raw: str) -> tuple[str, str]:
 # --- HTML -----------------------------------------------------------------------------
 
 _INVISIBLE = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object",
-              "embed", "canvas", "button", "select", "input", "textarea", "form", "nav")
+              "embed", "canvas", "button", "select", "input", "textarea", "form", "nav",
+              # Struck-out text is what the page no longer says ("the ~~2024~~ 2025 tests").
+              "del", "s", "strike")
 _BLOCKS = ("p", "div", "section", "article", "main", "header", "footer", "aside", "li", "ul",
            "ol", "dl", "dt", "dd", "table", "tr", "blockquote", "pre", "figure", "figcaption",
            "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "details", "summary")

@@ -295,6 +295,8 @@ def test_markdown_reads_as_rendered_without_its_markup_or_scripts():
     assert doc.title == "Note"
     assert doc.text == ("Note\n\nText bold and strong.\n\nfirst item\n\nsecond item\n\n"
                         "numbered\n\nSee the map.\n")
+    # Struck-out text is what the document no longer says.
+    assert load(b"The ~~2024~~ 2025 tests passed.", "s.md").text == "The 2025 tests passed.\n"
 
 
 def test_a_markdown_table_reads_one_row_a_line_named_by_its_columns():
