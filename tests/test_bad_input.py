@@ -265,6 +265,25 @@ def test_a_file_uploaded_again_under_its_name_replaces_the_earlier_version(handl
     assert_still_whole(library)
 
 
+def test_only_a_sessions_own_upload_is_replaced_and_stays_ticked(handlers, library, tmp_path):
+    one, two = SimpleNamespace(session_hash="one"), SimpleNamespace(session_hash="two")
+
+    def send(session, data, scope=()):
+        path = str(gradio_file(tmp_path, "notes.txt", data))
+        status, _table, scope_update, _pick = handlers.upload([path], list(scope),
+                                                              progress=no_progress, request=session)
+        return notes(status)[0], scope_update["value"]
+
+    send(one, b"Harbor notes\n\nThe pier opens at six.\n")
+    harbor = library.index.documents()[-1].id
+    assert send(two, b"Garden notes\n\nThe roses bloom in June.\n")[0].startswith("Added")
+    line, scope = send(one, b"Harbor notes\n\nThe pier opens at seven.\n", scope=[harbor])
+    assert line.startswith("Updated “Harbor notes” (notes.txt")
+    newer = library.index.documents()[-1].id
+    assert scope == [newer] != [harbor]
+    assert titles(library) == [*SEED_TITLES, "Garden notes", "Harbor notes"]
+
+
 def test_several_files_at_once_each_get_their_line_in_order(handlers, library, tmp_path):
     lines = upload(handlers, tmp_path, {"empty.txt": b"", "tool.exe": b"MZ",
                                         "good.txt": b"Good note\n\nOwls eat mice.\n"})
@@ -596,9 +615,16 @@ def test_questions_asked_before_the_answer_comes_are_answered_in_turn(handlers):
     assert [t.question for t in turns] == ["Who is Paul Poast?", "What does he research?"]
     assert turns[-1].answer.query == "What does Paul Poast research?"
     assert "Searching" not in page and "The question is empty" not in page
+    # "New conversation" while questions wait: their answers are dropped, and the next
+    # question starts afresh (a late event's copy of the old turns does not bring them back).
+    handlers.take_question("Who is Tongfi Kim?", turns, session)
+    handlers.take_question("Where does he work?", turns, session)
     handlers.clear(session)
-    assert handlers.respond("Who is Paul Poast?", (), [], session)[0][0].question == (
-        "Who is Paul Poast?")
+    assert handlers.respond("", turns, [], session) == (gr.skip(),) * 4
+    handlers.take_question("What does he research?", turns, session)
+    turns, page, *_ = handlers.respond("", turns, [], session)
+    assert [t.question for t in turns] == ["What does he research?"]
+    assert not turns[0].answer.rewritten and "Who is Tongfi Kim?" not in page
 
 
 def test_an_answer_from_some_documents_says_which(handlers, library, tmp_path):

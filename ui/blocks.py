@@ -70,6 +70,9 @@ class PanelSession:
     """The latest messages, newest first."""
     files: list[str] = field(default_factory=list)
     """The files of the last upload event, as Gradio named them."""
+    uploaded: set[str] = field(default_factory=set)
+    """Ids of the documents this session uploaded: only those are replaced by a file
+    uploaded again under the same name (another user's notes.txt is theirs)."""
 
 
 @dataclass(slots=True)
@@ -83,7 +86,9 @@ class ChatSession:
     order: threading.Lock = field(default_factory=threading.Lock)
     """Held while a question is answered: the next one waits for it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
-    """Held while `turns` and `waiting` are read or changed."""
+    """Held while `turns`, `waiting` and `cleared` are read or changed."""
+    cleared: bool = False
+    """Set by "New conversation": answers still on their way are dropped."""
 
     def shown(self) -> tuple[Turn, ...]:
         return (*self.turns,
@@ -135,9 +140,16 @@ class Handlers:
         chat = self._chat(request, turns)
         with chat.order:
             with chat.lock:
-                question = chat.waiting.pop(0) if chat.waiting else (question or "")
+                if chat.waiting:
+                    question = chat.waiting.pop(0)
+                elif getattr(request, "session_hash", None):
+                    # Its question went with a cleared conversation ("New conversation").
+                    return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                question = question or ""
             turn = conversation.ask(self.library.index, question, chat.turns, doc_ids=scope)
             with chat.lock:
+                if chat.cleared:  # "New conversation" while it was being answered
+                    return gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 if turn.answer is None and not question.strip():
                     return (chat.turns, conversation_html((*chat.shown(), turn)), gr.update(),
                             gr.update(interactive=bool(chat.turns)))
@@ -172,7 +184,13 @@ class Handlers:
         key = getattr(request, "session_hash", None)
         if key:
             with self._sessions_lock:
-                self._chats.pop(key, None)
+                # A fresh record, not none: one rebuilt from a late event's copy of the
+                # conversation would bring the cleared turns back.
+                chat = self._chats.pop(key, None)
+                self._chats[key] = ChatSession()
+            if chat is not None:
+                with chat.lock:
+                    chat.cleared, chat.waiting = True, []
         return ((), conversation_html(()), "", gr.update(value=None, interactive=False),
                 viewer_message(EMPTY_VIEWER))
 
@@ -216,12 +234,15 @@ class Handlers:
         raised here reaches the page: Gradio would mark the whole panel as failed.
         """
         notes: list[tuple[bool, str]] = []
+        session = self._session(request)
+        scope = list(scope or [])
         paths = [Path(f) for f in self._new_files(list(files or []), request)]
         for number, path in enumerate(paths):
             name = path.name  # Gradio keeps the uploader's file name, made safe
             progress(number / max(len(paths), 1), desc=f"Indexing {name}")
             known = {d.id for d in self.library.index.documents(with_text=False)}
-            earlier = self.library.uploads_named(name)
+            earlier = [d for d in self.library.uploads_named(name)
+                       if session is None or d.id in session.uploaded]
             try:
                 document = self.library.add_upload(path, name=name, progress=True)
             except rag.DocumentError as error:
@@ -249,7 +270,11 @@ class Handlers:
             passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
             # A file uploaded again under the same name is a new version: it replaces the
             # earlier one, which would otherwise be cited under the same name.
+            if session is not None:
+                session.uploaded.add(document.id)
             replaced = [d for d in earlier if self._remove_quietly(d.id)]
+            if any(d.id in scope for d in replaced):  # the new version stays ticked
+                scope = [d for d in scope if d not in {r.id for r in replaced}] + [document.id]
             if replaced:
                 notes.append((True, f"Updated “{document.title}” ({name}, {passages}): it "
                                     "replaces the earlier upload of that name."))
