@@ -80,9 +80,12 @@ def split_sentences(text: str, start: int = 0, end: int | None = None, *,
 # A Markdown heading line ("## Dredging") ends its sentence even without a blank line after.
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*\n", re.MULTILINE)
 TITLE_LINE_MAX_WORDS = 10
+FIELD_LABEL_MAX_WORDS = 5
 # "Budget: 2.4 million euros", "Phone: 555-0199": a name of up to four words, a colon, a value.
 _FIELD_LINE = re.compile(r"^[-*•]?\s*[A-Z][\w()/&'’.-]*(?: [\w()/&'’.-]+){0,3}:\s+\S")
 _TITLE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_TITLE_JOINTS = frozenset({"a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "at",
+                           "by", "with", "from", "into", "de", "del", "van", "von", "vs"})
 _STARTS_SENTENCE = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
 
 
@@ -97,19 +100,29 @@ def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, in
         pieces.append(_trim(text, start, line_end))
         start = line_end
     # Lines of fields ("Budget: 2.4 million euros" over "Deadline: 30 June 2026"), and
-    # the line over the first, are sentences of their own, however they end.
+    # a title line over the first, are sentences of their own, however they end; prose
+    # wrapped before "Europe: energy..." goes on.
     line_start = start
     while (line_end := text.find("\n", line_start, end)) > 0:
         next_end = text.find("\n", line_end + 1, end)
         next_end = end if next_end < 0 else next_end
         line = text[line_start:line_end].strip()
         if _FIELD_LINE.match(text[line_end + 1:next_end].strip()) and line and (
-                _FIELD_LINE.match(line) or line[-1] not in ",;:-–—(\"“‘'"):
+                _FIELD_LINE.match(line) or _is_title_line(text, line_start, line_end)
+                or _is_label(line)):
             pieces.append(_trim(text, start, line_end))
             start = line_end
         line_start = line_end + 1
     pieces.append(_trim(text, start, end))
     return [(s, e) for s, e in pieces if s < e]
+
+
+def _is_label(line: str) -> bool:
+    """A few words heading the fields under them ("Project Falcon status"): at most
+    FIELD_LABEL_MAX_WORDS, not ending as a sentence or on a joining word."""
+    words = _TITLE_WORD.findall(line)
+    return (0 < len(words) <= FIELD_LABEL_MAX_WORDS and "," not in line
+            and line[-1] not in ".!?:;,-–—(\"“‘'’" and words[-1].lower() not in _TITLE_JOINTS)
 
 
 def _is_title_line(text: str, start: int, end: int) -> bool:
@@ -120,11 +133,15 @@ def _is_title_line(text: str, start: int, end: int) -> bool:
     signed by" over "Vladimir Putin...") is not: a sentence's words are not all capitalized."""
     line = text[start:end].strip()
     words = _TITLE_WORD.findall(line)
-    if not words or len(words) > TITLE_LINE_MAX_WORDS or line[-1] in ".!?:;,-–—(\"“‘'":
+    if not words or len(words) > TITLE_LINE_MAX_WORDS or "," in line \
+            or line[-1] in ".!?:;,-–—(\"“‘'’" or re.search(r"[’']s\b", line):
         return False
     if not _STARTS_SENTENCE.match(text, end + 1):
         return False
-    return all(w[0].isupper() for w in words if len(w) > 3)
+    # Every word capitalised but the small ones that join a title's words, and the last
+    # word no such joint: "...the United States and" over "Japan will consult" goes on.
+    return (all(w[0].isupper() or w.lower() in _TITLE_JOINTS for w in words)
+            and words[-1].lower() not in _TITLE_JOINTS)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

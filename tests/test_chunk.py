@@ -123,6 +123,13 @@ def test_a_title_case_line_over_a_sentence_is_a_sentence_of_its_own():
     "The report was written\nby the committee in May.",        # next line goes on
     "The treaty was signed by\nVladimir Putin and Kim Jong Un.",  # not title case
     "Signed On Behalf Of The Board,\nJane Smith and Ann Lee.",  # ends as a clause does
+    # Hard-wrapped prose whose line happens to be capitalised (a review's cases).
+    "Under Article 4 the United States and\nJapan will consult within five days.",
+    "Until now, South\nKorea had a longstanding policy.",
+    "North Korea’s Kim\nJong Un said he and Putin share a bond.",
+    "Download The Mint News App to get\nDaily Market Updates.",
+    "The committee listed two priorities for\nEurope: energy security and defence.",
+    "Two people spoke at the meeting on\nMonday: Maria Lopez and Tomas Berg.",
 ])
 def test_a_line_wrapped_mid_sentence_stays_in_its_sentence(text):
     assert [text[s:e] for s, e in split_sentences(text)] == [text]
