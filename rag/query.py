@@ -188,16 +188,19 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
 
 def _not_a_person(name: str, question: str) -> bool:
     """Whether `name` in `question` is no person: a place or a people to the named-entity
-    recogniser (rag.entities), or a name that follows "the". "He" is not "Japan" in "What
-    did the Japan commitment say?", nor "the Skerry Point Lighthouse" in "Who was its first
-    keeper?". (The small recogniser takes many people's names for organisations.)"""
+    recogniser (rag.entities), or, after "the", anything but a person. "He" is not "Japan"
+    in "What did the Japan commitment say?", nor "the Skerry Point Lighthouse" in "Who was
+    its first keeper?", but is "the Russian President Vladimir Putin". (The small
+    recogniser takes many people's names for organisations, so "the" is asked for.)"""
     from . import entities
 
-    if re.search(rf"\bthe\s+{re.escape(name)}", question, re.IGNORECASE):
-        return True
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
-    return bool(found) and found <= {"GPE", "LOC", "NORP"}
+    if found and found <= {"GPE", "LOC", "NORP"}:
+        return True
+    # After "the", a name the recogniser does not know as a person is a thing.
+    return bool(found) and "PERSON" not in found and bool(
+        re.search(rf"\bthe\s+{re.escape(name)}\b", question, re.IGNORECASE))
 
 
 def _name_after_and(question: str) -> re.Match | None:

@@ -88,6 +88,9 @@ def test_names_in_question():
     # ... nor a building or an organisation.
     ("How long did he serve?", ["Who was the first keeper of the Skerry Point Lighthouse?"],
      "Who was the first keeper of the Skerry Point Lighthouse: How long did he serve?"),
+    # ... but a person after "the" is still one.
+    ("When did he sign it?", ["What did the Russian President Vladimir Putin sign?"],
+     "When did Russian President Vladimir Putin sign it?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
