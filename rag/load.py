@@ -422,26 +422,30 @@ def read_html(raw: str) -> tuple[str, str]:
 
 
 # Parts of a page that are not its text, by the names pages give them: cookie notices,
-# share buttons, "related stories", newsletter sign-ups, adverts, breadcrumbs.
+# related-story and newsletter boxes, adverts, breadcrumbs. Only small ones: a name is a
+# hint, and "category-social-policy" or "has-ads" may sit on a whole article.
 _FURNITURE_NAMES = frozenset({
-    "cookie", "cookies", "consent", "gdpr", "share", "sharing", "social", "newsletter",
-    "subscribe", "subscription", "related", "promo", "advert", "advertisement", "ad", "ads",
-    "breadcrumb", "breadcrumbs", "skip"})
+    "cookie", "cookies", "gdpr", "newsletter", "subscribe", "subscription", "related",
+    "promo", "advert", "advertisement", "ads", "breadcrumb", "breadcrumbs"})
+FURNITURE_MAX_CHARS = 300
+"""A box named as furniture is dropped when its text is this short (or mostly links)."""
 LINK_LIST_SHARE = 0.5
-"""An <aside> whose text is mostly link text is a list of links ("Related stories")."""
+"""A box, or an <aside>, whose text is mostly link text is a list of links."""
+LINK_LIST_MAX_CHARS = 2000
 
 
 def _is_page_furniture(tag) -> bool:
-    if tag.attrs is None or tag.name in ("html", "body", "main", "article"):
+    if tag.attrs is None or tag.name in ("html", "body", "main", "article", "table"):
         return False
     names = " ".join([tag.get("id") or "", *(tag.get("class") or [])]).lower()
-    if _FURNITURE_NAMES.intersection(re.split(r"[^a-z]+", names)):
+    named = bool(_FURNITURE_NAMES.intersection(re.split(r"[^a-z]+", names)))
+    if not named and tag.name != "aside":
+        return False
+    text = len(tag.get_text(" ", strip=True))
+    if text == 0 or (named and text <= FURNITURE_MAX_CHARS):
         return True
-    if tag.name == "aside":
-        text = len(tag.get_text(" ", strip=True))
-        links = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
-        return text == 0 or links / text > LINK_LIST_SHARE
-    return False
+    links = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
+    return text <= LINK_LIST_MAX_CHARS and links / text > LINK_LIST_SHARE
 
 
 FIELD_NAME_MAX_WORDS = 4

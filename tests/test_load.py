@@ -57,9 +57,21 @@ def test_html_page_furniture_is_not_text():
             b"<footer><p>Privacy policy | Terms of use</p></footer></body></html>")
     doc = load(page, "tram.html")
     assert doc.text == ("Tram approved\n\nThe council voted 9 to 4.\n\nThe tram line was first "
-                        "proposed in 1998 by a citizens' group.\n\nShareholders of the operator "
-                        "met in May.\n\nPrivacy policy | Terms of use\n")
-    assert [doc.text[s:e] for s, e in doc.skipped] == ["Privacy policy | Terms of use"]
+                        "proposed in 1998 by a citizens' group.\n\nShare on Facebook\n\n"
+                        "Shareholders of the operator met in May.\n\nPrivacy policy | Terms of "
+                        "use\n")
+    assert [doc.text[s:e] for s, e in doc.skipped] == [  # kept, never quoted
+        "Share on Facebook", "Privacy policy | Terms of use"]
+    # A name is only a hint: whole articles carry such classes (a review's cases).
+    long = "The committee met for six hours and agreed on the budget for next year. " * 6
+    for opening in ('<div class="post-42 post category-social-policy">', '<div class="has-ads">',
+                    '<section id="related-work">', '<div id="consent-form">',
+                    '<div class="ad-hoc-committee">'):
+        assert load(f"<html><body>{opening}<p>{long}</p></div></body></html>".encode(),
+                    "p.html").text.startswith("The committee met")
+    table = b"<table class='share-price'><tr><td>Open</td><td>12.5</td></tr>" \
+            b"<tr><td>Close</td><td>13.1</td></tr></table>"
+    assert load(table, "t.html").text == "Open: 12.5.\n\nClose: 13.1.\n"
 
 
 def test_html_keeps_visible_text_only():
