@@ -365,9 +365,32 @@ def read_markdown(raw: str) -> tuple[str, str]:
     """
     from markdown_it import MarkdownIt
 
-    html = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    text, _ = read_html(html.render(raw))
+    raw = _FRONT_MATTER.sub("", raw, count=1)
+    markdown = MarkdownIt("commonmark", {"html": True, "maxNesting": 200}).enable(
+        ["table", "strikethrough"])
+    env: dict = {}
+    tokens = markdown.parse(raw, env)
+    for token in tokens:
+        for child in token.children or ():
+            # "Replace <username> with your login", "List<String>": no HTML tag, text.
+            tag = _TAG_NAME.match(child.content) if child.type == "html_inline" else None
+            if tag and tag.group(1).lower() not in _HTML_TAGS:
+                child.type = "text"
+    text, _ = read_html(markdown.renderer.render(tokens, markdown.options, env))
     return text, first_line_title(text)
+
+
+# YAML front matter ("---" lines around "title: ...") opening a Markdown file is metadata.
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?:.*\n){0,100}?(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
+_HTML_TAGS = frozenset(
+    "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas "
+    "caption center cite code col colgroup data datalist dd del details dfn dialog div dl dt em "
+    "embed fieldset figcaption figure font footer form h1 h2 h3 h4 h5 h6 head header hr html i "
+    "iframe img input ins kbd label legend li link main map mark meta meter nav noscript object "
+    "ol optgroup option output p param picture pre progress q rp rt ruby s samp script section "
+    "select small source span strike strong style sub summary sup svg table tbody td template "
+    "textarea tfoot th thead time title tr track tt u ul var video wbr".split())
 
 
 # --- HTML -----------------------------------------------------------------------------

@@ -311,6 +311,15 @@ def test_markdown_reads_as_rendered_without_its_markup_or_scripts():
     assert load(b"The ~~2024~~ 2025 tests passed.", "s.md").text == "The 2025 tests passed.\n"
 
 
+def test_markdown_keeps_angle_brackets_that_are_no_html_and_drops_front_matter():
+    assert load(b"Replace <username> with your login; List<String> too; <b>bold</b>.",
+                "a.md").text == "Replace <username> with your login; List<String> too; bold.\n"
+    doc = load(b"---\ntitle: Front matter\ntags: [a, b]\n---\n# Real title\n\nBody.\n", "f.md")
+    assert (doc.title, doc.text) == ("Real title", "Real title\n\nBody.\n")
+    deep = "".join("  " * i + f"- item {i}\n" for i in range(12)).encode()
+    assert load(deep, "deep.md").text.count("item") == 12  # nesting past 9 levels kept
+
+
 def test_a_markdown_table_reads_one_row_a_line_named_by_its_columns():
     doc = load(b"# Moons\n\n| Planet | Moons |\n|---|--:|\n| Jupiter | 95 |\n| Saturn | 146 |\n",
                "m.md")
