@@ -221,9 +221,9 @@ def text_document(text: str, *, doc_id: str, title: str = "", source: str = "") 
 
 def check_document_id(doc_id: object) -> None:
     """Raise DocumentError unless `doc_id` is text that can name a document: not empty,
-    no surrounding spaces or control characters."""
+    no surrounding spaces, no control characters, tabs or line breaks."""
     if not isinstance(doc_id, str) or not doc_id.strip() or doc_id != doc_id.strip() \
-            or _CONTROL.search(doc_id) or "\n" in doc_id:
+            or _CONTROL.search(doc_id) or any(c.isspace() and c != " " for c in doc_id):
         raise DocumentError(repr(doc_id)[:80], "is no document id",
                             "give each document a non-empty text id, such as 'report-2024'")
 

@@ -840,7 +840,7 @@ def test_rag_refresh_or_add_of_nothing_changes_nothing(fake_settings):
     assert [d.id for d in index.documents(with_text=False)] == before
 
 
-@pytest.mark.parametrize("doc_id", [None, 123, "", "  ", " padded", "two\nlines"])
+@pytest.mark.parametrize("doc_id", [None, 123, "", "  ", " padded", "two\nlines", "a\tb"])
 def test_a_document_id_that_is_not_usable_is_refused_and_nothing_added(fake_settings, doc_id):
     index = rag.Index.build([SEEDS], settings=fake_settings)
     good = rag.text_document("The river Quell floods every April.", doc_id="quell")
