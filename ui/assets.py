@@ -9,6 +9,13 @@ from __future__ import annotations
 # container handles every citation button, including those of answers added later;
 # `trigger('cite', ...)` becomes the Python event `conversation.cite` with this data.
 CONVERSATION_JS = """
+// The question as it stands when Enter goes down (see TAKE_QUESTION_JS in ui/blocks.py).
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing
+      && event.target.closest && event.target.closest('#question')) {
+    window.briefingAsked = event.target.value;
+  }
+}, true);
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-doc]');
   if (!button || !element.contains(button)) return;

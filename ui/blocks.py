@@ -58,6 +58,16 @@ MAX_TURNS = 100
 # the panel). Kept for the most recent sessions only.
 STATUS_NOTES = 10
 STATUS_SESSIONS = 512
+# Asking, in the page: the question moves out of the box, which is empty at once (a reply
+# from the server to empty it came after the first letters of the next question).
+# The question is read as it was when Enter went down (CONVERSATION_JS records it): the
+# event runs a few keystrokes later, and what was typed meanwhile stays in the box.
+TAKE_QUESTION_JS = """(question) => {
+  const asked = window.briefingAsked ?? question;
+  window.briefingAsked = null;
+  const now = document.querySelector('#question textarea')?.value ?? '';
+  return [asked, now.startsWith(asked) ? now.slice(asked.length).trimStart() : ''];
+}"""
 # Gradio fills a handler's gr.Progress parameter; track_tqdm shows the embedding batches.
 UPLOAD_PROGRESS = gr.Progress(track_tqdm=True)
 
@@ -109,13 +119,6 @@ class Handlers:
         shutil.rmtree(self.exports, ignore_errors=True)
 
     # --- chat -------------------------------------------------------------------------------
-
-    def take_question(self, question: str, turns: Sequence[Turn],
-                      request: gr.Request | None = None) -> tuple:
-        """The first step of asking: the box is emptied and the question shown at once, so
-        that what is typed while the answer is on its way is kept; the question goes on to
-        `respond`."""
-        return "", question, self.show_asked(question, turns, request)
 
     def show_asked(self, question: str, turns: Sequence[Turn],
                    request: gr.Request | None = None) -> str | dict:
@@ -398,7 +401,9 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
     # Gradio keeps copies of uploads and downloads in its cache: hourly, drop those a day old.
     with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
-        asked = gr.State("")  # the question on its way, once the box is emptied
+        # The question on its way: the page moves it here and empties the box at once
+        # (TAKE_QUESTION_JS), so that what is typed next is never overwritten.
+        asked = gr.Textbox(visible=False)
         gr.HTML('<div id="header"><h1>Briefing</h1><p>Answers quoted from your documents, '
                 "each with its source. Nothing is made up.</p></div>", js_on_load=None)
         with gr.Row(equal_height=False):
@@ -445,8 +450,9 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         # Gradio's default drops it.
         showing = {"queue": False, "api_visibility": "private", "show_progress": "hidden",
                    "trigger_mode": "multiple"}
-        question.submit(handlers.take_question, [question, turns], [question, asked, chat],
+        question.submit(None, [question], [asked, question], js=TAKE_QUESTION_JS,
                         **showing).then(
+            handlers.show_asked, [asked, turns], chat, **showing).then(
             handlers.respond, [asked, turns, scope], chat_out, trigger_mode="multiple",
             **answering)
         for button in examples:
