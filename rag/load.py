@@ -472,6 +472,8 @@ def _is_page_furniture(tag) -> bool:
 
 
 FIELD_NAME_MAX_WORDS = 4
+_LAYOUT_BLOCKS = ("p", "div", "section", "article", "ul", "ol", "dl", "blockquote", "pre",
+                  "h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def _spell_out_rows(table) -> None:
@@ -487,11 +489,12 @@ def _spell_out_rows(table) -> None:
     first = table.find("tr")
     header = rows[0] if rows and first is not None and first.find("th") else []
     if not header and len(rows) >= 2 and all(len(cells) == 2 and cells[0] for cells in rows) \
-            and all(len(cells[0].split()) <= FIELD_NAME_MAX_WORDS for cells in rows):
+            and all(len(cells[0].split()) <= FIELD_NAME_MAX_WORDS for cells in rows) \
+            and not table.find(_LAYOUT_BLOCKS):  # a page laid out in a table holds paragraphs
         # Two columns, names on the left ("Contact | Helga Berg"): one field a line.
         lines = [f"{name.rstrip(':')}: {value}" if value else name for name, value in rows]
         table.clear()
-        table.append("\n\n".join(line if line[-1] in ".!?" else line + "." for line in lines))
+        table.append("\n\n".join(_end_as_sentence(line) for line in lines))
         return
     if len(header) < 2 or len(rows) < 2 or not all(header):
         return
@@ -504,9 +507,15 @@ def _spell_out_rows(table) -> None:
         else:
             line = " ".join(cell for cell in cells if cell)
         if line:
-            lines.append(line if line[-1] in ".!?" else line + ".")
+            lines.append(_end_as_sentence(line))
     table.clear()
     table.append("\n\n".join(lines))
+
+
+def _end_as_sentence(line: str) -> str:
+    """A row read as a sentence ends as one, unless it ends on a web address."""
+    return line if line[-1] in ".!?" or re.search(r"(https?://|www\.)\S+$", line) \
+        else line + "."
 
 
 # --- PDF ------------------------------------------------------------------------------

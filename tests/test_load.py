@@ -44,6 +44,13 @@ def test_a_two_column_html_table_of_names_reads_one_field_a_line():
                "t.html")
     assert doc.text == ("Contact: Helga Berg.\n\nPhone: 555-0199.\n\n"
                         "Jupiter is the largest planet of all 95\n")
+    # A page laid out in a table is no list of fields; a web address gets no full stop.
+    layout = load(b"<table><tr><td>Menu</td><td><h2>News</h2><p>The pier reopened.</p></td></tr>"
+                  b"<tr><td>Side</td><td><p>Pier 1 open</p></td></tr></table>", "l.html")
+    assert layout.text == "Menu\n\nNews\n\nThe pier reopened.\n\nSide\n\nPier 1 open\n"
+    site = load(b"<table><tr><td>Site</td><td>https://harbor.example/</td></tr>"
+                b"<tr><td>Phone</td><td>555</td></tr></table>", "s.html")
+    assert site.text == "Site: https://harbor.example/\n\nPhone: 555.\n"
 
 
 def test_html_page_furniture_is_not_text():
