@@ -22,6 +22,7 @@ import re
 import shutil
 import socket
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
@@ -614,6 +615,12 @@ def test_questions_asked_before_the_answer_comes_are_answered_in_turn(handlers):
     assert [t.question for t in turns] == ["Who is Paul Poast?", "What does he research?"]
     assert turns[-1].answer.query == "What does Paul Poast research?"
     assert "Searching" not in page and "The question is empty" not in page
+    # A question whose answer never started (its event refused) holds no later one back.
+    handlers.show_asked("Lost question?", turns, session)
+    handlers._chat(session, turns).waiting[0] = ("Lost question?", time.monotonic() - 601)
+    handlers.show_asked("Who is Tongfi Kim?", turns, session)
+    turns, page, *_ = handlers.respond("", turns, [], session)
+    assert turns[-1].question == "Who is Tongfi Kim?" and "Lost question?" not in page
     # "New conversation" while questions wait: their answers are dropped, and the next
     # question starts afresh (a late event's copy of the old turns does not bring them back).
     handlers.show_asked("Who is Tongfi Kim?", turns, session)

@@ -10,6 +10,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ ANSWER_CONCURRENCY = 2
 QUEUE_SIZE = 64
 # Uploads and removals run one at a time: indexing is heavy, and each ends in a save.
 DOCUMENT_CHANGES = "documents"
+# A question waits at most this long for its answer to start: longer, its answer event was
+# lost (refused by a full queue) and it no longer holds the next ones back.
+WAIT_LIMIT_S = 600
 # A conversation keeps its last 100 turns: each answer re-renders the whole conversation,
 # and follow-ups only look back a question or two.
 MAX_TURNS = 100
@@ -91,8 +95,9 @@ class ChatSession:
     one after another are answered in turn, each after the ones before it."""
 
     turns: tuple[Turn, ...] = ()
-    waiting: list[str] = field(default_factory=list)
-    """Questions asked and not yet answered, in the order they were asked."""
+    waiting: list[tuple[str, float]] = field(default_factory=list)
+    """Questions asked and not yet answered, in the order they were asked, each with the
+    time it was asked (time.monotonic)."""
     order: threading.Lock = field(default_factory=threading.Lock)
     """Held while a question is answered: the next one waits for it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -102,7 +107,16 @@ class ChatSession:
 
     def shown(self) -> tuple[Turn, ...]:
         return (*self.turns,
-                *(Turn(question=q, pending=True) for q in self.waiting if q.strip()))
+                *(Turn(question=q, pending=True) for q, _ in self.waiting if q.strip()))
+
+    def next_question(self) -> str | None:
+        """The oldest waiting question, past those whose answer never came (its event was
+        refused, the queue being full): they would hold every later one back."""
+        while self.waiting:
+            question, asked = self.waiting.pop(0)
+            if time.monotonic() - asked <= WAIT_LIMIT_S:
+                return question
+        return None
 
 
 class Handlers:
@@ -126,7 +140,7 @@ class Handlers:
         question waits its turn to be answered by `respond`."""
         chat = self._chat(request, turns)
         with chat.lock:
-            chat.waiting.append(question or "")
+            chat.waiting.append((question or "", time.monotonic()))
             return conversation_html(chat.shown()) if (question or "").strip() else gr.update()
 
     def respond(self, question: str, turns: Sequence[Turn], scope: list[str] | None,
@@ -143,8 +157,9 @@ class Handlers:
         chat = self._chat(request, turns)
         with chat.order:
             with chat.lock:
-                if chat.waiting:
-                    question = chat.waiting.pop(0)
+                waited = chat.next_question()
+                if waited is not None:
+                    question = waited
                 elif getattr(request, "session_hash", None):
                     # Its question went with a cleared conversation ("New conversation").
                     return gr.skip(), gr.skip(), gr.skip(), gr.skip()
