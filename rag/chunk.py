@@ -107,9 +107,14 @@ def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, in
         next_end = text.find("\n", line_end + 1, end)
         next_end = end if next_end < 0 else next_end
         line = text[line_start:line_end].strip()
+        after_end = text.find("\n", next_end + 1, end) if next_end < end else -1
+        after = text[next_end + 1:end if after_end < 0 else after_end].strip() \
+            if next_end < end else ""
         if _FIELD_LINE.match(text[line_end + 1:next_end].strip()) and line and (
                 _FIELD_LINE.match(line) or _is_title_line(text, line_start, line_end)
-                or _is_label(line)):
+                # a label heads two fields or more: "Europe: the winter was cold" under
+                # "Energy prices rose sharply across" is one line of wrapped prose
+                or (_is_label(line) and _FIELD_LINE.match(after))):
             pieces.append(_trim(text, start, line_end))
             start = line_end
         line_start = line_end + 1

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from html import escape as html_escape
 from pathlib import Path
 
 from .errors import DocumentError, FileTooLargeError, UnsupportedFileError
@@ -223,7 +224,7 @@ def check_document_id(doc_id: object) -> None:
     """Raise DocumentError unless `doc_id` is text that can name a document: not empty,
     no surrounding spaces, no control characters, tabs or line breaks."""
     if not isinstance(doc_id, str) or not doc_id.strip() or doc_id != doc_id.strip() \
-            or _CONTROL.search(doc_id) or any(c.isspace() and c != " " for c in doc_id):
+            or _CONTROL.search(doc_id) or any(c in "\t\n\r\v\f\x85\u2028\u2029" for c in doc_id):
         raise DocumentError(repr(doc_id)[:80], "is no document id",
                             "give each document a non-empty text id, such as 'report-2024'")
 
@@ -371,18 +372,29 @@ def read_markdown(raw: str) -> tuple[str, str]:
     env: dict = {}
     tokens = markdown.parse(raw, env)
     for token in tokens:
-        for child in token.children or ():
-            # "Replace <username> with your login", "List<String>": no HTML tag, text.
-            tag = _TAG_NAME.match(child.content) if child.type == "html_inline" else None
+        if token.type == "html_block":
+            # A line that is only "<username>" is no HTML either.
+            tag = _TAG_NAME.match(token.content.lstrip())
             if tag and tag.group(1).lower() not in _HTML_TAGS:
+                token.content = html_escape(token.content)
+        for child in token.children or ():
+            # In a sentence, only formatting is HTML: "Replace <username> with your login",
+            # "List<String>", "put it in the <head> section", "<Title>" are text.
+            tag = _TAG_NAME.match(child.content) if child.type == "html_inline" else None
+            if tag and tag.group(1).lower() not in _INLINE_HTML_TAGS:
                 child.type = "text"
     text, _ = read_html(markdown.renderer.render(tokens, markdown.options, env))
     return text, first_line_title(text)
 
 
 # YAML front matter ("---" lines around "title: ...") opening a Markdown file is metadata.
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?:.*\n){0,100}?(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
+# It opens on a "key:" line right under the "---": a rule over a paragraph is no metadata.
+_FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\n[A-Za-z_][\w -]*:.*\n(?:.*\n){0,100}?(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 _TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
+_INLINE_HTML_TAGS = frozenset(
+    "a abbr b bdi bdo br cite code data del dfn em font i img ins kbd mark q s samp small span "
+    "strike strong sub sup time tt u var wbr".split())
 _HTML_TAGS = frozenset(
     "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas "
     "caption center cite code col colgroup data datalist dd del details dfn dialog div dl dt em "
@@ -449,7 +461,8 @@ def read_html(raw: str) -> tuple[str, str]:
 # hint, and "category-social-policy" or "has-ads" may sit on a whole article.
 _FURNITURE_NAMES = frozenset({
     "cookie", "cookies", "gdpr", "newsletter", "subscribe", "subscription", "related",
-    "promo", "advert", "advertisement", "ads", "breadcrumb", "breadcrumbs"})
+    "promo", "advert", "advertisement", "ads", "breadcrumb", "breadcrumbs", "share",
+    "sharing", "social", "skip"})
 FURNITURE_MAX_CHARS = 300
 """A box named as furniture is dropped when its text is this short (or mostly links)."""
 LINK_LIST_SHARE = 0.5

@@ -200,6 +200,15 @@ def test_questions_typed_fast_one_after_another_are_each_asked_whole(page):
     assert page.locator(".turn").last.locator(".searched").inner_text() == (
         "Searched for: What does Paul Poast research?")
     assert box.input_value() == "draft"
+    # Ctrl+Enter asks nothing; the Ask button then asks what the box holds.
+    box.fill("Who is Paul Poast?")
+    box.press("Control+Enter")
+    box.fill("What was the Camp David agreement aimed at?")
+    before = page.locator(".turn:not(.unsaved)").count()
+    page.locator("#question button").filter(has_text="Ask").click()
+    page.wait_for_function(f"document.querySelectorAll('.turn .answer').length > {before}")
+    assert page.locator(".turn .question p").last.inner_text() == (
+        "What was the Camp David agreement aimed at?")
 
 
 def test_a_follow_up_is_searched_with_the_earlier_question(page):

@@ -130,6 +130,7 @@ def test_a_title_case_line_over_a_sentence_is_a_sentence_of_its_own():
     "Download The Mint News App to get\nDaily Market Updates.",
     "The committee listed two priorities for\nEurope: energy security and defence.",
     "Two people spoke at the meeting on\nMonday: Maria Lopez and Tomas Berg.",
+    "Energy prices rose sharply across\nEurope: the winter was cold.",
 ])
 def test_a_line_wrapped_mid_sentence_stays_in_its_sentence(text):
     assert [text[s:e] for s, e in split_sentences(text)] == [text]

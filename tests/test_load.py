@@ -64,11 +64,9 @@ def test_html_page_furniture_is_not_text():
             b"<footer><p>Privacy policy | Terms of use</p></footer></body></html>")
     doc = load(page, "tram.html")
     assert doc.text == ("Tram approved\n\nThe council voted 9 to 4.\n\nThe tram line was first "
-                        "proposed in 1998 by a citizens' group.\n\nShare on Facebook\n\n"
-                        "Shareholders of the operator met in May.\n\nPrivacy policy | Terms of "
-                        "use\n")
-    assert [doc.text[s:e] for s, e in doc.skipped] == [  # kept, never quoted
-        "Share on Facebook", "Privacy policy | Terms of use"]
+                        "proposed in 1998 by a citizens' group.\n\nShareholders of the operator "
+                        "met in May.\n\nPrivacy policy | Terms of use\n")
+    assert [doc.text[s:e] for s, e in doc.skipped] == ["Privacy policy | Terms of use"]
     # A name is only a hint: whole articles carry such classes (a review's cases).
     long = "The committee met for six hours and agreed on the budget for next year. " * 6
     for opening in ('<div class="post-42 post category-social-policy">', '<div class="has-ads">',
@@ -323,6 +321,13 @@ def test_markdown_keeps_angle_brackets_that_are_no_html_and_drops_front_matter()
                 "a.md").text == "Replace <username> with your login; List<String> too; bold.\n"
     doc = load(b"---\ntitle: Front matter\ntags: [a, b]\n---\n# Real title\n\nBody.\n", "f.md")
     assert (doc.title, doc.text) == ("Real title", "Real title\n\nBody.\n")
+    # Tags named in a sentence are text; a rule over the first paragraph is no front matter.
+    assert load(b"Paste it into a <script> tag. It runs.\n\nAdd it to <head>. Use <Title>.",
+                "t.md").text == ("Paste it into a <script> tag. It runs.\n\nAdd it to <head>. "
+                                 "Use <Title>.\n")
+    assert load(b"---\n\nIntro.\n\n---\n\nAfter.\n", "r.md").text == "Intro.\n\nAfter.\n"
+    assert load(b"<div>\nblock html\n</div>\n\n<script>alert(1)</script>\n\nafter", "b.md"
+                ).text == "block html\n\nafter\n"
     deep = "".join("  " * i + f"- item {i}\n" for i in range(12)).encode()
     assert load(deep, "deep.md").text.count("item") == 12  # nesting past 9 levels kept
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 # `trigger('cite', ...)` becomes the Python event `conversation.cite` with this data.
 CONVERSATION_JS = """
 // The question as it stands when Enter goes down (see TAKE_QUESTION_JS in ui/blocks.py).
+// Only a plain Enter in the box submits (not Ctrl/Alt/Meta+Enter, nor Enter on the button).
 document.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing
-      && event.target.closest && event.target.closest('#question')) {
-    window.briefingAsked = event.target.value;
+  const box = event.target;
+  if (event.key === 'Enter' && !event.shiftKey && !event.ctrlKey && !event.altKey
+      && !event.metaKey && !event.isComposing && event.keyCode !== 229
+      && box.tagName === 'TEXTAREA' && box.closest('#question')) {
+    window.briefingAsked = box.value;
   }
 }, true);
 element.addEventListener('click', (event) => {

@@ -67,8 +67,10 @@ STATUS_SESSIONS = 512
 # The question is read as it was when Enter went down (CONVERSATION_JS records it): the
 # event runs a few keystrokes later, and what was typed meanwhile stays in the box.
 TAKE_QUESTION_JS = """(question) => {
-  const asked = window.briefingAsked ?? question;
+  // The recorded question, if this submit is its Enter (the box then starts with it).
+  const recorded = window.briefingAsked;
   window.briefingAsked = null;
+  const asked = recorded && question.startsWith(recorded) ? recorded : question;
   const now = document.querySelector('#question textarea')?.value ?? '';
   return [asked, now.startsWith(asked) ? now.slice(asked.length).trimStart() : ''];
 }"""
