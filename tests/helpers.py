@@ -1,9 +1,10 @@
-"""Test helpers: a deterministic embedder and a tiny PDF writer."""
+"""Test helpers: a deterministic embedder, a tiny PDF writer and a free port."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import socket
 
 import numpy as np
 
@@ -91,3 +92,9 @@ def rank_sentences(text: str, spans: tuple[tuple[int, int], ...], sims: list[flo
     query_terms = set(answer.answer_terms([question])[0])
     return answer.score_sentences([hit], [spans], [np.array(sims)], [terms], query_terms,
                                   question)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

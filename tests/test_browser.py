@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 
 import rag
 
-from .helpers import make_pdf
+from .helpers import free_port, make_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +42,6 @@ def require_chromium() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); CI fails instead")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers(url: str) -> bool:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .helpers import free_port
 
 if not os.environ.get("CI"):
     pytest.importorskip("milvus_lite")
@@ -60,12 +61,6 @@ for line in sys.stdin:
         out = {{"error": f"{{type(error).__name__}}: {{error}}"}}
     print(json.dumps(out), flush=True)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Replica:

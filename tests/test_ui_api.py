@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,18 +12,14 @@ import rag
 from ui.blocks import build, launch_options
 from ui.library import Library
 
+from .helpers import free_port
+
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError, AuthenticationError  # noqa: E402
 
 UI_DATA = Path(__file__).parent / "ui_data"
 QUOTE_KEYS = {"text", "start", "end", "score", "doc_id", "title", "source", "page", "citation",
               "passage", "also"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def launched(library: Library, **options) -> Iterator[str]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +15,9 @@ import pytest
 import rag
 from ui.app import ServeError, read_auth_file, serve
 
+from .helpers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 UI_DATA = Path(__file__).parent / "ui_data"
 
 
@@ -52,3 +60,31 @@ def test_a_taken_port_is_a_clear_error(tmp_path, fake_settings):
     assert str(caught.value).endswith(
         "Stop what uses that port, choose another with --port, or check --host.")
     assert not (tmp_path / "index").exists()  # refused before the index was opened
+
+
+def test_sigterm_stops_the_app_as_ctrl_c_does(tmp_path):
+    """`kill`, a service manager or `docker stop` send SIGTERM: the app stops with status 0
+    and deletes its temporary folder of conversation downloads, as on Ctrl+C."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TMPDIR": str(scratch)}
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--docs", str(UI_DATA), "--index",
+             str(tmp_path / "index"), "--port", str(free_port())],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while "Briefing is ready: " not in log_path.read_text("utf-8"):
+                assert process.poll() is None, log_path.read_text("utf-8")
+                assert time.monotonic() < deadline, log_path.read_text("utf-8")
+                time.sleep(0.1)
+            assert list(scratch.glob("briefing-exports-*"))  # made while serving
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0, log_path.read_text("utf-8")
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert not list(scratch.glob("briefing-exports-*"))
+    assert "Traceback" not in log_path.read_text("utf-8")

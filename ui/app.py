@@ -9,7 +9,9 @@ first question, so from then on every question is answered at full speed.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -99,6 +101,7 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
         if host not in ("127.0.0.1", "localhost", "::1"):
             _say(f"Listening on {host}: other machines can reach it"
                  + ("." if auth else " and no login is required (see --auth)."))
+        _stop_on_sigterm()
         demo.block_thread()
     except KeyboardInterrupt:
         pass
@@ -106,6 +109,13 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
         demo.close()
         handlers.close()
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM (`kill`, a service manager, `docker stop`) stop the app as Ctrl+C does,
+    through the clean-up that deletes the session's conversation downloads."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _warm_up(opened: Future) -> None:
