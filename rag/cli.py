@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--squad", type=Path, metavar="FILE", help="a SQuAD v1.1 json[.gz]")
     evaluate.add_argument("--articles", default=None, metavar="A:B",
                           help="SQuAD article range, Python slice style (e.g. 24:48)")
+    evaluate.add_argument("--held-out", action="store_true",
+                          help="SQuAD: also ask each question without its own paragraph and "
+                               "report how often it abstains when no other paragraph answers")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N queries")
     evaluate.add_argument("--modes", default="hybrid",
                           help="comma list of hybrid,bm25,dense (BEIR and SQuAD)")

@@ -394,12 +394,19 @@ def beir_figures(qrels: dict[str, dict[str, int]], run: dict[str, list[str]],
 
 
 def evaluate_squad(index: Index, data: SquadSet, *, modes: Sequence[Mode],
-                   limit: int | None = None) -> dict:
+                   limit: int | None = None, held_out: bool = False) -> dict:
     """Gold paragraph hit@1, hit@5 and MRR@10 by search, and any answer string inside
-    the top quote of `ask`, one entry per mode (timed as in `evaluate_beir`)."""
+    the top quote of `ask`, one entry per mode (timed as in `evaluate_beir`).
+
+    With `held_out`, each question is asked again with its own paragraph left out of the
+    search: where no other paragraph holds an answer string, the documents no longer
+    answer it, and the right reply is to abstain. These are near-topic unanswerable
+    questions (the rest of the article is still there), the hard kind."""
     questions = data.questions[:limit]
     views = {m.name: index.configure(**m.weights) for m in modes}
     total = len(index)
+    answered_elsewhere = _answered_elsewhere(data, questions) if held_out else {}
+    doc_ids = [d.id for d in data.documents]
     records: dict[str, list[dict]] = {m.name: [] for m in modes}
     embed = []
     for done, q in enumerate(questions):
@@ -410,14 +417,37 @@ def evaluate_squad(index: Index, data: SquadSet, *, modes: Sequence[Mode],
                                       depth=10, total=total)
             answer, ask_s = timed(views[m.name].ask, q.question)
             top = answer.quotes[0].text if answer.quotes else ""
-            records[m.name].append({
+            record = {
                 "id": q.id, "gold": q.doc_id,
                 "gold_rank": ranking.index(q.doc_id) + 1 if q.doc_id in ranking else None,
                 "abstained": answer.abstained, "top_quote": top,
                 "top_quote_ok": any(metrics.contains_answer(top, a) for a in q.answers),
-                "search_seconds": round(search_s, 4), "ask_seconds": round(ask_s, 4)})
+                "search_seconds": round(search_s, 4), "ask_seconds": round(ask_s, 4)}
+            if held_out:
+                record["held_out"] = None if answered_elsewhere[q.id] or len(doc_ids) < 2 \
+                    else _ask_without(views[m.name], q, doc_ids)
+            records[m.name].append(record)
     return {"questions": len(questions), "embed": latency(embed),
             "modes": {name: squad_figures(rows) for name, rows in records.items()}}
+
+
+def _answered_elsewhere(data: SquadSet, questions: Sequence[SquadQuestion]) -> dict[str, bool]:
+    """Per question, whether a paragraph other than its own holds one of its answers."""
+    texts = {d.id: metrics.normalize_answer(d.text) for d in data.documents}
+    answered = {}
+    for q in questions:
+        needles = [n for n in map(metrics.normalize_answer, q.answers) if n]
+        answered[q.id] = any(n in text for doc_id, text in texts.items()
+                             if doc_id != q.doc_id for n in needles)
+    return answered
+
+
+def _ask_without(view: Index, q: SquadQuestion, doc_ids: Sequence[str]) -> dict:
+    """`q` asked of every paragraph but its own: whether the answer abstained, and the
+    paragraph of its top quote."""
+    answer = view.ask(q.question, doc_ids=[d for d in doc_ids if d != q.doc_id])
+    return {"abstained": answer.abstained,
+            "top_doc": answer.quotes[0].doc_id if answer.quotes else None}
 
 
 def squad_figures(records: Sequence[dict]) -> dict:
@@ -431,8 +461,19 @@ def squad_figures(records: Sequence[dict]) -> dict:
             "mrr@10": _round(metrics.mean([1 / r if r and r <= 10 else 0.0 for r in ranks])),
             "top_quote": rate(r["top_quote_ok"] for r in records),
             "abstained": rate(r["abstained"] for r in records),
+            **_held_out_figures(records),
             "search": latency(search_s), "ask": latency(ask_s),
             "seconds": round(sum(search_s) + sum(ask_s), 2), "records": list(records)}
+
+
+def _held_out_figures(records: Sequence[dict]) -> dict:
+    """With --held-out: of the questions no other paragraph answers, how many there are and
+    the share abstained on when asked without their own paragraph."""
+    if not records or "held_out" not in records[0]:
+        return {}
+    asked = [r["held_out"] for r in records if r["held_out"] is not None]
+    return {"held_out_questions": len(asked),
+            "held_out_abstained": _round(metrics.mean([float(a["abstained"]) for a in asked]))}
 
 
 # --- the command ------------------------------------------------------------------------
@@ -453,6 +494,9 @@ def run(args) -> dict:
                             + (f" (got {', '.join(given)})" if given else ""))
     if args.limit is not None and args.limit <= 0:
         raise EvalDataError(f"--limit must be greater than 0, got {args.limit}")
+    if args.held_out and not args.squad:
+        raise EvalDataError("--held-out goes with --squad: it leaves each question's own "
+                            "paragraph out")
     if args.docs and not args.questions:
         raise EvalDataError("--docs goes with a question file; BEIR and SQuAD bring their own "
                             "documents")
@@ -468,7 +512,8 @@ def run(args) -> dict:
         if args.beir:
             summary = run_beir(args.beir, split=args.split, **common)
         elif args.squad:
-            summary = run_squad(args.squad, articles=args.articles, **common)
+            summary = run_squad(args.squad, articles=args.articles,
+                                held_out=args.held_out, **common)
         else:
             summary = run_questions(args.questions, docs=docs, **common)
     finally:
@@ -522,13 +567,13 @@ def run_beir(folder: Path, *, split: str, modes: Sequence[Mode], limit: int | No
 
 
 def run_squad(path: Path, *, articles: str | None, modes: Sequence[Mode], limit: int | None,
-              settings: Settings, cache_dir: Path) -> dict:
+              settings: Settings, cache_dir: Path, held_out: bool = False) -> dict:
     """SQuAD paragraphs of the chosen articles, one row per mode, all from one index."""
     data = read_squad(path, articles=parse_articles(articles))
     index, built = build_index(data.documents, None, settings=settings, cache_dir=cache_dir)
     return {"kind": "squad", "source": str(path), "articles": articles or "all",
             "titles": list(data.titles), "index": built, "settings": index.settings.to_dict(),
-            **evaluate_squad(index, data, modes=modes, limit=limit)}
+            **evaluate_squad(index, data, modes=modes, limit=limit, held_out=held_out)}
 
 
 def main(args) -> int:
@@ -583,6 +628,15 @@ COLUMNS = {
 }
 
 
+HELD_OUT_COLUMNS = [("held out", "held_out_questions"),
+                    ("abstained held out", "held_out_abstained")]
+"""SQuAD with --held-out: questions asked without their paragraph, and the share abstained."""
+
+
+def first_mode(summary: dict) -> dict:
+    return next(iter(summary["modes"].values()))
+
+
 def format_report(summary: dict) -> str:
     """The summary as a heading, one table row per mode, and (for questions) the failures."""
     built = summary["index"]
@@ -591,6 +645,8 @@ def format_report(summary: dict) -> str:
              f"loaded in {built['model_seconds']:.1f} s, indexed in {built['build_seconds']:.1f} s",
              *format_timing_notes(summary), ""]
     columns = COLUMNS[summary["kind"]]
+    if "held_out_questions" in first_mode(summary):
+        columns = [*columns[:5], *HELD_OUT_COLUMNS, *columns[5:]]
     rows = [[mode] + [_cell(_lookup(figures, key), key) for _, key in columns]
             for mode, figures in summary["modes"].items()]
     lines.append(format_table(["mode"] + [header for header, _ in columns], rows))
@@ -601,7 +657,7 @@ def format_report(summary: dict) -> str:
 
 
 def format_heading(summary: dict) -> str:
-    first = next(iter(summary["modes"].values()))
+    first = first_mode(summary)
     source, kind = summary["source"], summary["kind"]
     store = f" (store: {summary['store']})" if summary.get("store", "FAISS") != "FAISS" else ""
     if summary.get("reader"):

@@ -420,3 +420,42 @@ def test_run_refuses_two_data_sources(tmp_path):
                                       str(DATA / "beir"), "--index", str(tmp_path / "i")])
     with pytest.raises(evaluate.EvalDataError, match="exactly one of"):
         evaluate.run(args)
+
+
+def test_squad_held_out_asks_each_question_without_its_paragraph(tmp_path):
+    """--held-out: a question no other paragraph answers is asked without its own and should
+    abstain; one whose answer another paragraph also holds is not counted."""
+    squad = {"data": [{"title": "Bees", "paragraphs": [
+        {"context": "Worker bees collect nectar from flowers.",
+         "qas": [{"id": "q1", "question": "What do worker bees collect?",
+                  "answers": [{"text": "nectar", "answer_start": 19}]}]},
+        {"context": "Bees store the Nectar in wax cells.", "qas": []}]},
+        {"title": "Tides", "paragraphs": [
+            {"context": "The gravitational pull of the Moon raises the ocean tides.",
+             "qas": [{"id": "q2", "question": "What raises the ocean tides?",
+                      "answers": [{"text": "The gravitational pull of the Moon",
+                                   "answer_start": 0}]}]}]}]}
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(squad), encoding="utf-8")
+    args = build_parser().parse_args(["eval", "--squad", str(path), "--modes", "hybrid",
+                                      "--held-out", "--index", str(tmp_path / "index")])
+    summary = evaluate.run(args)
+    figures = summary["modes"]["hybrid"]
+    held_out = {r["id"]: r["held_out"] for r in figures["records"]}
+    assert held_out["q1"] is None  # "Nectar" is in the second paragraph too (case folded)
+    assert held_out["q2"]["top_doc"] != "a001p000"  # never its own paragraph
+    assert held_out["q2"]["abstained"]  # bees say nothing of tides
+    assert (figures["held_out_questions"], figures["held_out_abstained"]) == (1, 1.0)
+    report = evaluate.format_report(summary)
+    assert "held out  abstained held out" in report
+    without = evaluate.run(build_parser().parse_args(
+        ["eval", "--squad", str(path), "--modes", "bm25", "--index", str(tmp_path / "index")]))
+    assert "held_out_questions" not in without["modes"]["bm25"]
+    assert "held out" not in evaluate.format_report(without)
+
+
+def test_held_out_goes_with_squad_only(tmp_path):
+    args = build_parser().parse_args(["eval", str(DATA / "questions.jsonl"), "--held-out",
+                                      "--index", str(tmp_path / "i")])
+    with pytest.raises(evaluate.EvalDataError, match="--held-out goes with --squad"):
+        evaluate.run(args)
