@@ -27,7 +27,8 @@ from .retrieve import Hit
 class Quote:
     """Whole sentences quoted from a passage; `start`/`end` index the document's text.
 
-    `also` lists other passages that say the same thing.
+    `also` holds the same words where another document says them (each a Quote of its
+    own, with its own span), to be cited as "also in".
     """
 
     text: str
@@ -35,7 +36,7 @@ class Quote:
     end: int
     score: float
     hit: Hit
-    also: tuple[Hit, ...] = ()
+    also: tuple[Quote, ...] = ()
 
     @property
     def doc_id(self) -> str:
@@ -78,6 +79,7 @@ class Answer:
             lines.append("Sources:")
             for number, quote in enumerate(self.quotes, start=1):
                 lines.append(f"[{number}] {quote.citation()} ({quote.hit.source})")
+                lines += [f"    also in: {a.citation()} ({a.hit.source})" for a in quote.also]
         elif self.abstained:
             lines.append("(no passage came close)")
         return "\n".join(lines) + "\n"
@@ -97,8 +99,10 @@ class Answer:
                     "page": q.hit.page, "citation": q.citation(),
                     "passage": {"text": q.hit.text, "start": q.hit.start, "end": q.hit.end,
                                 "chunk_id": q.hit.chunk_id},
-                    "also": [{"doc_id": h.doc_id, "title": h.title, "start": h.start,
-                              "end": h.end} for h in q.also],
+                    "also": [{"text": a.text, "start": a.start, "end": a.end,
+                              "doc_id": a.hit.doc_id, "title": a.hit.title,
+                              "source": a.hit.source, "page": a.hit.page,
+                              "citation": a.citation()} for a in q.also],
                 }
                 for q in self.quotes
             ],
@@ -396,22 +400,28 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
                 used.add(other_key)
                 break
         text = document_texts[sentence.hit.doc_id][start:end]
+        quote = Quote(text, start, end, sentence.score,
+                      _covering(sentence.hit, start, end, document_texts[sentence.hit.doc_id]))
         normalized = " ".join(text.lower().split())
         if normalized in by_text:
             kept = quotes[by_text[normalized]]
-            if sentence.hit.doc_id != kept.hit.doc_id and all(
-                    h.doc_id != sentence.hit.doc_id for h in kept.also):
-                quotes[by_text[normalized]] = replace(kept, also=kept.also + (sentence.hit,))
+            if quote.doc_id != kept.doc_id and all(a.doc_id != quote.doc_id for a in kept.also):
+                quotes[by_text[normalized]] = replace(kept, also=(*kept.also, quote))
             continue
         if len(quotes) >= limit:
             continue
-        hit = sentence.hit
-        if not (hit.start <= start and end <= hit.end):  # the neighbour lies past the passage
-            hit = replace(hit, start=min(hit.start, start), end=max(hit.end, end),
-                          text=document_texts[hit.doc_id][min(hit.start, start):max(hit.end, end)])
         by_text[normalized] = len(quotes)
-        quotes.append(Quote(text, start, end, sentence.score, hit))
+        quotes.append(quote)
     return quotes
+
+
+def _covering(hit: Hit, start: int, end: int, document_text: str) -> Hit:
+    """`hit`, widened to cover the quote `start:end` when a neighbour it took in lies
+    past the passage."""
+    if hit.start <= start and end <= hit.end:
+        return hit
+    left, right = min(hit.start, start), max(hit.end, end)
+    return replace(hit, start=left, end=right, text=document_text[left:right])
 
 
 def _both_items(text: str, one: ScoredSentence, other: ScoredSentence) -> bool:

@@ -326,6 +326,25 @@ def test_phone_width_layout(browser, server):
     page.close()
 
 
+def test_a_window_narrow_enough_to_stack_the_columns_has_the_way_back(browser, server):
+    """Between a phone's width and the width where chat and viewer sit side by side, the
+    viewer lies below the chat too: its "Back to the answer" shows there as well."""
+    page = open_page(browser, server, width=740, height=800)
+    ask(page, "Who is Paul Poast?")
+    page.locator(".turn .quote button.cite").first.click()
+    page.locator("#viewer mark.hl").first.wait_for(state="visible")
+    chat = page.locator("#chat-column").bounding_box()
+    viewer = page.locator("#viewer-column").bounding_box()
+    assert viewer["y"] >= chat["y"] + chat["height"] - 1  # stacked at this width
+    back = page.locator("#viewer .back-to-chat")
+    back.wait_for(state="visible")
+    back.click()
+    page.wait_for_timeout(300)
+    cite = page.locator(".turn .quote button.cite").first.bounding_box()
+    assert 0 <= cite["y"] < 800
+    page.close()
+
+
 def test_an_upload_over_the_size_limit_is_refused_with_a_message(browser, tmp_path,
                                                                  fake_settings):
     from ui.blocks import build, launch_options

@@ -96,6 +96,31 @@ def test_acronym_is_searched_with_the_long_form_the_documents_use(fake_settings)
     assert index.ask("What does the WHO say?").query == "What does the WHO say?"
 
 
+def test_the_same_sentence_in_another_document_is_cited_as_also_in(fake_settings):
+    from rag.load import text_document
+
+    said = "South Korea summoned Russia's ambassador in Seoul on Friday."
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([
+        text_document(f"Seoul protested the treaty. {said} The ambassador left.", doc_id="news",
+                      title="News"),
+        text_document(f"Clippings from the week.\n\n{said}", doc_id="clips",
+                      title="Clippings"),
+        text_document("The apple harvest starts in September.", doc_id="farm")])
+    answer = index.ask("When did South Korea summon Russia's ambassador?")
+    first = answer.quotes[0]
+    assert first.text == said and len(first.also) == 1
+    also = first.also[0]
+    other = "clips" if first.doc_id == "news" else "news"
+    assert also.doc_id == other and index.document(other).text[also.start:also.end] == said
+    assert [q.text for q in answer.quotes].count(said) == 1  # quoted once
+    assert f"    also in: {also.citation()} ({also.hit.source})" in answer.markdown()
+    [cited] = answer.to_dict()["quotes"][0]["also"]
+    assert (cited["doc_id"], cited["start"], cited["end"], cited["text"]) == (
+        other, also.start, also.end, said)
+    assert cited["citation"] == also.citation()
+
+
 def test_text_that_is_not_valid_unicode_is_indexed_saved_and_loaded(index, tmp_path):
     # A lone surrogate (from bytes decoded with surrogateescape) cannot be written to a file.
     document = rag.text_document("The ferry \udc80 timetable changes in June.", doc_id="ferry")

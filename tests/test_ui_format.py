@@ -274,6 +274,40 @@ def test_markdown_export_quotes_every_line_of_a_multi_paragraph_quote():
         "1. D, chars 0-10 (d.txt)\n")
 
 
+def test_a_quote_said_in_other_documents_too_cites_them_as_also_in():
+    clip_text = "Clippings\n\nShips <b>came</b> & went."
+    clip = rag.Hit(chunk_id="clips:11-36", doc_id="clips", title="Clippings",
+                   source="/docs/clips.md", text=clip_text[11:], start=11, end=36, score=0.02)
+    copy = rag.Quote(text=clip_text[11:], start=11, end=36, score=0.9, hit=clip)
+    answer = rag.Answer(question="q?", query="q?", abstained=False, hits=(PASSAGE,),
+                        quotes=(rag.Quote(SHIPS.text, 39, 64, 0.9, PASSAGE, also=(copy,)),))
+    turn = Turn(question="q?", answer=answer, places=("paragraph 2",),
+                also_places=(("paragraph 2",),))
+    html = answer_html(turn)
+    also = ('<span class="also-in">also in <button type="button" class="source also" '
+            'data-doc="clips" data-start="11" data-end="36" data-pstart="11" data-pend="36" '
+            'title="Open Clippings at this passage">Clippings, paragraph 2</button></span>')
+    assert also in html
+    assert html.index("[1] Notes &lt;1&gt;, paragraph 2") < html.index(also)
+    assert conversation_markdown([turn]).endswith(
+        "Sources:\n1. Notes &lt;1>, paragraph 2, chars 39-64 (notes.txt)\n"
+        "   also in: Clippings, paragraph 2, chars 11-36 (clips.md)\n")
+
+
+def test_markdown_in_a_question_or_quote_stays_text_in_the_download():
+    hit = rag.Hit(chunk_id="d:0-27", doc_id="d", title="D_1", source="d.txt",
+                  text="# Not a *heading* [x](y)", start=0, end=24, score=1.0)
+    quote = rag.Quote(text=hit.text, start=0, end=24, score=1.0, hit=hit)
+    question = "<b>*stars*</b> [link](http://evil) `code` a_b?"
+    answer = rag.Answer(question=question, query=question, quotes=(quote,), abstained=False,
+                        hits=(hit,))
+    assert conversation_markdown([Turn(question=question, answer=answer)]) == (
+        "# Briefing conversation\n\n"
+        "## &lt;b>\\*stars\\*&lt;/b> \\[link\\](http://evil) \\`code\\` a\\_b?\n\n"
+        "> \\# Not a \\*heading\\* \\[x\\](y) [1]\n\n"
+        "Sources:\n1. D\\_1, chars 0-24 (d.txt)\n")
+
+
 BACK = '<button type="button" class="back-to-chat">Back to the answer</button>'
 
 

@@ -43,8 +43,19 @@ watch('value', () => {
 """
 
 # Scrolls the document to the highlighted sentence whenever the viewer gets a new value,
-# and brings the viewer itself into sight when it sits below the chat (phones).
+# and brings the viewer itself into sight when it sits below the chat (phones, narrow
+# windows), where its "Back to the answer" button shows.
 VIEWER_JS = """
+const showBack = () => {
+  const chat = document.querySelector('#chat-column');
+  const viewer = document.querySelector('#viewer-column');
+  const stacked = chat && viewer
+      && viewer.getBoundingClientRect().left < chat.getBoundingClientRect().right - 1;
+  element.querySelectorAll('.back-to-chat').forEach((b) => {
+    b.style.display = stacked ? 'inline-block' : 'none';
+  });
+};
+window.addEventListener('resize', showBack);
 element.addEventListener('click', (event) => {
   if (!event.target.closest('.back-to-chat')) return;
   const cited = window.briefingCitation;
@@ -53,6 +64,7 @@ element.addEventListener('click', (event) => {
   target.focus({preventScroll: true});
 });
 watch('value', () => {
+  showBack();
   const box = element.querySelector('.doc-text');
   const mark = element.querySelector('mark.hl') || element.querySelector('.passage');
   if (box && mark) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
@@ -101,10 +113,14 @@ button.cite:hover, button.source:hover { text-decoration: underline; }
 .sources ol { list-style: none; margin: 0.2rem 0 0; padding: 0; }
 button.source { border: none; background: none; color: var(--color-accent); cursor: pointer;
                 padding: 0.1rem 0; text-align: left; font-size: inherit; }
+.also-in { margin-left: 0.4rem; color: var(--body-text-color-subdued); }
 
 .viewer-head h3 { margin: 0; font-size: 1.05rem; }
-/* On a phone the viewer sits below the chat: a way back up to the answer. */
-.back-to-chat { display: none; }
+/* Below the chat (phones, narrow windows) the viewer has a way back up to the answer;
+   VIEWER_JS shows it whenever the columns are stacked. */
+.back-to-chat { display: none; margin: 0 0 0.5rem; padding: 0.3rem 0.7rem;
+                border: 1px solid var(--border-color-primary); border-radius: 0.5rem;
+                background: var(--block-background-fill); font-size: 0.85rem; }
 .viewer-head .meta { margin: 0.1rem 0 0.5rem; font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .doc-text { position: relative; max-height: 70vh; overflow-y: auto; white-space: pre-wrap;
             overflow-wrap: anywhere; line-height: 1.55; font-size: 0.92rem; padding: 0.5rem;
@@ -131,9 +147,7 @@ table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3r
   .conversation { max-height: none; }
   #viewer-column { position: static; }
   .doc-text { max-height: 60vh; }
-  .back-to-chat { display: inline-block; margin: 0 0 0.5rem; padding: 0.3rem 0.7rem;
-                  border: 1px solid var(--border-color-primary); border-radius: 0.5rem;
-                  background: var(--block-background-fill); font-size: 0.85rem; }
+  .back-to-chat { display: inline-block; }
   .question { max-width: 100%; }
   table.documents td:nth-child(3), table.documents th:nth-child(3) { display: none; }
 }

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import rag
 
-from .format import Turn, cited, place
+from .format import Turn, also_in, cited, place
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,10 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
         return Turn(question=question, error="Something went wrong while answering. The "
                     "details are in the server's log; try again or rephrase the question.")
     places = tuple(_place(index, hit.doc_id, start, end) for hit, start, end in cited(answer))
-    return Turn(question=question, answer=answer, places=places, scope=scope)
+    also_places = tuple(tuple(_place(index, a.doc_id, a.start, a.end) for a in also)
+                        for also in also_in(answer))
+    return Turn(question=question, answer=answer, places=places, also_places=also_places,
+                scope=scope)
 
 
 def _place(index: rag.Index, doc_id: str, start: int, end: int) -> str:

@@ -33,14 +33,16 @@ class Turn:
     """One exchange: the question, and its answer or the error that stopped it.
 
     `places` says where each cited passage sits ("paragraph 4", "p. 2"), one per item
-    of `cited(answer)`, worked out when the question was asked. `scope` holds the titles
-    of the documents searched when the search was limited to some ("Search only in").
+    of `cited(answer)`, and `also_places` where each quote's "also in" copies sit, worked
+    out when the question was asked. `scope` holds the titles of the documents searched
+    when the search was limited to some ("Search only in").
     """
 
     question: str
     answer: rag.Answer | None = None
     error: str = ""
     places: tuple[str, ...] = ()
+    also_places: tuple[tuple[str, ...], ...] = ()
     scope: tuple[str, ...] = ()
     pending: bool = False
     """Asked, its answer on the way."""
@@ -123,6 +125,14 @@ def cited(answer: rag.Answer) -> list[tuple[rag.Hit, int, int]]:
 
         return without_repeats(sorted(answer.hits, key=nearest_quote))
     return [(quote.hit, quote.start, quote.end) for quote in answer.quotes]
+
+
+def also_in(answer: rag.Answer) -> list[tuple[rag.Quote, ...]]:
+    """For each item of `cited(answer)`, the other documents' copies of its quote (an
+    abstention's closest passages have none)."""
+    if answer.abstained:
+        return [() for _ in cited(answer)]
+    return [quote.also for quote in answer.quotes]
 
 
 def without_repeats(hits: Sequence[rag.Hit]) -> list[tuple[rag.Hit, int, int]]:
@@ -238,13 +248,30 @@ def answer_html(turn: Turn) -> str:
     parts.append("</ol>")
     if items:
         parts.append('<div class="sources"><span class="sources-title">Sources</span><ol>')
-        for number, (hit, start, end) in enumerate(items, start=1):
+        for number, ((hit, start, end), also) in enumerate(
+                zip(items, also_in(answer), strict=True), start=1):
             where = turn.places[number - 1] if number <= len(turn.places) else ""
-            label = f"[{number}] {hit.title}" + (f", {where}" if where else "")
-            parts.append(f"<li>{cite_button(number, hit, start, end, label=label, css='source')}"
-                         "</li>")
+            label = f"[{number}] {_titled(hit.title, where)}"
+            parts.append(f"<li>{cite_button(number, hit, start, end, label=label, css='source')}")
+            if also:
+                buttons = ", ".join(
+                    cite_button(number, a.hit, a.start, a.end, css="source also",
+                                label=_titled(a.hit.title, _also_place(turn, number, i)))
+                    for i, a in enumerate(also))
+                parts.append(f'<span class="also-in">also in {buttons}</span>')
+            parts.append("</li>")
         parts.append("</ol></div>")
     return "".join(parts) + "</div></div>"
+
+
+def _also_place(turn: Turn, number: int, i: int) -> str:
+    """Where the `i`th "also in" copy of quote `number` sits, or "" when not known."""
+    places = turn.also_places[number - 1] if number <= len(turn.also_places) else ()
+    return places[i] if i < len(places) else ""
+
+
+def _titled(title: str, where: str) -> str:
+    return f"{title}, {where}" if where else title
 
 
 def conversation_html(turns: Sequence[Turn]) -> str:
@@ -280,10 +307,16 @@ def conversation_markdown(turns: Sequence[Turn], *,
             lines += [f"{quoted} [{number}]", ""]
         if items:
             lines.append("Sources:")
-            for number, (hit, start, end) in enumerate(items, start=1):
+            for number, ((hit, start, end), also) in enumerate(
+                    zip(items, also_in(answer), strict=True), start=1):
                 where = turn.places[number - 1] + ", " if number <= len(turn.places) else ""
                 lines.append(f"{number}. {_md(hit.title)}, {where}chars {start}-{end} "
                              f"({_md(name_of(hit.source))})")
+                for i, a in enumerate(also):
+                    where = _also_place(turn, number, i)
+                    lines.append(f"   also in: {_md(a.hit.title)}, "
+                                 f"{where + ', ' if where else ''}chars {a.start}-{a.end} "
+                                 f"({_md(name_of(a.hit.source))})")
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -296,9 +329,14 @@ def source_name(source: str) -> str:
     return PurePath(source).name or source
 
 
+_MARKDOWN = re.compile(r"[\\`*_\[\]]|^(?=[#>])", re.MULTILINE)
+
+
 def _md(text: str) -> str:
-    # Markdown renderers pass raw HTML through; a '<' kept literal could open a tag.
-    return text.replace("<", "&lt;")
+    """Text as itself in Markdown: a question's "*stars*" or "[link](http://...)" is not
+    emphasis or a link, a line starting "#" no heading; and since renderers pass raw
+    HTML through, a '<' kept literal could open a tag."""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(), text).replace("<", "&lt;")
 
 
 # --- the source viewer and the documents panel ----------------------------------------------
