@@ -443,6 +443,13 @@ def mentions_any(text: str, names: Iterable[str]) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
+def names_any(text: str, names: Iterable[str]) -> bool:
+    """Whether `text` holds a term of one of `names`, a people's name counting for its
+    country's ("Japanese" names Japan)."""
+    wanted = {t for words in answer_terms(list(names)) for t in words}
+    return not wanted.isdisjoint(answer_terms([text])[0])
+
+
 def _words(text: str) -> int:
     return len(_WORD.findall(text))
 

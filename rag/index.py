@@ -40,6 +40,7 @@ from .query import (
     clean_query,
     compatible,
     expand_acronyms,
+    followup_names,
     names_in,
     resolve_followup,
 )
@@ -484,6 +485,12 @@ class Index:
                 single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
                 if not single.abstained:
                     answer = single
+        topic = followup_names(alone) if earlier else []
+        if topic and not answer.abstained and not answering.names_any(answer.quotes[0].text,
+                                                                      topic):
+            # "What about Japan?" asks about Japan: a first quote that does not name it
+            # answers the previous question ("South Korea summoned Russia's ambassador").
+            answer = replace(answer, abstained=True)
         return replace(answer, seconds=time.perf_counter() - started)
 
     def _answer(self, question: str, query: str, wanted: list[str] | None, quotes_wanted: int,

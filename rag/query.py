@@ -203,6 +203,13 @@ def _not_a_person(name: str, question: str) -> bool:
         re.search(rf"\bthe\s+{re.escape(name)}\b", question, re.IGNORECASE))
 
 
+def followup_names(question: str) -> list[str]:
+    """The names a "What about Japan?" or "And Japan?" follow-up asks about (none for
+    "What about the costs?")."""
+    about = _ABOUT.match(question) or _name_after_and(question)
+    return names_in(about.group("topic")) if about else []
+
+
 def _name_after_and(question: str) -> re.Match | None:
     """The match of "And Japan?" (a short name after "and"), not of "And why?" or "And
     what did he say?"."""

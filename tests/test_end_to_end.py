@@ -69,6 +69,17 @@ def test_a_follow_up_that_changes_the_subject_is_answered_on_its_own(seed_index)
     assert answer.query.endswith(": By whom?") and not answer.abstained
 
 
+def test_what_about_a_name_is_answered_only_by_a_quote_naming_it(seed_index):
+    # Japan summoned no ambassador: the closest sentence is South Korea's doing.
+    answer = seed_index.ask("What about Japan?",
+                            history=["When did South Korea summon Russia's ambassador?"])
+    assert answer.query == "When did Japan summon Russia's ambassador?"
+    assert answer.abstained
+    answer = seed_index.ask("What about China?",
+                            history=["How did South Korea react to the pact?"])
+    assert not answer.abstained and "China" in answer.quotes[0].text
+
+
 @pytest.mark.parametrize("question", ["What is the boiling point of water?",
                                       "How do I bake sourdough bread?"])
 def test_off_topic_questions_abstain_and_show_closest(seed_index, question):
