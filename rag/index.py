@@ -709,16 +709,39 @@ class Index:
         missing = [p for p in recorded if not Path(p).exists()]
         if recorded:
             paths = [p for p in recorded if p not in missing]
+        rebuilt = False
         try:
             index = cls.load(folder, settings=settings, cache_dir=cache_dir)
         except IndexFormatError as error:
-            if (folder / "manifest.json").exists():
-                log.warning("rebuilding the index: %s", error)
             index = cls.empty(settings=settings, cache_dir=cache_dir)
+            if (folder / "manifest.json").exists():
+                rebuilt = True
+                # Damaged, or of another version or model: rebuilt from the documents it
+                # held (their saved texts), then brought up to date with their files.
+                held = _saved_documents(folder)
+                if paths is None and not held:
+                    raise IndexFormatError(
+                        f"{error} Its list of documents cannot be read either, so it is left "
+                        "as it is. Rebuild it from your documents: briefing index PATHS --out "
+                        f"{folder} (or Index.open(PATHS, folder)).") from error
+                log.warning("rebuilding the index from the %d documents it held: %s",
+                            len(held), error)
+                index.problems = index._index_documents(held)
+                if paths is None:
+                    recorded = _sources_of(held, folder)
+                    missing = [p for p in recorded if not Path(p).exists()]
+                    paths = [p for p in recorded if p not in missing]
+                    if not recorded:  # all added from bytes or memory: nothing to mirror
+                        index.save(folder)
+                        return index, {"added": [], "updated": [], "removed": [],
+                                       "unchanged": [d.id for d in held]}
         if recorded and not paths and len(index._documents):
             # Moved or unmounted, not deleted one by one: keep what was indexed.
             log.warning("the documents the index in %s was built from are gone (%s); it is "
                         "used as saved", folder, ", ".join(recorded))
+            if rebuilt:
+                index.sources = list(recorded)
+                index.save(folder)
             return index, {"added": [], "updated": [], "removed": [],
                            "unchanged": [d.id for d in index._documents.all_facts()]}
         if missing:
@@ -730,7 +753,7 @@ class Index:
             reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                    "folders holding .txt, .md, .html or .pdf documents.")
-        if changes["added"] or changes["updated"] or changes["removed"] \
+        if changes["added"] or changes["updated"] or changes["removed"] or rebuilt \
                 or index.sources != sources or not (folder / "manifest.json").exists():
             index.save(folder)
         return index, changes
@@ -803,10 +826,16 @@ def saved_sources(folder: str | Path) -> list[str]:
     documents = manifest.get("documents")
     if not isinstance(documents, list):
         return []
+    return _sources_of([d.get("source") for d in documents if isinstance(d, dict)], folder)
+
+
+def _sources_of(documents: Iterable[Document | str | None], folder: str | Path) -> list[str]:
+    """The files that `documents` (or their sources) were loaded from, as an index mirrors
+    them: the seeds folder and the chat's uploads folder as folders."""
     uploads = (_folder(folder).parent / "uploads").resolve()
     derived: list[str] = []
     for document in documents:
-        source = document.get("source") if isinstance(document, dict) else None
+        source = document.source if isinstance(document, Document) else document
         if not isinstance(source, str) or not Path(source).is_absolute():
             continue  # added as bytes under a name: no file to mirror
         for root in (DEFAULT_SEEDS, uploads):
@@ -817,13 +846,23 @@ def saved_sources(folder: str | Path) -> list[str]:
     return derived
 
 
+def _saved_documents(folder: Path) -> list[Document]:
+    """The documents, with their texts, of the index saved in `folder`, read without its
+    manifest; none when they cannot be read."""
+    try:
+        return list(DocumentTable.load(folder).documents())
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("the documents of the index in %s cannot be read: %s", folder, error)
+        return []
+
+
 def sources_to_open(paths: Iterable[str | Path] | None,
                     folder: str | Path) -> list[Path] | None:
     """What the chat and the command line open the index in `folder` with: `paths` when
     given, else the documents it was built from (the seeds for a new index), and the
     documents uploaded in the chat, kept in `uploads/` beside the index folder."""
-    if not paths and saved_sources(folder):
-        return None  # Index.open then reads them
+    if not paths and (saved_sources(folder) or (_folder(folder) / "manifest.json").exists()):
+        return None  # Index.open then reads them (from its documents, if it is damaged)
     sources = [Path(p) for p in (paths or [DEFAULT_SEEDS])]
     uploads = Path(folder).parent / "uploads"
     if uploads.is_dir() and not _is_under(str(uploads), [p.resolve() for p in sources]):

@@ -113,7 +113,9 @@ def load_documents(paths: Iterable[str | Path], *, max_bytes: int) -> LoadReport
             continue
         seen.add(resolved)
         try:
-            report.documents.append(load_file(path, max_bytes=max_bytes))
+            # Its source is recorded whole: a relative one would name another file (or
+            # none) once the index is used from another folder.
+            report.documents.append(load_file(resolved, max_bytes=max_bytes))
         except DocumentError as error:
             log.warning("skipped %s", error)
             report.problems.append(error)

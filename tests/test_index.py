@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,8 +209,64 @@ def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
     index.save(folder)
     (folder / "passages.json").write_text("{not json\n")
     reopened, changes = rag.Index.open([DATA], folder, settings=fake_settings)
-    assert len(changes["added"]) == 3
+    # Rebuilt from the documents it held, which its files have not changed since.
+    assert len(changes["unchanged"]) == 3 and not changes["added"] + changes["removed"]
     assert rag.Index.load(folder).search("harbour", k=1) == reopened.search("harbour", k=1)
+
+
+def test_a_damaged_manifest_never_turns_the_index_into_the_seeds(tmp_path, fake_settings,
+                                                                 monkeypatch):
+    """The index is rebuilt from the documents it held (texts added from bytes too), and
+    brought up to date with their files; with those unreadable as well, it is refused and
+    left as it is."""
+    from rag.index import sources_to_open
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.txt").write_text("The harbor channel will be dredged to 14 metres.")
+    (docs / "museum.txt").write_text("The museum reopens on Saturday after a renovation.")
+    folder = tmp_path / "ix"
+    index, _ = rag.Index.open([docs], folder, settings=fake_settings)
+    note = index.add_bytes(b"The ferry runs every hour.", name="note.txt")
+    index.save(folder)
+    held = {d.id for d in index.documents(with_text=False)}
+    (docs / "museum.txt").write_text("The museum reopens on Sunday after a renovation.")
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text()[:20])
+    assert sources_to_open(None, folder) is None  # not the seeds
+    reopened, changes = rag.Index.open(None, folder, settings=fake_settings)
+    assert {d.id for d in reopened.documents(with_text=False)} == held
+    assert changes["updated"] == [d for d in held if d.startswith("museum")]
+    assert reopened.document(note.id).text.strip() == "The ferry runs every hour."
+    assert rag.Index.load(folder, settings=fake_settings).ask("How deep is the channel?") \
+        .quotes[0].doc_id.startswith("harbor")
+    # With the documents' records damaged too, nothing is rebuilt and nothing deleted.
+    manifest.write_text("{")
+    (folder / "documents.jsonl").write_text("[")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(IndexFormatError, match="left as it is. Rebuild it from your "
+                                               "documents: briefing index PATHS --out"):
+        rag.Index.open(None, folder, settings=fake_settings)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert (folder / "documents.jsonl").read_text() == "["
+
+
+def test_sources_are_recorded_whole_so_any_working_folder_sees_the_same_files(
+        tmp_path, fake_settings, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Saturn has 146 moons.")
+    (docs / "b.txt").write_text("Jupiter has 95 moons.")
+    monkeypatch.chdir(tmp_path)
+    index, _ = rag.Index.open(["docs"], tmp_path / "ix", settings=fake_settings)
+    assert all(Path(d.source).is_absolute() for d in index.documents(with_text=False))
+    (docs / "a.txt").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    reopened, changes = rag.Index.open(None, tmp_path / "ix", settings=fake_settings)
+    assert [d.source for d in reopened.documents(with_text=False)] == [str(docs / "b.txt")]
+    assert len(changes["removed"]) == 1
 
 
 def test_interrupted_swap_is_recovered(index, tmp_path):
