@@ -429,6 +429,8 @@ def read_html(raw: str) -> tuple[str, str]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup.find_all(_INVISIBLE):
         tag.decompose()
+    for tag in soup.find_all(_is_hidden):
+        tag.decompose()
     for tag in soup.find_all(_is_page_furniture):
         tag.decompose()
     for tag in soup.find_all("br"):
@@ -456,6 +458,20 @@ def read_html(raw: str) -> tuple[str, str]:
     if not title and paragraphs:
         title = paragraphs[0][:200]
     return text, first_line_title(title) if title else ""
+
+
+_HIDING_STYLE = re.compile(r"(^|;)\s*(display\s*:\s*none|visibility\s*:\s*hidden)\b",
+                           re.IGNORECASE)
+
+
+def _is_hidden(tag) -> bool:
+    """Whether the page says not to show the element: the `hidden` attribute, an inline
+    style of display: none or visibility: hidden, or aria-hidden="true". A reader of the
+    page never sees that text, so it is no quote ("Invisible: the captain is Zorro")."""
+    if tag.attrs is None:
+        return False
+    return (tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true"
+            or bool(_HIDING_STYLE.search(str(tag.get("style", "")))))
 
 
 # Parts of a page that are not its text, by the names pages give them: cookie notices,

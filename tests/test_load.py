@@ -89,6 +89,19 @@ def test_html_keeps_visible_text_only():
     assert "Children read aloud on Saturdays & Sundays." in doc.text
 
 
+def test_html_text_the_page_hides_is_not_read():
+    page = (b'<p>The ferry costs 4 euros.</p><p hidden>The ferry will be free forever.</p>'
+            b'<p style="color: red; DISPLAY:none">The captain is named Zorro.</p>'
+            b'<p style="visibility: hidden">Draft note.</p>'
+            b'<span aria-hidden="true">icon-star</span><p style="display: block">It sails '
+            b'hourly.</p>')
+    doc = load_bytes(page, name="ferry.html", source="ferry.html", max_bytes=MB)
+    assert doc.text == "The ferry costs 4 euros.\n\nIt sails hourly.\n"
+    markdown = b'The ferry <span style="display:none">is free and</span> sails hourly.\n'
+    doc = load_bytes(markdown, name="ferry.md", source="ferry.md", max_bytes=MB)
+    assert doc.text == "The ferry sails hourly.\n"
+
+
 def test_html_table_rows_name_their_columns():
     page = (b"<table><caption>Moons of the outer planets</caption>"
             b"<tr><th>Planet</th><th>Moons</th></tr>"
