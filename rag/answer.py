@@ -552,7 +552,8 @@ _TIME = re.compile(
     # "May" and "March" only as names: "may develop" and "march on" hold no time.
     r"\d|(?-i:\b(May|March|MAY|MARCH)\b)"
     r"|\b(january|february|april|june|july|august|september|october|november"
-    r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
+    r"|december|(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)s?"
+    r"|today|yesterday"
     r"|tomorrow|tonight|days?|daytime|hours?|minutes?|weeks?|months?|years?|decades?|century"
     r"|centuries|ago|since|until"
     r"|morning|afternoon|evening|night|midnight|noon|midday|dawn|dusk|spring|summer|autumn"
@@ -566,7 +567,9 @@ _FREQUENCY = re.compile(
     r"|intervals?|once|twice|thrice|times (an?|per|each|every)"
     r"|at times|regular(ly)?|often"
     r"|frequent(ly)?|seldom|rarely|occasional(ly)?|always|never|sometimes|usually"
-    r"|periodic(al)?(ly)?|routine(ly)?|a (year|month|week|day))\b", re.IGNORECASE)
+    r"|periodic(al)?(ly)?|routine(ly)?|a (year|month|week|day)"
+    # "The market opens on Sundays."
+    r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)s)\b", re.IGNORECASE)
 
 
 # A sentence ends in . ! ? (or : ;), perhaps followed by closing quotes or brackets;

@@ -306,13 +306,23 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
 
 
 def _mostly_utf8(data: bytes) -> str | None:
-    """UTF-8 text with a few stray bytes (a bad copy-paste, a cut file): decoded as UTF-8,
-    each stray byte shown as U+FFFD. Guessing a legacy code page instead would garble
-    every correct accented letter."""
+    """UTF-8 text with stray bytes (a Windows-1252 "é" pasted into a UTF-8 file, a cut
+    file): decoded as UTF-8, each stray byte as Windows-1252 (U+FFFD where that has no
+    character), when the text holds at least as many correct UTF-8 letters as stray bytes.
+    Decoding it all as a legacy code page would garble every correct letter ("5 â‚¬")."""
     text = data.decode("utf-8", errors="replace")
     stray = text.count("\ufffd") - data.count("\ufffd".encode())
     correct = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
-    return text if correct >= 4 * stray else None
+    return data.decode("utf-8", errors=_STRAY_BYTES) if correct >= stray else None
+
+
+def _stray_bytes_as_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:
+    stray = error.object[error.start:error.end]
+    return stray.decode("cp1252", errors="replace"), error.end
+
+
+_STRAY_BYTES = "briefing-stray-bytes-as-cp1252"
+codecs.register_error(_STRAY_BYTES, _stray_bytes_as_cp1252)
 
 
 def _detect(data: bytes) -> str | None:
@@ -326,7 +336,8 @@ def _detect(data: bytes) -> str | None:
     least_chaos = min(m.chaos for m in matches)
     for match in matches:
         if match.chaos <= least_chaos + 0.01 and "cp1252" in match.could_be_from_charset:
-            return data.decode("cp1252", errors="replace")
+            # Letters already in UTF-8 stay as they are ("5 €" beside a Windows-1252 "Café").
+            return data.decode("utf-8", errors=_STRAY_BYTES)
     return str(min(matches, key=lambda m: m.chaos))
 
 

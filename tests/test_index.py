@@ -564,6 +564,10 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How often does the walrus sing?", "The walrus sings in August 2023.", 0.0),
     ("How often does the walrus sing?", "The New York Times reviewed the walrus.", 0.0),
     ("How often does the walrus sing?", "The walrus sings fortnightly.", 1.0),
+    # Days in the plural are times, and how often: "closes on Sundays".
+    ("When does the library close?", "The library closes on Sundays.", 1.0),
+    ("How often does the market open?", "The market opens on Saturdays.", 1.0),
+    ("When does the market open?", "The market opens at weekends.", 1.0),
     ("How often does the walrus sing?", "The walrus sings at intervals of four years.", 1.0),
     # A number the question gives is no answer to it.
     ("On what date in 1961 was the pledge signed?", "It revives a 1961 pledge.", 0.0),

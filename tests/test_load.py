@@ -201,9 +201,12 @@ def test_binary_file_named_txt_is_rejected():
         load(data, "photo.txt")
 
 
-def test_utf8_with_a_stray_byte_keeps_its_accents():
-    data = "Café crème, naïve résumé.".encode() + b"\xff" + " Señor Müller.\n".encode()
-    assert load(data).text == "Café crème, naïve résumé.\ufffd Señor Müller.\n"
+def test_utf8_with_stray_bytes_keeps_its_accents_and_reads_them_as_windows_1252():
+    data = "Café crème, naïve résumé.".encode() + b"\xe9\x81" + " Señor Müller.\n".encode()
+    assert load(data).text == "Café crème, naïve résumé.é\ufffd Señor Müller.\n"
+    # Fewer correct letters than stray ones: still each read as what it is.
+    assert load("Price is 5 €. ".encode() + b"Caf\xe9 M\xfcller.\n").text == \
+        "Price is 5 €. Café Müller.\n"
 
 
 def test_a_few_control_characters_do_not_make_text_binary():
