@@ -9,7 +9,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ from .chunk import Chunk, chunk_document
 from .document_table import DocumentTable
 from .embed import Embedder, EmbeddingCache
 from .errors import (
+    BriefingError,
     DocumentError,
     IndexFormatError,
     IndexMismatchError,
@@ -631,25 +633,35 @@ class Index:
         _check_save_target(folder)
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
-            _remove_abandoned_saves(folder)
-            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-{os.getpid()}-",
-                                            dir=folder.parent))
         except OSError as error:
             raise IndexSaveError(f"cannot save the index in {folder}: "
                                  f"{error.strerror or error}") from error
-        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would lock out the user's group
-        try:
-            with self._lock:
-                self._store.save(staging)
-                self._documents.save(staging)
-                manifest = self.manifest()
-            # The manifest goes last: a folder without one is never taken for an index.
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
-            _fsync_tree(staging)
-            _swap_in(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        # One save of a folder at a time, from any thread or process: two swapping it in
+        # at once removed each other's files.
+        with _folder_lock(folder, exclusive=True):
+            try:
+                _remove_abandoned_saves(folder)
+                staging = Path(tempfile.mkdtemp(
+                    prefix=f".{folder.name}.saving-{os.getpid()}-", dir=folder.parent))
+            except OSError as error:
+                raise IndexSaveError(f"cannot save the index in {folder}: "
+                                     f"{error.strerror or error}") from error
+            staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would lock out the group
+            try:
+                with self._lock:
+                    self._store.save(staging)
+                    self._documents.save(staging)
+                    manifest = self.manifest()
+                # The manifest goes last: a folder without one is never taken for an index.
+                (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+                _fsync_tree(staging)
+                _swap_in(staging, folder)
+            except BaseException as error:
+                shutil.rmtree(staging, ignore_errors=True)
+                if isinstance(error, OSError) and not isinstance(error, BriefingError):
+                    raise IndexSaveError(f"cannot save the index in {folder}: "
+                                         f"{error.strerror or error}") from error
+                raise
         return folder
 
     @classmethod
@@ -658,6 +670,12 @@ class Index:
         """Open a saved index. Raises IndexFormatError (missing, damaged, other version) or
         IndexMismatchError (built with another model or chunking than `settings`)."""
         folder = _folder(folder)
+        with _folder_lock(folder, exclusive=False):  # not while a save swaps it
+            return cls._load(folder, settings=settings, cache_dir=cache_dir)
+
+    @classmethod
+    def _load(cls, folder: Path, *, settings: Settings | None,
+              cache_dir: str | Path | None) -> Index:
         _recover_interrupted_swap(folder)
         manifest = read_manifest(folder)
         settings = None if settings is None else settings_or_default(settings)
@@ -962,6 +980,35 @@ def _swap_in(staging: Path, folder: Path) -> None:
     finally:
         os.close(descriptor)
     shutil.rmtree(old, ignore_errors=True)
+
+
+_THREAD_LOCKS: dict[Path, threading.RLock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold the index folder's lock: exclusive to save it, shared to load it. Across
+    processes, a lock (flock) on the folder's parent, which the swap renames nothing of
+    and which leaves no file behind (none where the system has no flock or the parent is
+    missing); within a process a lock per folder, since flock does not tell one thread
+    from another."""
+    key = folder.resolve()
+    with _THREAD_LOCKS_GUARD:
+        thread_lock = _THREAD_LOCKS.setdefault(key, threading.RLock())
+    with thread_lock:
+        try:
+            import fcntl
+
+            descriptor = os.open(key.parent, os.O_RDONLY)
+        except (ImportError, OSError):
+            yield
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
 
 def _remove_abandoned_saves(folder: Path) -> None:

@@ -118,3 +118,31 @@ def test_kill_during_save_leaves_a_loadable_index(tmp_path, delay, fake_model):
     assert index.search("Ship 1234 grain", k=1)[0].doc_id == "d1234"
     index.save(folder)  # the next save clears what the killed one left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix", "saver.py"]
+
+
+def test_saves_and_loads_of_one_folder_from_several_threads_do_not_collide(tmp_path,
+                                                                           fake_settings):
+    """Two saves swapping the same folder in at once removed each other's files (a raw
+    FileNotFoundError), and a load during a swap could find it half gone."""
+    import threading
+
+    folder = tmp_path / "ix"
+    index = rag.Index.empty(settings=fake_settings)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(4):
+                index.add_bytes(f"Note {n}-{i}: the bridge is red.".encode(), name=f"n{n}{i}.txt")
+                index.save(folder)
+                rag.Index.load(folder, settings=fake_settings)
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(rag.Index.load(folder, settings=fake_settings).documents(with_text=False)) == 16
