@@ -127,7 +127,12 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if not earlier:
         return question
     previous = resolve_followup(earlier[-1], earlier[:-1])
+    joined = f"{previous.rstrip('?.! ')}: {question}"
     about = _ABOUT.match(question) or _name_after_and(question)
+    if about and not names_in(about.group("topic")):
+        # "What about its diameter?", "What about the costs?": no name to put in place of
+        # another ("How many moons does its diameter have?"); searched with the previous.
+        return joined
     if about:
         topic = about.group("topic")
         name = _name_to_replace(names_in(previous), previous, topic)
@@ -135,7 +140,6 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             return previous.replace(name, topic, 1)
         return f"{previous.rstrip('?.! ')} {topic}?"
     words = [w.lower() for w in _WORD.findall(question)]
-    joined = f"{previous.rstrip('?.! ')}: {question}"
     if any(w in _GROUP_PRONOUNS for w in words) or _THAT_POINTS_BACK.search(question):
         return joined
     if not any(w in _NAMED_PRONOUNS for w in words):

@@ -71,6 +71,10 @@ def test_names_in_question():
     ("By whom?", ["Where have the weapons been used?"],
      "Where have the weapons been used: By whom?"),
     ("And Japan?", ["How did Seoul react?"], "How did Japan react?"),  # see "And Japan?"
+    # "What about" a thing with no name: nothing to put in place of the previous name.
+    ("What about its diameter?", ["How many moons does Saturn have?"],
+     "How many moons does Saturn have: What about its diameter?"),
+    ("What about the costs?", ["How did Seoul react?"], "How did Seoul react: What about the costs?"),
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
