@@ -273,13 +273,18 @@ def test_only_a_sessions_own_upload_is_replaced_and_stays_ticked(handlers, libra
         path = str(gradio_file(tmp_path, "notes.txt", data))
         status, _table, scope_update, _pick = handlers.upload([path], list(scope),
                                                               progress=no_progress, request=session)
-        return notes(status)[0], scope_update["value"]
+        return notes(status), scope_update["value"]
 
     send(one, b"Harbor notes\n\nThe pier opens at six.\n")
     harbor = library.index.documents()[-1].id
-    assert send(two, b"Garden notes\n\nThe roses bloom in June.\n")[0].startswith("Added")
-    line, scope = send(one, b"Harbor notes\n\nThe pier opens at seven.\n", scope=[harbor])
-    assert line.startswith("Updated “Harbor notes” (notes.txt")
+    # Another session's (or a reloaded page's) file of that name is kept, and said to be.
+    lines, _ = send(two, b"Garden notes\n\nThe roses bloom in June.\n")
+    assert lines[0].startswith("Added") and lines[1] == (
+        "!Another upload named notes.txt is indexed too (“Harbor notes”). If this file "
+        "replaces it, remove the earlier one under Documents, or both will be quoted.")
+    lines, scope = send(one, b"Harbor notes\n\nThe pier opens at seven.\n", scope=[harbor])
+    assert lines[0].startswith("Updated “Harbor notes” (notes.txt")
+    assert lines[1].startswith("!Another upload named notes.txt is indexed too (“Garden notes”)")
     newer = library.index.documents()[-1].id
     assert scope == [newer] != [harbor]
     assert titles(library) == [*SEED_TITLES, "Garden notes", "Harbor notes"]

@@ -298,9 +298,17 @@ class Handlers:
             if replaced:
                 notes.append((True, f"Updated “{document.title}” ({name}, {passages}): it "
                                     "replaces the earlier upload of that name."))
-                continue
-            notes.append((True, f"Added “{document.title}” ({name}, {passages}). It is "
-                                "searchable now."))
+            else:
+                notes.append((True, f"Added “{document.title}” ({name}, {passages}). It is "
+                                    "searchable now."))
+            # Uploaded before a reload, or in another session: kept, since it may be someone
+            # else's file; both would be cited under the same name.
+            namesakes = [d for d in self.library.uploads_named(name) if d.id != document.id]
+            if namesakes:
+                titles = ", ".join(f"“{d.title}”" for d in namesakes)
+                notes.append((False, f"Another upload named {name} is indexed too ({titles}). "
+                                     "If this file replaces it, remove the earlier one under "
+                                     "Documents, or both will be quoted."))
         return self._status(notes, request), *self.panel(scope)
 
     def _remove_quietly(self, doc_id: str) -> bool:
