@@ -22,6 +22,9 @@ from . import entities
 from .keywords import tokenize
 from .retrieve import Hit
 
+NO_WORD_FOUND = ("None of the question's words is in the documents; if it was asked in "
+                 "another language, ask in theirs.")
+
 
 @dataclass(frozen=True, slots=True)
 class Quote:
@@ -59,6 +62,9 @@ class Answer:
     confidence: float = 0.0
     seconds: float = 0.0
     features: dict = field(default_factory=dict, compare=False)
+    no_word_found: bool = False
+    """None of the question's words (leaving out "what", "did" and the like) is in the
+    documents searched: asked in another language, perhaps."""
 
     @property
     def rewritten(self) -> bool:
@@ -70,7 +76,9 @@ class Answer:
         if self.rewritten:
             lines.append(f"*Searched for:* {self.query}\n")
         if self.abstained:
-            lines.append("**The documents don't cover this.** The closest passages were:\n")
+            lines.append(f"**The documents don't cover this.** {NO_WORD_FOUND} "
+                         if self.no_word_found else "**The documents don't cover this.** ")
+            lines[-1] += "The closest passages were:\n"
         for number, quote in enumerate(self.quotes, start=1):
             # Every line of a quote is quoted: one spanning two paragraphs stays one quote.
             quoted = "\n".join(f"> {line}".rstrip() for line in quote.text.splitlines())
@@ -92,6 +100,7 @@ class Answer:
             "rewritten": self.rewritten,
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
+            "no_word_found": self.no_word_found,
             "quotes": [
                 {
                     "text": q.text, "start": q.start, "end": q.end, "score": round(q.score, 4),
@@ -508,18 +517,18 @@ class KeywordEvidence:
 
     def unmatched_content_terms(self) -> int:
         """Unmatched terms that carry content (not "did", "many", "say"), at most 3."""
-        return min(3, len(self.unmatched - _question_words()))
+        return min(3, len(self.unmatched - question_words()))
 
     def unmatched_names(self) -> int:
         """Names in the question with a word found in none of the keyword candidates, at
         most 1: a name the documents lack ("India", "Mount Everest") is a subject they do
         not cover, where a missing common word may only be a paraphrase."""
-        unmatched = self.unmatched - _question_words()
+        unmatched = self.unmatched - question_words()
         return min(1, sum(any(t in unmatched for t in name) for name in self.names))
 
 
 @lru_cache(maxsize=1)
-def _question_words() -> frozenset[str]:
+def question_words() -> frozenset[str]:
     """Function words of questions, stemmed as the index stems: scikit-learn's English
     stop words (a longer list than BM25's) and the verbs questions are built around."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS

@@ -557,9 +557,11 @@ class Index:
             # words ("headline", "article") answer nothing.
             features["document_part"] = 1.0
             quotes, abstained = [part_quote], False
+        content = query_terms - answering.question_words()
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
-                      seconds=0.0, features=features)
+                      seconds=0.0, features=features,
+                      no_word_found=bool(content) and content.isdisjoint(keyword_terms))
 
     def _embed_missing_sentences(self, chunks: Sequence[Chunk], matrices: list[np.ndarray],
                                  texts: dict[str, str]) -> list[np.ndarray]:

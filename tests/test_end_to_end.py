@@ -80,6 +80,15 @@ def test_what_about_a_name_is_answered_only_by_a_quote_naming_it(seed_index):
     assert not answer.abstained and "China" in answer.quotes[0].text
 
 
+def test_a_question_none_of_whose_words_the_documents_hold_says_so(seed_index):
+    french = seed_index.ask("Qui a signé le traité entre la Russie et la Corée du Nord ?")
+    assert french.abstained and french.no_word_found
+    assert "None of the question's words is in the documents" in french.markdown()
+    assert french.to_dict()["no_word_found"] is True
+    near = seed_index.ask("What is the name of Putin's airplane?")  # "Putin" is there
+    assert not near.no_word_found and near.to_dict()["no_word_found"] is False
+
+
 @pytest.mark.parametrize("question", ["What is the boiling point of water?",
                                       "How do I bake sourdough bread?"])
 def test_off_topic_questions_abstain_and_show_closest(seed_index, question):

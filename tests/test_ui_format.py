@@ -160,6 +160,16 @@ def test_abstention_says_so_and_shows_the_closest_passages_unhighlighted():
     assert "<mark>" not in html
 
 
+def test_an_abstention_says_when_no_word_of_the_question_is_in_the_documents():
+    answer = rag.Answer(question="Qui?", query="Qui?", quotes=(), abstained=True,
+                        hits=(CLOSING,), no_word_found=True)
+    turn = Turn(question="Qui?", answer=answer, places=("paragraph 3",))
+    said = ("The documents don't cover this. None of the question's words is in the "
+            "documents; if it was asked in another language, ask in theirs.")
+    assert f'<p class="no-answer">{said}</p>' in answer_html(turn)
+    assert f"**{said}** The closest passages were:" in conversation_markdown([turn])
+
+
 def test_closest_passages_never_show_a_sentence_twice():
     from ui.format import cited
 

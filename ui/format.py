@@ -18,6 +18,7 @@ from itertools import pairwise
 from pathlib import PurePath
 
 import rag
+from rag.answer import NO_WORD_FOUND
 
 EMPTY_CONVERSATION = ("Ask a question about your documents. Every answer is quoted from them, "
                       "with its source.")
@@ -51,7 +52,10 @@ class Turn:
         return f"Searched only in: {', '.join(self.scope)}" if self.scope else ""
 
     def no_answer(self) -> str:
-        return NO_ANSWER_IN_SCOPE if self.scope else NO_ANSWER
+        said = NO_ANSWER_IN_SCOPE if self.scope else NO_ANSWER
+        if self.answer is not None and self.answer.no_word_found:
+            said += " " + NO_WORD_FOUND
+        return said
 
 
 @dataclass(frozen=True, slots=True)
