@@ -360,7 +360,8 @@ def _check_names(scored: list[ScoredSentence], query: str,
 
 
 def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
-                limit: int, names: Iterable[str] = ()) -> list[Quote]:
+                limit: int, names: Iterable[str] = (),
+                asked: Iterable[str] | None = None) -> list[Quote]:
     """The best sentences as quotes, best first.
 
     A quote takes in a neighbouring sentence that scores within QUOTE_MARGIN of it;
@@ -369,9 +370,14 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
     uses), a later quote from a document that mentions none of them, and holding none of
     the question's terms, is off the subject and left out ("Its chief executive is Hannah
     Berg" for "Who is Paul Poast?", but not "The president promised Kyiv..." for "What did
-    Biden promise?").
+    Biden promise?"). `asked` holds the question's terms that carry content (not "who":
+    "Putin, who traveled..." is not about Southmere); without it, any term counts.
     """
     names = tuple(names)
+    asked = None if asked is None else frozenset(asked)
+
+    def holds_a_term(sentence: ScoredSentence) -> bool:
+        return bool(sentence.lexical) if asked is None else not asked.isdisjoint(sentence.terms)
     on_subject: dict[str, bool] = {}
 
     def off_subject(doc_id: str) -> bool:
@@ -392,7 +398,7 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             # A heading after the first quote, unless it holds the number or time asked
             # for (a dateline): only then is a heading's score left whole.
             continue
-        if quotes and names and not sentence.lexical and not off_subject(quotes[0].doc_id) \
+        if quotes and names and not holds_a_term(sentence) and not off_subject(quotes[0].doc_id) \
                 and off_subject(sentence.hit.doc_id):
             continue
         used.add(key)

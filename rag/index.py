@@ -522,14 +522,16 @@ class Index:
                  for h, sp in zip(hits, spans, strict=True)]
         scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query)
         names = names_in(query)
+        asked = query_terms - answering.question_words()
         if s.reader:
             from .reader import CANDIDATES, rerank, shared_reader
 
             quotes, reading = rerank(shared_reader(), query, answering.pick_quotes(
-                scored, texts, limit=max(quotes_wanted, CANDIDATES), names=names),
+                scored, texts, limit=max(quotes_wanted, CANDIDATES), names=names, asked=asked),
                 limit=quotes_wanted)
         else:
-            quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted, names=names)
+            quotes = answering.pick_quotes(scored, texts, limit=quotes_wanted, names=names,
+                                           asked=asked)
         features = answering.answer_features(
             scored, hits, terms, query_terms,
             keyword=answering.KeywordEvidence(
@@ -547,7 +549,8 @@ class Index:
             # ranked the sentences for an answer the documents turned out not to give.
             closest = sorted((replace(x, score=x.relevance) for x in scored),
                              key=lambda x: (-x.score, x.hit.doc_id, x.start))
-            quotes = answering.pick_quotes(closest, texts, limit=quotes_wanted, names=names)
+            quotes = answering.pick_quotes(closest, texts, limit=quotes_wanted, names=names,
+                                           asked=asked)
         part = about.asked_part(question)  # not the query, which may hold earlier questions
         part_quote = part and about.quote_part(part, hits, self.document,
                                                score=quotes[0].score if quotes else 0.0)
@@ -557,11 +560,10 @@ class Index:
             # words ("headline", "article") answer nothing.
             features["document_part"] = 1.0
             quotes, abstained = [part_quote], False
-        content = query_terms - answering.question_words()
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=0.0, features=features,
-                      no_word_found=bool(content) and content.isdisjoint(keyword_terms))
+                      no_word_found=bool(asked) and asked.isdisjoint(keyword_terms))
 
     def _embed_missing_sentences(self, chunks: Sequence[Chunk], matrices: list[np.ndarray],
                                  texts: dict[str, str]) -> list[np.ndarray]:

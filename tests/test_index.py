@@ -748,6 +748,18 @@ def test_later_quotes_stay_with_the_names_the_question_asks_about():
     assert len(answering.pick_quotes(scored, texts, limit=4)) == 4
     assert len(answering.pick_quotes(scored, texts, limit=4, names=["Tim Cook"])) == 4
 
+    # A question word it shares ("who") does not make a sentence about the question's names.
+    texts["putin"] = "Putin, who traveled to Vietnam, spoke."
+    hit = Hit(chunk_id="putin:0", doc_id="putin", title="putin", source="putin",
+              text=texts["putin"], start=0, end=39, score=1.0)
+    putin = answering.ScoredSentence(hit, 0, 39, 0.5, 0.5, 1.0,
+                                     terms=("putin", "who", "travel", "vietnam", "spoke"))
+    ranked = [scored[0], putin]
+    assert len(answering.pick_quotes(ranked, texts, limit=4, names=["Paul Poast"])) == 2
+    assert [q.text for q in answering.pick_quotes(
+        ranked, texts, limit=4, names=["Paul Poast"], asked={"paul", "poast"})] == [
+        "Paul Poast is a professor."]
+
 
 def test_a_missing_source_keeps_its_documents_and_stays_recorded(tmp_path, fake_settings):
     first, second = tmp_path / "first", tmp_path / "second"
