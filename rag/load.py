@@ -562,6 +562,16 @@ def _end_as_sentence(line: str) -> str:
 
 # --- PDF ------------------------------------------------------------------------------
 
+_SENTENCE_END = re.compile(r"[.!?:;][\"”’')\]]*$")
+
+
+def _runs_on(page: str, next_page: str) -> bool:
+    """Whether a sentence runs on from `page` into `next_page`: the page ends without a
+    sentence's end and the next starts in lower case ("...talks that lasted" / "three
+    years...")."""
+    return bool(page) and not _SENTENCE_END.search(page) and next_page[:1].islower()
+
+
 def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...], str]:
     """Text of each page, joined by blank lines, with each page's span and the title."""
     from pypdf import PdfReader
@@ -600,10 +610,14 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
     page_texts = drop_running_lines(page_texts)
     parts, pages, offset = [], [], 0
     for page_text in page_texts:
+        if parts:
+            # A page break is a paragraph break, unless a sentence runs on over it.
+            parts.append("\n" if _runs_on(parts[-1], page_text) else "\n\n")
+            offset += len(parts[-1])
         parts.append(page_text)
         pages.append((offset, offset + len(page_text)))
-        offset += len(page_text) + 2
-    text = "\n\n".join(parts) + "\n"
+        offset += len(page_text)
+    text = "".join(parts) + "\n"
     meta_title = _WORD_PROCESSOR.sub("", str(meta_title)).strip()
     if _FILE_NAME.match(meta_title) or _NO_TITLE.match(meta_title) or _URL.match(meta_title):
         meta_title = ""  # a file's name, "Untitled", a browser's "about:blank" or a page's URL

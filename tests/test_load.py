@@ -141,6 +141,23 @@ def test_pdf_pages_and_title():
     assert doc.page_at(0) == 1 and doc.page_at(24) == 2
 
 
+def test_a_sentence_running_on_over_a_pdf_page_break_stays_one_sentence():
+    from rag.chunk import split_sentences
+
+    doc = load(make_pdf(["The treaty was signed in Geneva by twelve\ncountries after talks "
+                         "that lasted", "three years and ended in 1999 with a vote.\n\nA new "
+                         "page.", "Another paragraph."]), "span.pdf")
+    assert doc.text == ("The treaty was signed in Geneva by twelve\ncountries after talks "
+                        "that lasted\nthree years and ended in 1999 with a vote.\nA new page."
+                        "\n\nAnother paragraph.\n")
+    first, second, third = doc.pages
+    assert doc.text[first[0]:first[1]].endswith("that lasted")
+    assert doc.text[second[0]:second[1]].startswith("three years")
+    assert doc.text[third[0]:third[1]] == "Another paragraph."
+    sentences = [doc.text[a:b] for a, b in split_sentences(doc.text)]
+    assert sentences[0].startswith("The treaty") and sentences[0].endswith("with a vote.")
+
+
 def test_pdf_running_headers_and_footers_are_dropped():
     printed = ["11/27/26, 7:35 PM\nQuarterly notes\nRevenue grew by a tenth.\n"
                "file:///tmp/notes.html\n1/2",
