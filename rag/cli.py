@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sub: argparse.ArgumentParser) -> None:
+        # Also after the command ("briefing ask ... -v"); absent, the top level's holds.
+        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log what happens")
         sub.add_argument("--index", dest="index_dir", type=Path, default=DEFAULT_HOME / "index",
                          metavar="DIR", help="saved index folder (default: .briefing/index)")
         sub.add_argument("--model", default=None,
@@ -83,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
                      help="documents to answer from (default: what the index was "
                           "built from; the seeds for a new one)")
-    ask.add_argument("--history", nargs="*", default=[], metavar="Q",
-                     help="earlier questions of the conversation, oldest first")
+    ask.add_argument("--history", action="append", default=[], metavar="Q",
+                     help="an earlier question of the conversation (repeat it for each, "
+                          "oldest first)")
     ask.add_argument("-k", type=int, default=None, help="how many quotes (default 3)")
     ask.add_argument("--doc", dest="doc_ids", action="append", metavar="ID",
                      help="search only this document id (repeatable)")

@@ -133,7 +133,8 @@ class Index:
         found = self._known(doc_id)
         if found is None:
             raise UnknownDocumentError(
-                f"No document has the id {doc_id!r}; see Index.documents() for the ids.")
+                f"No document has the id {doc_id!r}; the ids are listed by Index.documents() "
+                "(on the command line: briefing documents).")
         return found
 
     def _known(self, doc_id: str) -> Document | None:
@@ -603,8 +604,9 @@ class Index:
                              "(the default) to search every document.")
         unknown = [d for d in wanted if self._known(d) is None]
         if unknown:
-            raise UnknownDocumentError(f"No document has the id {unknown[0]!r}; see "
-                                       "Index.documents() for the ids.")
+            raise UnknownDocumentError(
+                f"No document has the id {unknown[0]!r}; the ids are listed by "
+                "Index.documents() (on the command line: briefing documents).")
         return wanted
 
     # --- files --------------------------------------------------------------------------

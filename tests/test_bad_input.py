@@ -1331,3 +1331,16 @@ def test_cli_documents_lines_up_its_columns(tmp_path, fake_model):
     lines = out.splitlines()
     assert len(lines) == 2
     assert len({line.index(" B ") for line in lines}) == 1  # sizes end in one column
+
+
+def test_cli_history_takes_one_question_a_flag_and_verbose_goes_anywhere():
+    from rag.cli import build_parser
+
+    args = build_parser().parse_args(["ask", "--history", "Who is Paul Poast?",
+                                      "What does he research?", "-v"])
+    assert (args.question, args.history, args.verbose) == (
+        "What does he research?", ["Who is Paul Poast?"], True)
+    args = build_parser().parse_args(["-v", "ask", "Why?", "--history", "Q1", "--history",
+                                      "Q2"])
+    assert (args.history, args.verbose) == (["Q1", "Q2"], True)
+    assert build_parser().parse_args(["ask", "Why?"]).verbose is False

@@ -106,8 +106,8 @@ def test_bad_history_and_unknown_documents_are_clear_errors(client):
                                  'text, e.g. ["Who is Paul Poast?"]')
     with pytest.raises(AppError) as caught:
         client.predict("Who is Paul Poast?", [], ["no-such-doc"], api_name="/ask")
-    assert str(caught.value) == ("No document has the id 'no-such-doc'; see Index.documents() "
-                                 "for the ids.")
+    assert str(caught.value) == ("No document has the id 'no-such-doc'; the ids are listed by "
+                                 "Index.documents() (on the command line: briefing documents).")
 
 
 def test_with_logins_the_app_refuses_clients_without_one(tmp_path, fake_settings):
