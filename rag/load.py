@@ -135,10 +135,13 @@ def expand_paths(paths: Iterable[str | Path], report: LoadReport) -> list[Path]:
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
+            own = _briefing_folders(path)
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path).parts
                 if any(part.startswith(".") for part in relative) or not child.is_file():
                     continue
+                if own and any(parent in own for parent in child.parents):
+                    continue  # an index saved among the documents, and its cache
                 if child.suffix.lower() in EXTENSIONS:
                     files.append(child)
                 elif child.name.lower() not in ("readme", "license"):
@@ -151,6 +154,23 @@ def expand_paths(paths: Iterable[str | Path], report: LoadReport) -> list[Path]:
             report.problems.append(DocumentError(
                 str(path), "no such file or folder", "check the path"))
     return files
+
+
+def _briefing_folders(root: Path) -> set[Path]:
+    """Folders under `root` that Briefing wrote, not documents: saved indexes (a
+    manifest.json of the index format) and the embedding cache beside each."""
+    found = set()
+    for manifest in root.rglob("manifest.json"):
+        try:
+            is_index = '"briefing-index"' in manifest.read_text("utf-8", errors="replace")[:4096]
+        except OSError:
+            continue
+        if is_index:
+            found.add(manifest.parent)
+            cache = manifest.parent.parent / "cache"
+            if (cache / "embeddings.sqlite").is_file():
+                found.add(cache)
+    return found
 
 
 def load_file(path: str | Path, *, max_bytes: int) -> Document:

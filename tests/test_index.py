@@ -839,3 +839,22 @@ def test_an_abstention_shows_the_closest_sentences_first(tmp_path, fake_settings
     refused = index.ask(question)
     assert refused.abstained
     assert refused.quotes[0].text == "Walrus colony songs are heard on the northern beach."
+
+
+def test_an_index_saved_among_its_documents_is_not_read_as_documents(tmp_path, fake_settings):
+    """`briefing index ~/pack --out ~/pack/index`: its own files and its cache beside it
+    are neither documents nor "files that are not read" at every later refresh."""
+    from rag.load import load_documents
+
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "note.txt").write_text("The ferry runs every hour.")
+    (pack / "notes.json").write_text("{}")  # a user's own file is still reported
+    index, _ = rag.Index.open([pack], pack / "index", settings=fake_settings,
+                              cache_dir=pack / "cache")
+    report = load_documents([pack], max_bytes=10**6)
+    assert [Path(d.source).name for d in report.documents] == ["note.txt"]
+    assert [Path(p.source).name for p in report.problems] == ["notes.json"]
+    _, changes = rag.Index.open(None, pack / "index", settings=fake_settings,
+                                cache_dir=pack / "cache")
+    assert changes["unchanged"] == [d.id for d in index.documents(with_text=False)]
