@@ -20,7 +20,8 @@ from .load import Document, paragraph_spans
 from .retrieve import Hit
 
 _PIECE = r"(?:news )?(?:article|story|report|piece|document|page|text|statement|release)"
-_THIS = rf"(?:the|this|that) {_PIECE}"
+# "the story", "this article", "the harbour story", "that Reuters report".
+_THIS = rf"(?:the|this|that)(?: [\w'’-]+)?? {_PIECE}"
 _IT = rf"(?:it|{_THIS})"
 _OUTLET = (r"(?:news )?(?:website|web site|site|outlet|newspaper|paper|publication|publisher"
            r"|news organi[sz]ation|media outlet)")
@@ -136,29 +137,53 @@ def find_part(document: Document, part: Part) -> tuple[int, int] | None:
     return None
 
 
-def quote_part(part: Part, hits: Sequence[Hit], document: Callable[[str], Document], *,
-               score: float) -> Quote | None:
-    """A quote giving `part` of the best-ranked document in `hits` that has one, or None.
+SCANNED_DOCUMENTS = 200
+"""When none of the retrieved documents has the part asked for, up to this many documents
+(those searched) are read for it; a larger corpus is not read through for one question."""
 
-    The quote cites the retrieved passage that holds it, or else the paragraph it opens
-    (a site's footer is never a passage, since answers do not quote boilerplate).
+
+def quote_part(part: Part, hits: Sequence[Hit], document: Callable[[str], Document], *,
+               score: float, searched: Sequence[str] = (), limit: int = 1) -> list[Quote]:
+    """A quote giving `part` of the best-ranked document in `hits` that has one.
+
+    "Who wrote the story?" shares no word with the story, so the story may not be among
+    `hits`: then the `searched` documents (ids, when no more than SCANNED_DOCUMENTS) are
+    read, and each that has the part is quoted, up to `limit`: which story was meant is
+    not known. None found: []. A quote cites the retrieved passage that holds it, or else
+    the paragraph it opens (a site's footer is never a passage, since answers do not quote
+    boilerplate).
     """
     for doc_id in dict.fromkeys(h.doc_id for h in hits):
-        found = document(doc_id)
-        span = find_part(found, part)
-        if span is None:
-            continue
-        start, end = span
-        hit = next((h for h in hits if h.doc_id == doc_id and h.start <= start and end <= h.end),
-                   None)
-        if hit is None:
-            p_start, p_end = next((s, e) for s, e in paragraph_spans(found.text)
-                                  if s <= start and end <= e)
-            hit = Hit(chunk_id=f"{doc_id}:{p_start}-{p_end}", doc_id=doc_id, title=found.title,
-                      source=found.source, text=found.text[p_start:p_end], start=p_start,
-                      end=p_end, score=0.0, page=found.page_at(p_start))
-        return Quote(found.text[start:end], start, end, score, hit)
-    return None
+        found = _part_quote(part, document(doc_id), hits, score)
+        if found:
+            return [found]
+    if len(searched) > SCANNED_DOCUMENTS:
+        return []
+    quotes = []
+    for doc_id in dict.fromkeys(searched):
+        found = _part_quote(part, document(doc_id), hits, score)
+        if found:
+            quotes.append(found)
+            if len(quotes) >= limit:
+                break
+    return quotes
+
+
+def _part_quote(part: Part, found: Document, hits: Sequence[Hit], score: float) -> Quote | None:
+    span = find_part(found, part)
+    if span is None:
+        return None
+    start, end = span
+    doc_id = found.id
+    hit = next((h for h in hits if h.doc_id == doc_id and h.start <= start and end <= h.end),
+               None)
+    if hit is None:
+        p_start, p_end = next((s, e) for s, e in paragraph_spans(found.text)
+                              if s <= start and end <= e)
+        hit = Hit(chunk_id=f"{doc_id}:{p_start}-{p_end}", doc_id=doc_id, title=found.title,
+                  source=found.source, text=found.text[p_start:p_end], start=p_start,
+                  end=p_end, score=0.0, page=found.page_at(p_start))
+    return Quote(found.text[start:end], start, end, score, hit)
 
 
 def _first_sentence(text: str, start: int, end: int) -> tuple[int, int]:

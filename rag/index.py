@@ -553,18 +553,29 @@ class Index:
             quotes = answering.pick_quotes(closest, texts, limit=quotes_wanted, names=names,
                                            asked=asked)
         part = about.asked_part(question)  # not the query, which may hold earlier questions
-        part_quote = part and about.quote_part(part, hits, self.document,
-                                               score=quotes[0].score if quotes else 0.0)
-        if part_quote:
+        part_quotes = part and about.quote_part(
+            part, hits, self.document, score=quotes[0].score if quotes else 0.0,
+            searched=self._searched_ids(wanted), limit=quotes_wanted)
+        if part_quotes:
             # A question about the document itself (its headline, dateline, byline, site) is
             # answered by the part it asks for alone: the sentences that merely share its
             # words ("headline", "article") answer nothing.
             features["document_part"] = 1.0
-            quotes, abstained = [part_quote], False
+            quotes, abstained = part_quotes, False
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=0.0, features=features,
                       no_word_found=bool(asked) and asked.isdisjoint(keyword_terms))
+
+    def _searched_ids(self, wanted: list[str] | None) -> list[str]:
+        """The ids of the documents a question searches (none listed past
+        about.SCANNED_DOCUMENTS: too many to read through for a byline)."""
+        if wanted is not None:
+            return wanted
+        with self._lock:
+            if len(self._documents) > about.SCANNED_DOCUMENTS:
+                return []
+            return [d.id for d in self._documents.all_facts()]
 
     def _embed_missing_sentences(self, chunks: Sequence[Chunk], matrices: list[np.ndarray],
                                  texts: dict[str, str]) -> list[np.ndarray]:

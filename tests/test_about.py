@@ -33,6 +33,7 @@ Download the Daily Valley App for the latest news on Valley Times.
     ("Where was the article datelined?", Part.DATELINE),
     ("What is the dateline?", Part.DATELINE),
     ("Who wrote the story?", Part.BYLINE),
+    ("Who wrote the harbour story?", Part.BYLINE),
     ("What is the byline?", Part.BYLINE),
     ("Who contributed to the article?", Part.BYLINE),
     ("Which website published it?", Part.PUBLISHER),
@@ -102,6 +103,27 @@ def test_ask_quotes_the_part_first_and_does_not_abstain(fake_settings):
     assert (footer.hit.start, footer.hit.end) == (footer.start, footer.end)
     assert STORY[footer.start:footer.end] == footer.text
     assert len(answer.quotes) == 1  # the part alone: other sentences only share its words
+
+
+def test_a_part_asked_of_stories_that_share_no_word_with_the_question_is_still_found(
+        fake_settings):
+    """"Who wrote the story?" matches no story's words: the searched documents are read for
+    their bylines, each quoted, since which story was meant is not known."""
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([
+        text_document(f"Storm notes\n\n{'Rain fell. ' * 30}\n", doc_id="rain"),
+        text_document("Harbour expansion approved\n\nBy Maria Lindqvist\n\nThe council "
+                      "voted 7 to 2.\n", doc_id="harbor"),
+        text_document("Museum reopens\n\nBy Tomas Novak\n\nThe wing houses a frigate.\n",
+                      doc_id="museum"),
+        *(text_document(f"Wrote notes {n}.\n\nThe story of who wrote what, part {n}.\n",
+                        doc_id=f"noise{n}") for n in range(12))])
+    answer = index.ask("Who wrote the story?")
+    assert not answer.abstained
+    assert [(q.doc_id, q.text) for q in answer.quotes] == [
+        ("harbor", "By Maria Lindqvist"), ("museum", "By Tomas Novak")]
+    scoped = index.ask("Who wrote the story?", doc_ids=["museum", "rain"])
+    assert [q.text for q in scoped.quotes] == ["By Tomas Novak"]
 
 
 def test_seed_article_meta_questions(seed_index):
