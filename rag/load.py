@@ -410,7 +410,14 @@ def read_markdown(raw: str) -> tuple[str, str]:
             tag = _TAG_NAME.match(token.content.lstrip())
             if tag and tag.group(1).lower() not in _HTML_TAGS:
                 token.content = html_escape(token.content)
-        for child in token.children or ():
+        children = token.children or ()
+        inline_text = any(c.type == "text" and c.content.strip() for c in children)
+        for child in children:
+            if child.type == "image" and inline_text:
+                # An image inside a sentence reads as its alt text ("see the chart below"),
+                # not as a gap ("see  below"); one on a line of its own is no text.
+                child.type, child.children = "text", None
+                continue
             # In a sentence, only formatting is HTML: "Replace <username> with your login",
             # "List<String>", "put it in the <head> section", "<Title>" are text.
             tag = _TAG_NAME.match(child.content) if child.type == "html_inline" else None

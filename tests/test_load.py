@@ -102,6 +102,12 @@ def test_html_text_the_page_hides_is_not_read():
     assert doc.text == "The ferry sails hourly.\n"
 
 
+def test_a_markdown_image_inside_a_sentence_reads_as_its_alt_text():
+    doc = load_bytes(b"See the report and its ![annual chart](c.png) below.\n\n![logo](l.png)"
+                     b"\n\nEnd of notes.\n", name="n.md", source="n.md", max_bytes=MB)
+    assert doc.text == "See the report and its annual chart below.\n\nEnd of notes.\n"
+
+
 def test_html_table_rows_name_their_columns():
     page = (b"<table><caption>Moons of the outer planets</caption>"
             b"<tr><th>Planet</th><th>Moons</th></tr>"
