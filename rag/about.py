@@ -20,8 +20,7 @@ from .load import Document, paragraph_spans
 from .retrieve import Hit
 
 _PIECE = r"(?:news )?(?:article|story|report|piece|document|page|text|statement|release)"
-# "the story", "this article", "the harbour story", "that Reuters report".
-_THIS = rf"(?:the|this|that)(?: [\w'’-]+)?? {_PIECE}"
+_THIS = rf"(?:the|this|that) {_PIECE}"
 _IT = rf"(?:it|{_THIS})"
 _OUTLET = (r"(?:news )?(?:website|web site|site|outlet|newspaper|paper|publication|publisher"
            r"|news organi[sz]ation|media outlet)")

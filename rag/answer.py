@@ -87,7 +87,9 @@ class Answer:
             lines.append("Sources:")
             for number, quote in enumerate(self.quotes, start=1):
                 lines.append(f"[{number}] {quote.citation()} ({quote.hit.source})")
-                lines += [f"    also in: {a.citation()} ({a.hit.source})" for a in quote.also]
+                if not self.abstained:  # a closest passage answers nothing, here or there
+                    lines += [f"    also in: {a.citation()} ({a.hit.source})"
+                              for a in quote.also]
         elif self.abstained:
             lines.append("(no passage came close)")
         return "\n".join(lines) + "\n"
@@ -466,7 +468,8 @@ def names_any(text: str, names: Iterable[str]) -> bool:
     """Whether `text` holds a term of one of `names`, a people's name counting for its
     country's ("Japanese" names Japan)."""
     wanted = {t for words in answer_terms(list(names)) for t in words}
-    return not wanted.isdisjoint(answer_terms([text])[0])
+    # "U.S." leaves no term to look for: it cannot be told missing.
+    return not wanted or not wanted.isdisjoint(answer_terms([text])[0])
 
 
 def _words(text: str) -> int:

@@ -553,9 +553,11 @@ class Index:
             quotes = answering.pick_quotes(closest, texts, limit=quotes_wanted, names=names,
                                            asked=asked)
         part = about.asked_part(question)  # not the query, which may hold earlier questions
+        # The documents beyond those retrieved are read only when the question would
+        # otherwise go unanswered: "Who wrote the report?" may ask about the report's text.
         part_quotes = part and about.quote_part(
             part, hits, self.document, score=quotes[0].score if quotes else 0.0,
-            searched=self._searched_ids(wanted), limit=quotes_wanted)
+            searched=self._searched_ids(wanted) if abstained else (), limit=quotes_wanted)
         if part_quotes:
             # A question about the document itself (its headline, dateline, byline, site) is
             # answered by the part it asks for alone: the sentences that merely share its
@@ -565,7 +567,9 @@ class Index:
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=0.0, features=features,
-                      no_word_found=bool(asked) and asked.isdisjoint(keyword_terms))
+                      # Over some documents, the words may be in the others.
+                      no_word_found=abstained and wanted is None and bool(asked)
+                      and asked.isdisjoint(keyword_terms))
 
     def _searched_ids(self, wanted: list[str] | None) -> list[str]:
         """The ids of the documents a question searches (none listed past
@@ -896,7 +900,9 @@ def sources_to_open(paths: Iterable[str | Path] | None,
     """What the chat and the command line open the index in `folder` with: `paths` when
     given, else the documents it was built from (the seeds for a new index), and the
     documents uploaded in the chat, kept in `uploads/` beside the index folder."""
-    if not paths and (saved_sources(folder) or (_folder(folder) / "manifest.json").exists()):
+    saved = _folder(folder)
+    if not paths and (saved_sources(folder) or (saved / "manifest.json").exists()
+                      or (saved.with_name(f".{saved.name}.previous") / "manifest.json").exists()):
         return None  # Index.open then reads them (from its documents, if it is damaged)
     sources = [Path(p) for p in (paths or [DEFAULT_SEEDS])]
     uploads = Path(folder).parent / "uploads"

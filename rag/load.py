@@ -326,14 +326,15 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
 
 
 def _mostly_utf8(data: bytes) -> str | None:
-    """UTF-8 text with stray bytes (a Windows-1252 "é" pasted into a UTF-8 file, a cut
-    file): decoded as UTF-8, each stray byte as Windows-1252 (U+FFFD where that has no
-    character), when the text holds at least as many correct UTF-8 letters as stray bytes.
-    Decoding it all as a legacy code page would garble every correct letter ("5 â‚¬")."""
+    """UTF-8 text with a few stray bytes (a Windows-1252 "é" pasted into a UTF-8 file, a
+    cut file): decoded as UTF-8, each stray byte as Windows-1252 (U+FFFD where that has no
+    character), when correct UTF-8 letters outnumber stray bytes four to one. Decoding it
+    all as a legacy code page would garble every correct letter ("5 â‚¬"); with fewer
+    correct letters, they may be Windows-1252 pairs that happen to be UTF-8 ("É’")."""
     text = data.decode("utf-8", errors="replace")
     stray = text.count("\ufffd") - data.count("\ufffd".encode())
     correct = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
-    return data.decode("utf-8", errors=_STRAY_BYTES) if correct >= stray else None
+    return data.decode("utf-8", errors=_STRAY_BYTES) if correct >= 4 * stray else None
 
 
 def _stray_bytes_as_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:
@@ -356,8 +357,7 @@ def _detect(data: bytes) -> str | None:
     least_chaos = min(m.chaos for m in matches)
     for match in matches:
         if match.chaos <= least_chaos + 0.01 and "cp1252" in match.could_be_from_charset:
-            # Letters already in UTF-8 stay as they are ("5 €" beside a Windows-1252 "Café").
-            return data.decode("utf-8", errors=_STRAY_BYTES)
+            return data.decode("cp1252", errors="replace")
     return str(min(matches, key=lambda m: m.chaos))
 
 
@@ -503,12 +503,15 @@ _HIDING_STYLE = re.compile(r"(^|;)\s*(display\s*:\s*none|visibility\s*:\s*hidden
 
 
 def _is_hidden(tag) -> bool:
-    """Whether the page says not to show the element: the `hidden` attribute, an inline
-    style of display: none or visibility: hidden, or aria-hidden="true". A reader of the
-    page never sees that text, so it is no quote ("Invisible: the captain is Zorro")."""
-    if tag.attrs is None:
+    """Whether the page says never to show the element: the `hidden` attribute (not
+    "until-found", an accordion's folded text) or an inline style of display: none or
+    visibility: hidden. A reader of the page never sees that text, so it is no quote
+    ("Invisible: the captain is Zorro"). Not aria-hidden, which only hides from screen
+    readers, nor a hidden <html> or <body> (shown by a script once the page has loaded)."""
+    if tag.attrs is None or tag.name in ("html", "body"):
         return False
-    return (tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true"
+    hidden = tag.get("hidden")
+    return ((hidden is not None and str(hidden).lower() != "until-found")
             or bool(_HIDING_STYLE.search(str(tag.get("style", "")))))
 
 

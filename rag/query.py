@@ -129,7 +129,7 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     previous = resolve_followup(earlier[-1], earlier[:-1])
     joined = f"{previous.rstrip('?.! ')}: {question}"
     about = _ABOUT.match(question) or _name_after_and(question)
-    if about and not names_in(about.group("topic")):
+    if about and not _names_a_topic(about.group("topic")):
         # "What about its diameter?", "What about the costs?": no name to put in place of
         # another ("How many moons does its diameter have?"); searched with the previous.
         return joined
@@ -208,10 +208,23 @@ def _not_a_person(name: str, question: str) -> bool:
 
 
 def followup_names(question: str) -> list[str]:
-    """The names a "What about Japan?" or "And Japan?" follow-up asks about (none for
-    "What about the costs?")."""
+    """The names a "What about Japan?" or "And Japan?" follow-up asks about ("japan" too;
+    none for "What about the costs?")."""
     about = _ABOUT.match(question) or _name_after_and(question)
-    return names_in(about.group("topic")) if about else []
+    if not about or not _names_a_topic(about.group("topic")):
+        return []
+    return names_in(about.group("topic")) or [about.group("topic")]
+
+
+# "What about its diameter?", "the costs", "their reaction": a thing, not a name.
+_DETERMINER = re.compile(r"^(?:its|his|her|their|the|a|an|this|that|these|those|my|our|your)"
+                         r"\b", re.IGNORECASE)
+
+
+def _names_a_topic(topic: str) -> bool:
+    """Whether the topic of "What about ...?" is a name ("Japan", "japan", "the U.S."), not
+    a thing ("its diameter", "the costs")."""
+    return bool(names_in(topic)) or not _DETERMINER.match(topic.strip())
 
 
 def _name_after_and(question: str) -> re.Match | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rag
-from rag.about import Part, asked_part, find_part
+from rag.about import Part, asked_part, find_part, quote_part
 from rag.load import text_document
 
 STORY = """\
@@ -33,7 +33,6 @@ Download the Daily Valley App for the latest news on Valley Times.
     ("Where was the article datelined?", Part.DATELINE),
     ("What is the dateline?", Part.DATELINE),
     ("Who wrote the story?", Part.BYLINE),
-    ("Who wrote the harbour story?", Part.BYLINE),
     ("What is the byline?", Part.BYLINE),
     ("Who contributed to the article?", Part.BYLINE),
     ("Which website published it?", Part.PUBLISHER),
@@ -116,14 +115,26 @@ def test_a_part_asked_of_stories_that_share_no_word_with_the_question_is_still_f
                       "voted 7 to 2.\n", doc_id="harbor"),
         text_document("Museum reopens\n\nBy Tomas Novak\n\nThe wing houses a frigate.\n",
                       doc_id="museum"),
-        *(text_document(f"Wrote notes {n}.\n\nThe story of who wrote what, part {n}.\n",
-                        doc_id=f"noise{n}") for n in range(12))])
+        *(text_document(f"Tide table {n}.\n\nHigh water came at {n} o'clock on the "
+                        "pier.\n", doc_id=f"tide{n}") for n in range(12))])
     answer = index.ask("Who wrote the story?")
-    assert not answer.abstained
-    assert [(q.doc_id, q.text) for q in answer.quotes] == [
-        ("harbor", "By Maria Lindqvist"), ("museum", "By Tomas Novak")]
+    assert not answer.abstained and not answer.no_word_found
+    assert answer.quotes[0].text in ("By Maria Lindqvist", "By Tomas Novak")
     scoped = index.ask("Who wrote the story?", doc_ids=["museum", "rain"])
     assert [q.text for q in scoped.quotes] == ["By Tomas Novak"]
+    # None retrieved has a byline: each searched document that has one is quoted.
+    found = quote_part(Part.BYLINE, [], index.document, score=0.0, limit=3,
+                       searched=["rain", "harbor", "tide0", "museum"])
+    assert [(q.doc_id, q.text) for q in found] == [
+        ("harbor", "By Maria Lindqvist"), ("museum", "By Tomas Novak")]
+    assert quote_part(Part.BYLINE, [], index.document, score=0.0, limit=1,
+                      searched=["rain", "harbor", "museum"])[0].doc_id == "harbor"
+    # A question the documents' text answers is answered from it, not with a byline.
+    index.add_documents([text_document("Inquiry\n\nJudge Ann Lee wrote the final report "
+                                       "over two years.\n", doc_id="inquiry")])
+    report = index.ask("Who wrote the final report?")
+    assert not report.abstained and "Judge Ann Lee" in report.quotes[0].text
+    assert asked_part("Who wrote the final report?") is None
 
 
 def test_seed_article_meta_questions(seed_index):

@@ -75,6 +75,9 @@ def test_what_about_a_name_is_answered_only_by_a_quote_naming_it(seed_index):
                             history=["When did South Korea summon Russia's ambassador?"])
     assert answer.query == "When did Japan summon Russia's ambassador?"
     assert answer.abstained
+    lower = seed_index.ask("what about japan?",
+                           history=["When did South Korea summon Russia's ambassador?"])
+    assert lower.query == "When did japan summon Russia's ambassador?" and lower.abstained
     answer = seed_index.ask("What about China?",
                             history=["How did South Korea react to the pact?"])
     assert not answer.abstained and "China" in answer.quotes[0].text
@@ -87,6 +90,10 @@ def test_a_question_none_of_whose_words_the_documents_hold_says_so(seed_index):
     assert french.to_dict()["no_word_found"] is True
     near = seed_index.ask("What is the name of Putin's airplane?")  # "Putin" is there
     assert not near.no_word_found and near.to_dict()["no_word_found"] is False
+    # Searched in some documents only, the words may be in the others: not said.
+    ids = [d.id for d in seed_index.documents(with_text=False)]
+    scoped = seed_index.ask("Qui a signé le traité ?", doc_ids=ids[:1])
+    assert scoped.abstained and not scoped.no_word_found
 
 
 @pytest.mark.parametrize("question", ["What is the boiling point of water?",

@@ -251,6 +251,28 @@ def test_a_damaged_manifest_never_turns_the_index_into_the_seeds(tmp_path, fake_
     assert (folder / "documents.jsonl").read_text() == "["
 
 
+def test_an_interrupted_swap_is_opened_as_the_index_not_as_the_seeds(tmp_path, fake_settings):
+    from rag.index import sources_to_open
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Saturn has 146 moons.")
+    folder = tmp_path / "ix"
+    rag.Index.open([docs], folder, settings=fake_settings)
+    folder.rename(tmp_path / ".ix.previous")  # killed between the save's two renames
+    assert sources_to_open(None, folder) is None
+    index, _ = rag.Index.open(None, folder, settings=fake_settings)
+    assert [Path(d.source).name for d in index.documents(with_text=False)] == ["a.txt"]
+
+
+def test_names_any_reads_peoples_as_countries_and_cannot_miss_a_name_without_terms():
+    from rag.answer import names_any
+
+    assert names_any("The Japanese minister spoke.", ["Japan"])
+    assert not names_any("South Korea summoned him.", ["Japan"])
+    assert names_any("The U.S. summoned him.", ["U.S"])  # no term to look for
+
+
 def test_sources_are_recorded_whole_so_any_working_folder_sees_the_same_files(
         tmp_path, fake_settings, monkeypatch):
     docs = tmp_path / "docs"

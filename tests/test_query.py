@@ -75,6 +75,7 @@ def test_names_in_question():
     ("What about its diameter?", ["How many moons does Saturn have?"],
      "How many moons does Saturn have: What about its diameter?"),
     ("What about the costs?", ["How did Seoul react?"], "How did Seoul react: What about the costs?"),
+    ("what about japan?", ["How did Seoul react?"], "How did japan react?"),  # typed lower case
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
