@@ -160,7 +160,10 @@ def quote_part(part: Part, hits: Sequence[Hit], document: Callable[[str], Docume
         return []
     quotes = []
     for doc_id in dict.fromkeys(searched):
-        found = _part_quote(part, document(doc_id), hits, score)
+        try:
+            found = _part_quote(part, document(doc_id), hits, score)
+        except KeyError:  # removed (by another session) since the list was taken
+            continue
         if found:
             quotes.append(found)
             if len(quotes) >= limit:

@@ -129,6 +129,9 @@ def test_a_part_asked_of_stories_that_share_no_word_with_the_question_is_still_f
         ("harbor", "By Maria Lindqvist"), ("museum", "By Tomas Novak")]
     assert quote_part(Part.BYLINE, [], index.document, score=0.0, limit=1,
                       searched=["rain", "harbor", "museum"])[0].doc_id == "harbor"
+    # A document removed meanwhile (by another session) is passed over.
+    assert [q.doc_id for q in quote_part(Part.BYLINE, [], index.document, score=0.0, limit=3,
+                                         searched=["gone", "museum"])] == ["museum"]
     # A question the documents' text answers is answered from it, not with a byline.
     index.add_documents([text_document("Inquiry\n\nJudge Ann Lee wrote the final report "
                                        "over two years.\n", doc_id="inquiry")])
