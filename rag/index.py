@@ -1028,7 +1028,10 @@ def _folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
             yield
             return
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            except OSError as error:  # a file system without locks (some network mounts)
+                log.debug("no lock on %s: %s", key.parent, error)
             yield
         finally:
             os.close(descriptor)  # releases the lock
