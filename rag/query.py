@@ -39,6 +39,12 @@ MAX_ELLIPSIS_WORDS = 3
 before it."""
 _ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$",
                     re.IGNORECASE)
+# "What about Japan's foreign minister — how did she say her government feels?": a topic,
+# then a question of its own about it, after a dash, colon, semicolon or comma.
+_ABOUT_THEN_ASK = re.compile(
+    r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>[^—–:;,?]+?)\s*(?:[—–:;,]|\s-{1,2})\s*"
+    r"(?P<ask>(?:who|whom|whose|what|when|where|why|which|how|is|are|was|were|do|does|did|has"
+    r"|have|had|can|could|will|would|should)\b.+)$", re.IGNORECASE)
 # "And Japan?": a bare name after "and" asks the previous question about it, as "What
 # about Japan?" does.
 _AND_TOPIC = re.compile(r"^\s*(?:and|or)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
@@ -128,6 +134,8 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         return question
     previous = resolve_followup(earlier[-1], earlier[:-1])
     joined = f"{previous.rstrip('?.! ')}: {question}"
+    if ask := _ABOUT_THEN_ASK.match(question):
+        return _ask_about(ask.group("topic"), ask.group("ask"))
     about = _ABOUT.match(question) or _name_after_and(question)
     if about and not _names_a_topic(about.group("topic")):
         # "What about its diameter?", "What about the costs?": no name to put in place of
@@ -161,6 +169,22 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+def _ask_about(topic: str, ask: str) -> str:
+    """The question `ask` about `topic`: its first pronoun replaced by the topic ("how did
+    she say..." about "Japan's foreign minister"), or the topic put before it."""
+    pronoun = re.compile(r"\b(?:he|she|him|her|his|hers|it|its|they|them|their|theirs)\b",
+                         re.IGNORECASE)
+    ask = ask[0].upper() + ask[1:]
+    if not pronoun.search(ask):
+        return f"{topic}: {ask}"
+
+    def substitute(match: re.Match) -> str:
+        word = match.group(0).lower()
+        return topic + "’s" if word in ("his", "hers", "its", "their", "theirs") else topic
+
+    return pronoun.sub(substitute, ask, count=1)
 
 
 # Kinds of name that can stand for one another in "And Japan?": a person for a person; a
@@ -210,7 +234,8 @@ def _not_a_person(name: str, question: str) -> bool:
 def followup_names(question: str) -> list[str]:
     """The names a "What about Japan?" or "And Japan?" follow-up asks about ("japan" too;
     none for "What about the costs?")."""
-    about = _ABOUT.match(question) or _name_after_and(question)
+    about = (_ABOUT_THEN_ASK.match(question) or _ABOUT.match(question)
+             or _name_after_and(question))
     if not about or not _names_a_topic(about.group("topic")):
         return []
     return names_in(about.group("topic")) or [about.group("topic")]

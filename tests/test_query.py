@@ -8,6 +8,7 @@ from rag.query import (
     acronyms_in,
     clean_query,
     expand_acronyms,
+    followup_names,
     names_in,
     resolve_followup,
 )
@@ -76,6 +77,16 @@ def test_names_in_question():
      "How many moons does Saturn have: What about its diameter?"),
     ("What about the costs?", ["How did Seoul react?"], "How did Seoul react: What about the costs?"),
     ("what about japan?", ["How did Seoul react?"], "How did japan react?"),  # typed lower case
+    # "What about X" and then a question of its own: asked about X, not put into the last one.
+    ("What about Japan’s foreign minister — how did she say her government feels?",
+     ["How did South Korea’s national security adviser describe the treaty?"],
+     "How did Japan’s foreign minister say her government feels?"),
+    ("What about Japan: when did they react?", ["How did Seoul react?"], "When did Japan react?"),
+    ("How about Tongfi Kim - what does he study?", ["Who is Paul Poast?"],
+     "What does Tongfi Kim study?"),
+    ("And what about Japan, what is its view?", ["How did Seoul react?"],
+     "What is Japan’s view?"),
+    ("What about the costs, who pays?", ["How did Seoul react?"], "the costs: Who pays?"),
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
@@ -130,3 +141,13 @@ def test_acronyms_are_expanded_once_and_only_where_the_passages_spell_them_out()
     assert expand_acronyms("When was the UMC formed?", context) == "When was the UMC formed?"
     assert expand_acronyms("What does the WHO do?", context) == "What does the WHO do?"
     assert acronyms_asked("Is NATO in Asia? Is it a US ally? NATO's aim?") == ["NATO", "NATO"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What about Japan?", ["Japan"]),
+    ("What about Japan’s foreign minister — how did she say her government feels?", ["Japan"]),
+    ("What about its diameter?", []),
+    ("Why was it renounced?", []),
+])
+def test_followup_names(question, expected):
+    assert followup_names(question) == expected
