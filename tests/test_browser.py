@@ -213,6 +213,29 @@ def test_a_follow_up_is_searched_with_the_earlier_question(page):
     assert "who researches military alliances" in turn.locator(".answer").inner_text()
 
 
+def test_a_reload_brings_the_conversation_back_until_a_new_one_is_started(page):
+    ask(page, "Who is Paul Poast?")
+    ask(page, "What does he research?")
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_function("document.querySelectorAll('.turn').length == 2")
+    turns = page.locator(".turn")
+    assert "Who is Paul Poast?" in turns.first.inner_text()
+    assert turns.last.locator(".searched").inner_text() == (
+        "Searched for: What does Paul Poast research?")
+    assert "who researches military alliances" in turns.last.locator(".answer").inner_text()
+    assert page.locator("#download").is_enabled()
+    ask(page, "Where does he teach?")  # the restored questions are the follow-up's history
+    assert page.locator(".turn").last.locator(".searched").inner_text() == (
+        "Searched for: Where does Paul Poast teach?")
+    page.locator("#new-chat").click()
+    page.wait_for_selector(".conversation .empty")
+    page.wait_for_timeout(500)  # the emptied conversation reaches the browser's storage
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea")
+    page.wait_for_timeout(1500)
+    assert page.locator(".turn").count() == 0
+
+
 def test_an_off_topic_question_is_not_answered(page):
     ask(page, "What is the boiling point of water?")
     turn = page.locator(".turn").last

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 import rag
-from ui.conversation import ask, history, parse_history
+from ui.conversation import ask, history, parse_history, restored, saved
 from ui.format import Turn
 
 UI_DATA = Path(__file__).parent / "ui_data"
@@ -69,6 +70,39 @@ def test_scope_restricts_the_search_and_dropped_documents_are_said(index):
     gone = ask(index, "Who is Ines Varga?", doc_ids=["removed-doc"])
     assert gone.error == ("The documents you chose to search are no longer indexed. Choose "
                           "others, or untick all to search everything.")
+
+
+def test_a_saved_conversation_is_plain_json_and_comes_back_asked_again(index):
+    orchard = doc_id(index, "Orchard notes")
+    first = ask(index, "Who is Ines Varga?")
+    failed = ask(index, "   ")
+    second = ask(index, "What does she inspect?", (first,))
+    scoped = ask(index, "Who is Ines Varga?", (first, second), doc_ids=[orchard])
+    kept = saved((first, failed, second, scoped))
+    assert json.loads(json.dumps(kept)) == kept == [
+        {"question": "Who is Ines Varga?", "doc_ids": []},
+        {"question": "What does she inspect?", "doc_ids": []},
+        {"question": "Who is Ines Varga?", "doc_ids": [orchard]}]
+    back = restored(index, kept, limit=10)
+    assert [t.question for t in back] == [t["question"] for t in kept]
+    assert back[1].answer.query == "What does Ines Varga inspect?"  # asked as a follow-up
+    assert back[1].answer.quotes[0].text == second.answer.quotes[0].text
+    assert {q.hit.doc_id for q in back[2].answer.quotes} == {orchard}
+    assert [t.question for t in restored(index, kept, limit=2)] == [
+        "What does she inspect?", "Who is Ines Varga?"]
+
+
+@pytest.mark.parametrize("kept", [None, "Who is Ines Varga?", {"question": "x"}, [3, None],
+                                  [{"question": ""}], [{"q": "Who is Ines Varga?"}]])
+def test_a_saved_conversation_that_is_not_one_brings_nothing_back(index, kept):
+    assert restored(index, kept, limit=10) == ()
+
+
+def test_a_saved_record_with_odd_document_ids_searches_what_it_can(index):
+    back = restored(index, [{"question": "Who is Ines Varga?", "doc_ids": [4, None]},
+                            {"question": "Who is Ines Varga?", "doc_ids": ["gone"]}], limit=10)
+    assert back[0].answer is not None and back[0].error == ""
+    assert back[1].error.startswith("The documents you chose to search are no longer indexed")
 
 
 def test_an_unexpected_failure_is_a_message_and_a_log_entry(index, monkeypatch, caplog):

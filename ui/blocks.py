@@ -178,6 +178,26 @@ class Handlers:
         box = question if turn.answer is None else gr.update()
         return turns, shown, box, gr.update(value=self._export(turns, request), interactive=True)
 
+    def remember(self, turns: Sequence[Turn]) -> list[dict]:
+        """What the page keeps in its browser storage to bring the conversation back."""
+        return conversation.saved(turns)
+
+    def restore(self, kept: object, request: gr.Request | None = None) -> tuple:
+        """On page load: the conversation the page kept before a reload, asked again on
+        the documents as they are now; nothing when this session already has one."""
+        chat = self._chat(request, ())
+        with chat.order:
+            with chat.lock:
+                if chat.turns or chat.waiting or chat.cleared:
+                    return gr.skip(), gr.skip(), gr.skip()
+            turns = conversation.restored(self.library.index, kept, limit=MAX_TURNS)
+            with chat.lock:
+                if chat.turns or chat.cleared or not turns:
+                    return gr.skip(), gr.skip(), gr.skip()
+                chat.turns = turns
+                shown = conversation_html(chat.shown())
+        return turns, shown, gr.update(value=self._export(turns, request), interactive=True)
+
     def _chat(self, request: gr.Request | None, turns: Sequence[Turn]) -> ChatSession:
         """The session's conversation as the server last left it; started from `turns` (the
         page's copy) when the server has none (no session: a direct call)."""
@@ -426,6 +446,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
     # Gradio keeps copies of uploads and downloads in its cache: hourly, drop those a day old.
     with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
+        # The questions of the conversation, kept in the browser: a reload asks them again.
+        kept = gr.BrowserState([], storage_key="briefing-conversation")
         # The question on its way: the page moves it here and empties the box at once
         # (TAKE_QUESTION_JS), so that what is typed next is never overwritten.
         asked = gr.Textbox(visible=False)
@@ -475,17 +497,18 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         # Gradio's default drops it.
         showing = {"queue": False, "api_visibility": "private", "show_progress": "hidden",
                    "trigger_mode": "multiple"}
+        keeping = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
         question.submit(None, [question], [asked, question], js=TAKE_QUESTION_JS,
                         **showing).then(
             handlers.show_asked, [asked, turns], chat, **showing).then(
             handlers.respond, [asked, turns, scope], chat_out, trigger_mode="multiple",
-            **answering)
+            **answering).then(handlers.remember, [turns], kept, **keeping)
         for button in examples:
             button.click(handlers.show_asked, [button, turns], chat, **showing).then(
                 handlers.respond, [button, turns, scope], chat_out, trigger_mode="multiple",
-                **answering)
+                **answering).then(handlers.remember, [turns], kept, **keeping)
         new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
-                       **private)
+                       **private).then(handlers.remember, [turns], kept, **keeping)
         chat.cite(handlers.open_source, None, viewer, **private)
         panel_out = [table, scope, pick]
         # Each drop is indexed in turn ("multiple": the default, "once", ignores files dropped
@@ -506,6 +529,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                      show_progress_on=[status])
         demo.load(handlers.panel, [scope], panel_out, api_visibility="private",
                   show_progress="hidden")
+        demo.load(handlers.restore, [kept], [turns, chat, download], **answering)
         gr.api(handlers.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo, handlers

@@ -52,7 +52,31 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
     also_places = tuple(tuple(_place(index, a.doc_id, a.start, a.end) for a in also)
                         for also in also_in(answer))
     return Turn(question=question, answer=answer, places=places, also_places=also_places,
-                scope=scope)
+                scope=scope, doc_ids=tuple(wanted) if scope else ())
+
+
+def saved(turns: Sequence[Turn]) -> list[dict]:
+    """What the page keeps of a conversation to bring it back after a reload: each
+    answered question and the documents it was limited to, oldest first (plain JSON)."""
+    return [{"question": t.question, "doc_ids": list(t.doc_ids)}
+            for t in turns if t.answer is not None]
+
+
+def restored(index: rag.Index, kept: object, *, limit: int) -> tuple[Turn, ...]:
+    """The conversation `saved` kept, asked again in order on the documents as they are
+    now (the page holds questions, not answers). Anything that is not such a record
+    (another version's, or edited by hand) is passed over."""
+    if not isinstance(kept, list):
+        return ()
+    turns: tuple[Turn, ...] = ()
+    for item in kept[-limit:]:
+        if not (isinstance(item, dict) and isinstance(item.get("question"), str)
+                and item["question"].strip()):
+            continue
+        ids = item.get("doc_ids")
+        ids = [d for d in ids if isinstance(d, str)] if isinstance(ids, list) else []
+        turns = (*turns, ask(index, item["question"], turns, doc_ids=ids or None))
+    return turns
 
 
 def _place(index: rag.Index, doc_id: str, start: int, end: int) -> str:

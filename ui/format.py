@@ -45,6 +45,8 @@ class Turn:
     places: tuple[str, ...] = ()
     also_places: tuple[tuple[str, ...], ...] = ()
     scope: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+    """The ids of the documents searched when the search was limited to some."""
     pending: bool = False
     """Asked, its answer on the way."""
 
