@@ -638,6 +638,22 @@ def test_questions_asked_before_the_answer_comes_are_answered_in_turn(handlers):
     assert not turns[0].answer.rewritten and "Who is Tongfi Kim?" not in page
 
 
+def test_an_example_double_clicked_is_asked_once(handlers):
+    session = SimpleNamespace(session_hash="double")
+    first = handlers.show_asked("Who is Paul Poast?", (), session)
+    assert handlers.show_asked("Who is Paul Poast?", (), session) == gr.skip()
+    turns, page, *_ = handlers.respond("", (), [], session)
+    assert handlers.respond("", (), [], session) == (gr.skip(),) * 4  # nothing else waits
+    assert [t.question for t in turns] == ["Who is Paul Poast?"] and first.count(
+        "Searching the documents…") == 1
+    # Asked again on purpose, later: a second turn.
+    chat = handlers._chat(session, turns)
+    chat.last_asked = (chat.last_asked[0], time.monotonic() - 2)
+    handlers.show_asked("Who is Paul Poast?", turns, session)
+    turns, *_ = handlers.respond("", turns, [], session)
+    assert [t.question for t in turns] == ["Who is Paul Poast?"] * 2
+
+
 def test_an_answer_from_some_documents_says_which(handlers, library, tmp_path):
     upload(handlers, tmp_path, {"owls.txt": b"Owl survey\n\nBarn owls eat voles and mice.\n"})
     owls = library.index.documents()[-1].id

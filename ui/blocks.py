@@ -61,6 +61,8 @@ MAX_TURNS = 100
 # one after another each keep theirs (each upload is its own event, and each event rewrites
 # the panel). Kept for the most recent sessions only.
 STATUS_NOTES = 10
+DOUBLE_CLICK_S = 1.0
+"""The same question again within this many seconds is one double-click, asked once."""
 STATUS_SESSIONS = 512
 # Asking, in the page: the question moves out of the box, which is empty at once (a reply
 # from the server to empty it came after the first letters of the next question).
@@ -106,6 +108,8 @@ class ChatSession:
     """Held while `turns`, `waiting` and `cleared` are read or changed."""
     cleared: bool = False
     """Set by "New conversation": answers still on their way are dropped."""
+    last_asked: tuple[str, float] = ("", -1e9)
+    """The question asked last and when (time.monotonic)."""
 
     def shown(self) -> tuple[Turn, ...]:
         return (*self.turns,
@@ -141,8 +145,13 @@ class Handlers:
         """The conversation with `question` shown as asked, its answer on the way; the
         question waits its turn to be answered by `respond`."""
         chat = self._chat(request, turns)
+        now = time.monotonic()
         with chat.lock:
-            chat.waiting.append((question or "", time.monotonic()))
+            if (question or "").strip() and chat.last_asked[0] == question \
+                    and now - chat.last_asked[1] < DOUBLE_CLICK_S:
+                return gr.skip()  # an example button double-clicked: asked once
+            chat.last_asked = (question or "", now)
+            chat.waiting.append((question or "", now))
             return conversation_html(chat.shown()) if (question or "").strip() else gr.update()
 
     def respond(self, question: str, turns: Sequence[Turn], scope: list[str] | None,
