@@ -199,7 +199,7 @@ def open_index(args, paths=None, *, build: bool = True):
 
     With `build` False, a folder given with --index that holds no index, without --docs,
     is refused: a mistyped folder, not a wish to index the seeds into it."""
-    from .errors import IndexFormatError
+    from .errors import IndexFormatError, IndexMismatchError
     from .index import Index, sources_to_open
 
     folder = args.index_dir
@@ -207,8 +207,18 @@ def open_index(args, paths=None, *, build: bool = True):
             or folder.expanduser().exists()):  # Index.open tells a folder of other files
         raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
                                f"--index {folder}, or give the documents with --docs.")
-    index, changes = Index.open(sources_to_open(paths, folder), folder, settings=settings_from(args),
-                                cache_dir=folder.parent / "cache")
+    # Without --model or --store, a saved index is used as it was built; with them, one
+    # built otherwise is rebuilt by `briefing index` only: a question never re-embeds it all.
+    chosen = args.model or getattr(args, "store", None)
+    try:
+        index, changes = Index.open(sources_to_open(paths, folder), folder,
+                                    settings=settings_from(args) if chosen else None,
+                                    cache_dir=folder.parent / "cache", rebuild=build)
+    except IndexMismatchError as error:
+        raise IndexMismatchError(f"{error}, or leave out --model and --store to use it as "
+                                 "it was built.") from error
+    if getattr(args, "reader", False):
+        index = index.configure(reader=True)
     for problem in index.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return index, changes
@@ -301,7 +311,10 @@ def run_serve(args) -> int:
     from ui.app import serve
 
     auth_file = args.auth_file or os.environ.get("BRIEFING_AUTH_FILE")
-    return serve(paths=args.docs, index_dir=args.index_dir, settings=settings_from(args),
+    # Without --model, --store or --reader, a saved index is served as it was built.
+    chosen = args.model or getattr(args, "store", None) or getattr(args, "reader", False)
+    return serve(paths=args.docs, index_dir=args.index_dir,
+                 settings=settings_from(args) if chosen else None,
                  host=args.host, port=args.port, auth_file=Path(auth_file) if auth_file else None)
 
 

@@ -733,17 +733,25 @@ class Index:
     @classmethod
     def open(cls, paths: str | Path | Iterable[str | Path] | None, folder: str | Path, *,
              settings: Settings | None = None, cache_dir: str | Path | None = None,
-             progress: bool | None = None) -> tuple[Index, dict[str, list[str]]]:
+             progress: bool | None = None,
+             rebuild: bool = True) -> tuple[Index, dict[str, list[str]]]:
         """Load the index saved in `folder` and bring it up to date with the files under
         `paths`, or build it when there is none or it cannot be used; save if anything changed.
         Without `paths`, the files and folders it was built from (`saved_sources`; the seeds
-        for a new index).
+        for a new index). Without `settings`, the saved index's own (the defaults for a new
+        one).
+
+        An index built with other `settings` (model, store, chunking) is rebuilt with these,
+        unless `rebuild` is False: then IndexMismatchError names the difference and the
+        folder is left as it is. One written by a newer Briefing is never rebuilt over.
 
         Returns the index and the changes made (see `refresh`).
         """
-        settings = settings_or_default(settings)
         folder = _folder(folder)
+        settings = settings_or_default(settings) if settings is not None else \
+            _saved_settings(folder)
         _check_save_target(folder)  # before the work of indexing, not after
+        given = paths is not None
         recorded = saved_sources(folder) if paths is None else []
         missing = [p for p in recorded if not Path(p).exists()]
         if recorded:
@@ -752,17 +760,23 @@ class Index:
         try:
             index = cls.load(folder, settings=settings, cache_dir=cache_dir)
         except IndexFormatError as error:
-            index = cls.empty(settings=settings, cache_dir=cache_dir)
+            if not rebuild and isinstance(error, IndexMismatchError):
+                raise
+            _refuse_newer_version(folder, error)
+            index = cls.empty(settings=settings_or_default(settings), cache_dir=cache_dir)
             if (folder / "manifest.json").exists():
                 rebuilt = True
                 # Damaged, or of another version or model: rebuilt from the documents it
                 # held (their saved texts), then brought up to date with their files.
                 held = _saved_documents(folder)
-                if paths is None and not held:
+                if not given and not held and _lists_documents(folder):
+                    # Rebuilt from its sources alone, documents added from bytes would be
+                    # lost for good.
                     raise IndexFormatError(
-                        f"{error} Its list of documents cannot be read either, so it is left "
-                        "as it is. Rebuild it from your documents: briefing index PATHS --out "
-                        f"{folder} (or Index.open(PATHS, folder)).") from error
+                        f"The index in {folder} cannot be used ({error}), and its list of "
+                        "documents cannot be read either, so it is left as it is. Rebuild "
+                        f"it from your documents: briefing index PATHS --out {folder} (or "
+                        "Index.open(PATHS, folder)).") from error
                 log.warning("rebuilding the index from the %d documents it held: %s",
                             len(held), error)
                 index.problems = index._index_documents(held)
@@ -844,6 +858,41 @@ def read_manifest(folder: Path) -> dict:
             raise IndexFormatError(f"{path} lacks {key!r}. Rebuild the index: "
                                    f"briefing index --out {folder}")
     return manifest
+
+
+def _lists_documents(folder: Path) -> bool:
+    """Whether the manifest in `folder` lists documents, or cannot be read to tell."""
+    try:
+        return bool(json.loads((folder / "manifest.json").read_text("utf-8"))["documents"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+
+
+def _saved_settings(folder: Path) -> Settings | None:
+    """The defaults, with the model, store and chunking the index saved in `folder` was
+    built with; None when there is no readable index there."""
+    try:
+        manifest = read_manifest(folder)
+        saved = Settings.from_dict(manifest["settings"] | {"model": manifest["model"]})
+    except (IndexFormatError, TypeError, ValueError):
+        return None
+    return replace(Settings(), **saved.index_facts())
+
+
+def _refuse_newer_version(folder: Path, error: Exception) -> None:
+    """IndexFormatError when the index in `folder` was written by a newer Briefing: an
+    older one must not rebuild it in its own format (the newer one would then rebuild it
+    again, or could not)."""
+    try:
+        version = json.loads((folder / "manifest.json").read_text("utf-8")).get("format_version")
+    except (OSError, ValueError, AttributeError):
+        return
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise IndexFormatError(
+            f"The index in {folder} was written by a newer Briefing (format version "
+            f"{version}; this one reads {' and '.join(map(str, READABLE_VERSIONS))}), so it is "
+            "left as it is. Upgrade Briefing (pip install -U -e .), or build an index in "
+            "another folder: briefing index PATHS --out NEW_FOLDER") from error
 
 
 def saved_sources(folder: str | Path) -> list[str]:

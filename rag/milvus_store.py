@@ -20,6 +20,7 @@ import json
 import logging
 import string
 import time
+import warnings
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -168,8 +169,17 @@ class MilvusStore:
 
     @classmethod
     def connect(cls, store: str, *, facts: dict, index_type: str) -> MilvusStore:
+        with warnings.catch_warnings():
+            # milvus-lite 2.5 imports pkg_resources, which warns on every command.
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            try:
+                import milvus_lite  # noqa: F401
+            except ImportError:  # a Milvus server needs no Milvus Lite
+                pass
         from pymilvus import MilvusClient
 
+        # pymilvus warns on each iterator that a local Milvus Lite gives no server timestamp.
+        logging.getLogger("pymilvus").setLevel(logging.ERROR)
         uri = client_uri(store)
         try:
             if uri.endswith(".db"):

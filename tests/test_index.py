@@ -204,6 +204,57 @@ def test_damaged_index_is_reported_not_crashed(index, tmp_path, damage):
         rag.Index.load(folder)
 
 
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_open_uses_a_saved_index_as_built_unless_told_otherwise(index, tmp_path, fake_settings):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    files = folder_bytes(folder)
+    other = replace(fake_settings, chunk_chars=300)
+    # Without settings: the saved index's model, store and chunking, not the defaults.
+    reopened, changes = rag.Index.open([DATA], folder)
+    assert reopened.settings.index_facts() == fake_settings.index_facts()
+    assert len(changes["unchanged"]) == 3 and reopened.settings.top_k == rag.Settings().top_k
+    # Other settings, and rebuild=False (the query commands): refused, the folder untouched.
+    with pytest.raises(IndexMismatchError, match="chunk_chars is 600 there but 300 here"):
+        rag.Index.open([DATA], folder, settings=other, rebuild=False)
+    assert folder_bytes(folder) == files
+    # Asked to, it rebuilds with them.
+    rebuilt, _ = rag.Index.open([DATA], folder, settings=other)
+    assert rag.Index.load(folder).settings.chunk_chars == 300 == rebuilt.settings.chunk_chars
+
+
+def test_open_never_rebuilds_an_index_of_a_newer_briefing(index, tmp_path, fake_settings):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    files = folder_bytes(folder)
+    with pytest.raises(IndexFormatError, match="written by a newer Briefing .format version "
+                                               "99; this one reads 2 and 3., so it is left"):
+        rag.Index.open(None, folder, settings=fake_settings)
+    assert folder_bytes(folder) == files
+
+
+def test_documents_added_from_bytes_are_not_dropped_with_a_damaged_list(tmp_path, fake_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.txt").write_text("The harbor channel will be dredged to 14 metres.")
+    folder = tmp_path / "ix"
+    index, _ = rag.Index.open([docs], folder, settings=fake_settings)
+    index.add_bytes(b"The harbour master is Ines Varga.", name="notes.txt")
+    index.save(folder)
+    (folder / "documents.jsonl").write_text((folder / "documents.jsonl").read_text()[:40])
+    files = folder_bytes(folder)
+    with pytest.raises(IndexFormatError, match="its list of documents cannot be read either, "
+                                               "so it is left as it is"):
+        rag.Index.open(None, folder, settings=fake_settings)
+    assert folder_bytes(folder) == files
+
+
 def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
     folder = tmp_path / "ix"
     index.save(folder)
