@@ -11,7 +11,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -40,14 +40,33 @@ class Quote:
     score: float
     hit: Hit
     also: tuple[Quote, ...] = ()
+    pages: tuple[int, int] | None = None
+    """The PDF pages the quote starts and ends on (None for other kinds); its passage may
+    start on an earlier page."""
 
     @property
     def doc_id(self) -> str:
         return self.hit.doc_id
 
+    @property
+    def page(self) -> int | None:
+        """The PDF page the quote starts on."""
+        return self.pages[0] if self.pages else self.hit.page
+
     def citation(self) -> str:
-        where = f", p. {self.hit.page}" if self.hit.page else ""
+        if self.pages and self.pages[1] > self.pages[0]:
+            where = f", pp. {self.pages[0]}-{self.pages[1]}"
+        else:
+            where = f", p. {self.page}" if self.page else ""
         return f"{self.hit.title}{where}, chars {self.start}-{self.end}"
+
+    def on_pages(self, page_at: Callable[[str, int], int | None]) -> Quote:
+        """This quote (and its "also in" copies) with the pages it lies on; `page_at(doc_id,
+        offset)` gives the page holding an offset."""
+        first = page_at(self.doc_id, self.start)
+        pages = None if first is None else (
+            first, page_at(self.doc_id, max(self.start, self.end - 1)) or first)
+        return replace(self, pages=pages, also=tuple(a.on_pages(page_at) for a in self.also))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +126,13 @@ class Answer:
                 {
                     "text": q.text, "start": q.start, "end": q.end, "score": round(q.score, 4),
                     "doc_id": q.hit.doc_id, "title": q.hit.title, "source": q.hit.source,
-                    "page": q.hit.page, "citation": q.citation(),
+                    "page": q.page, "last_page": q.pages[1] if q.pages else q.page,
+                    "citation": q.citation(),
                     "passage": {"text": q.hit.text, "start": q.hit.start, "end": q.hit.end,
                                 "chunk_id": q.hit.chunk_id},
                     "also": [{"text": a.text, "start": a.start, "end": a.end,
                               "doc_id": a.hit.doc_id, "title": a.hit.title,
-                              "source": a.hit.source, "page": a.hit.page,
+                              "source": a.hit.source, "page": a.page,
                               "citation": a.citation()} for a in q.also],
                 }
                 for q in self.quotes

@@ -564,12 +564,20 @@ class Index:
             # words ("headline", "article") answer nothing.
             features["document_part"] = 1.0
             quotes, abstained = part_quotes, False
+        if any(q.hit.page for q in quotes):
+            quotes = [q.on_pages(self._page_at) for q in quotes]
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
                       seconds=0.0, features=features,
                       # Over some documents, the words may be in the others.
                       no_word_found=abstained and wanted is None and bool(asked)
                       and asked.isdisjoint(keyword_terms))
+
+    def _page_at(self, doc_id: str, offset: int) -> int | None:
+        try:
+            return self.document(doc_id).page_at(offset)
+        except UnknownDocumentError:  # removed by another session meanwhile
+            return None
 
     def _searched_ids(self, wanted: list[str] | None) -> list[str]:
         """The ids of the documents a question searches (none listed past

@@ -931,3 +931,25 @@ def test_an_index_saved_among_its_documents_is_not_read_as_documents(tmp_path, f
     _, changes = rag.Index.open(None, pack / "index", settings=fake_settings,
                                 cache_dir=pack / "cache")
     assert changes["unchanged"] == [d.id for d in index.documents(with_text=False)]
+
+
+def test_a_quote_cites_the_pdf_page_it_is_on_not_its_passage_s(tmp_path, fake_settings):
+    from .helpers import make_pdf
+
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(make_pdf([  # a sentence runs on from page 1 to page 2
+        "Ferry safety manual. Every crossing carries lifejackets for all",
+        "passengers. The safety officer for the fleet is Fiona Grant. Drills are monthly."]))
+    index = rag.Index.build([pdf], settings=replace(fake_settings, chunk_chars=2000))
+    document = index.documents()[0]
+    assert len(document.pages) == 2 and len(index) == 1  # one passage over both pages
+    quote = index.ask("Who is the safety officer for the fleet?").quotes[0]
+    assert quote.text == "The safety officer for the fleet is Fiona Grant."
+    assert quote.hit.page == 1 and quote.page == 2 == document.page_at(quote.start)
+    assert quote.citation() == f"{document.title}, p. 2, chars {quote.start}-{quote.end}"
+    data = rag.Answer("q", "q", (quote,), False).to_dict()["quotes"][0]
+    assert (data["page"], data["last_page"]) == (2, 2)
+    # A quote running over a page break cites both pages.
+    spanning = replace(quote, start=document.pages[0][0] + 20, end=quote.end)
+    assert spanning.on_pages(lambda _, offset: document.page_at(offset)).citation() == (
+        f"{document.title}, pp. 1-2, chars {spanning.start}-{spanning.end}")
