@@ -22,8 +22,22 @@ from . import entities
 from .keywords import tokenize
 from .retrieve import Hit
 
-NO_WORD_FOUND = ("None of the question's words is in the documents; if it was asked in "
-                 "another language, ask in theirs.")
+NO_WORD_FOUND = "None of the question's words is in the documents."
+OTHER_LANGUAGE = ("None of the question's words is in the documents; if it was asked in "
+                  "another language, ask in theirs.")
+# Words nearly every English question holds: with one of them, the question is English and
+# the documents simply do not use its words ("What is the capital of France?").
+_ENGLISH = frozenset("""the of and what who whom whose which when where why how does did are
+were has have had would could should can this that these those they their there with from
+about""".split())
+"""(Not "a", "in", "is", "was" or "will", which French, Dutch or German questions use.)"""
+
+
+def no_word_note(question: str) -> str:
+    """What an abstention adds when none of the question's words is in the documents: that
+    it may be in another language, unless it reads as English."""
+    words = re.findall(r"[^\W\d_]+", question.lower())
+    return NO_WORD_FOUND if _ENGLISH.intersection(words) else OTHER_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +109,7 @@ class Answer:
         if self.rewritten:
             lines.append(f"*Searched for:* {self.query}\n")
         if self.abstained:
-            lines.append(f"**The documents don't cover this.** {NO_WORD_FOUND} "
+            lines.append(f"**The documents don't cover this.** {no_word_note(self.question)} "
                          if self.no_word_found else "**The documents don't cover this.** ")
             lines[-1] += "The closest passages were:\n"
         for number, quote in enumerate(self.quotes, start=1):

@@ -170,6 +170,18 @@ def test_an_abstention_says_when_no_word_of_the_question_is_in_the_documents():
     assert f"**{said}** The closest passages were:" in conversation_markdown([turn])
 
 
+@pytest.mark.parametrize("question, note", [
+    ("What is the capital of France?", "None of the question's words is in the documents."),
+    ("Qui a signé le traité ?", "if it was asked in another language, ask in theirs."),
+    ("Was ist die Hauptstadt?", "if it was asked in another language, ask in theirs."),
+    ("조약에 서명한 사람은?", "if it was asked in another language, ask in theirs."),
+])
+def test_the_other_language_hint_is_for_questions_not_in_english(question, note):
+    from rag.answer import no_word_note
+
+    assert no_word_note(question).endswith(note)
+
+
 def test_closest_passages_never_show_a_sentence_twice():
     from ui.format import cited
 

@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import PurePath
 
 import rag
-from rag.answer import NO_WORD_FOUND
+from rag.answer import no_word_note
 
 EMPTY_CONVERSATION = ("Ask a question about your documents. Every answer is quoted from them, "
                       "with its source.")
@@ -56,7 +56,7 @@ class Turn:
     def no_answer(self) -> str:
         said = NO_ANSWER_IN_SCOPE if self.scope else NO_ANSWER
         if self.answer is not None and self.answer.no_word_found:
-            said += " " + NO_WORD_FOUND
+            said += " " + no_word_note(self.answer.question)
         return said
 
 
