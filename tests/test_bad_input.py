@@ -290,6 +290,30 @@ def test_only_a_sessions_own_upload_is_replaced_and_stays_ticked(handlers, libra
     assert titles(library) == [*SEED_TITLES, "Garden notes", "Harbor notes"]
 
 
+def test_after_a_reload_a_file_uploaded_again_still_replaces_its_earlier_version(
+        handlers, library, tmp_path):
+    before, after = SimpleNamespace(session_hash="before"), SimpleNamespace(session_hash="after")
+
+    def send(session, data):
+        path = str(gradio_file(tmp_path, "notes.txt", data))
+        return notes(handlers.upload([path], [], progress=no_progress, request=session)[0])
+
+    send(before, b"Interview notes\n\nThe ministry will deploy 12 patrol boats.\n")
+    kept = handlers.remember_uploads(before)  # what the page keeps in its storage
+    assert kept == [library.index.documents()[-1].id]
+    handlers.restore_uploads(kept, after)  # the reloaded page is a new session
+    seeds = [d.id for d in library.index.documents() if not library.is_upload(d)]
+    handlers.restore_uploads(["forged-id", 3, *seeds], after)  # only uploads are taken
+    lines = send(after, b"Interview notes\n\nThe ministry will deploy 4 patrol boats.\n")
+    assert lines == ["Updated “Interview notes” (notes.txt, 1 passage): it replaces the "
+                     "earlier upload of that name."]
+    assert titles(library) == [*SEED_TITLES, "Interview notes"]
+    assert handlers.remember_uploads(after) == [library.index.documents()[-1].id]
+    assert handlers._session(after).uploaded <= {d.id for d in library.index.documents()
+                                                 if library.is_upload(d)}
+    assert_still_whole(library)
+
+
 def test_several_files_at_once_each_get_their_line_in_order(handlers, library, tmp_path):
     lines = upload(handlers, tmp_path, {"empty.txt": b"", "tool.exe": b"MZ",
                                         "good.txt": b"Good note\n\nOwls eat mice.\n"})

@@ -322,6 +322,8 @@ class Handlers:
             if session is not None:
                 session.uploaded.add(document.id)
             replaced = [d for d in earlier if self._remove_quietly(d.id)]
+            if session is not None:
+                session.uploaded -= {d.id for d in replaced}
             if any(d.id in scope for d in replaced):  # the new version stays ticked
                 scope = [d for d in scope if d not in {r.id for r in replaced}] + [document.id]
             if replaced:
@@ -339,6 +341,24 @@ class Handlers:
                                      "If this file replaces it, remove the earlier one under "
                                      "Documents, or both will be quoted."))
         return self._status(notes, request), *self.panel(scope)
+
+    def remember_uploads(self, request: gr.Request | None = None) -> list[str]:
+        """What the page keeps in its browser storage so that a file uploaded again after a
+        reload replaces its earlier version: the ids of this session's uploads."""
+        session = self._session(request)
+        if session is None:
+            return []
+        indexed = {d.id for d in self.library.index.documents(with_text=False)}
+        return sorted(session.uploaded & indexed)
+
+    def restore_uploads(self, kept: object, request: gr.Request | None = None) -> None:
+        """On page load: the uploads this browser made before a reload are its own again."""
+        session = self._session(request)
+        if session is None or not isinstance(kept, list):
+            return
+        uploads = {d.id for d in self.library.index.documents(with_text=False)
+                   if self.library.is_upload(d)}
+        session.uploaded |= {d for d in kept if isinstance(d, str) and d in uploads}
 
     def _remove_quietly(self, doc_id: str) -> bool:
         try:
@@ -457,6 +477,9 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         turns = gr.State(())
         # The questions of the conversation, kept in the browser: a reload asks them again.
         kept = gr.BrowserState([], storage_key="briefing-conversation")
+        # The ids of the documents uploaded from this browser: uploaded again after a
+        # reload, a file still replaces its earlier version.
+        kept_uploads = gr.BrowserState([], storage_key="briefing-uploads")
         # The question on its way: the page moves it here and empties the box at once
         # (TAKE_QUESTION_JS), so that what is typed next is never overwritten.
         asked = gr.Textbox(visible=False)
@@ -528,7 +551,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         upload.upload(handlers.upload, [upload, scope], [status, *panel_out],
                       concurrency_limit=1, concurrency_id=DOCUMENT_CHANGES,
                       trigger_mode="multiple", api_visibility="private",
-                      show_progress_on=[status])
+                      show_progress_on=[status]).then(
+            handlers.remember_uploads, None, kept_uploads, **keeping)
         upload.delete(handlers.forget_file, None, None, queue=False, api_visibility="private",
                       show_progress="hidden")
         upload.clear(handlers.forget_files, None, None, queue=False, api_visibility="private",
@@ -539,6 +563,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         demo.load(handlers.panel, [scope], panel_out, api_visibility="private",
                   show_progress="hidden")
         demo.load(handlers.restore, [kept], [turns, chat, download], **answering)
+        demo.load(handlers.restore_uploads, [kept_uploads], None, **keeping)
         gr.api(handlers.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo, handlers
