@@ -5,6 +5,8 @@ Answers here are built by hand from rag's dataclasses; no model is loaded.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import rag
@@ -371,6 +373,24 @@ def test_document_viewer_labels_pdf_pages_even_inside_a_highlight():
         '<span class="passage">ends </span><mark class="hl">here.\n\n</mark>'
         '<span class="page-label">Page 2</span><mark class="hl">Page two </mark>'
         '<span class="passage">starts.</span>\n</div></div>')
+
+
+def test_document_viewer_shows_a_very_long_document_around_the_cited_place(monkeypatch):
+    import ui.format
+
+    monkeypatch.setattr(ui.format, "VIEWER_MAX_CHARS", 40)
+    text = "".join(f"Line {n:02}. " for n in range(30))  # 270 characters
+    long = rag.Document(id="l", title="Long", source="l.txt", kind=rag.Kind.TEXT, text=text,
+                        checksum="x", size=270)
+    start = text.index("Line 15.")
+    html = document_html(long, passage=(start, start + 8), sentence=(start, start + 8))
+    shown = re.search(r'<div class="doc-text">(.*)</div></div>', html).group(1)
+    # 40 characters centred on the sentence (135-143): 119-159.
+    assert shown == 'ne 13. Line 14. <mark class="hl">Line 15.</mark> Line 16. Line 1'
+    assert "a long document: characters 119-159 of 270 are shown" in html
+    # Near either end, the window stays inside the text; without a citation, the start.
+    assert "characters 0-40 of 270" in document_html(long)
+    assert "characters 230-270 of 270" in document_html(long, sentence=(260, 270))
 
 
 def test_document_viewer_without_a_citation_shows_the_plain_text():

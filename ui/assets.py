@@ -134,6 +134,8 @@ table.documents { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
 table.documents th, table.documents td { text-align: left; padding: 0.3rem 0.4rem;
                                          border-bottom: 1px solid var(--border-color-primary); }
 table.documents .n { white-space: nowrap; }
+/* A title without spaces (a long file name) wraps instead of pushing the counts out. */
+table.documents td:first-child { overflow-wrap: anywhere; }
 table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3rem;
                        background: var(--color-accent-soft); }
 /* Upload progress is drawn in the message area: room for its bar and counts. */

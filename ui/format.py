@@ -347,6 +347,10 @@ def _md(text: str) -> str:
 
 # --- the source viewer and the documents panel ----------------------------------------------
 
+VIEWER_MAX_CHARS = 200_000
+"""The most of a document's text the viewer shows at once, around the cited place."""
+
+
 def document_html(document: rag.Document, *, passage: tuple[int, int] | None = None,
                   sentence: tuple[int, int] | None = None) -> str:
     """The whole document, with the cited passage shaded and the cited sentence marked.
@@ -357,11 +361,18 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
     """
     text = document.text
     spans = [s for s in (passage, sentence) if s is not None]
-    cuts = {0, len(text)}
+    # A very long document is shown around the cited place: the whole of a 50 MB file took
+    # the page 20 s to draw.
+    shown = (0, len(text))
+    if len(text) > VIEWER_MAX_CHARS:
+        middle = (spans[0][0] + spans[0][1]) // 2 if spans else 0
+        first = min(max(middle - VIEWER_MAX_CHARS // 2, 0), len(text) - VIEWER_MAX_CHARS)
+        shown = (first, first + VIEWER_MAX_CHARS)
+    cuts = set(shown)
     for start, end in spans:
-        cuts.update((min(max(start, 0), len(text)), min(max(end, 0), len(text))))
+        cuts.update((min(max(start, shown[0]), shown[1]), min(max(end, shown[0]), shown[1])))
     page_starts = {start: number for number, (start, _) in enumerate(document.pages, start=1)}
-    cuts.update(page_starts)
+    cuts.update(p for p in page_starts if shown[0] <= p <= shown[1])
     bounds = sorted(cuts)
     runs = []
     for a, b in pairwise(bounds):
@@ -377,6 +388,9 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
     where = ""
     if sentence:
         where = f" · {place(document, *sentence)}, chars {sentence[0]}-{sentence[1]}"
+    if shown != (0, len(text)):
+        where += (f" · a long document: characters {shown[0]:,}-{shown[1]:,} of "
+                  f"{len(text):,} are shown")
     return (f'<div class="viewer" data-doc="{escape(document.id)}">'
             f'<div class="viewer-head"><h3>{escape(document.title)}</h3>'
             f'<p class="meta">{escape(document.kind.value.upper())} · '
