@@ -1287,6 +1287,9 @@ def test_browser_a_removed_upload_stays_removed_when_the_box_changes(page, tmp_p
     # Before: once the box no longer held what it sent last, all of it was indexed again.
     page.locator("#upload tr.file").filter(has_text="lamda").get_by_label(
         "Remove this file").click()
+    # The × looks like a removal: the panel says the document stays.
+    page.locator("#doc-status").get_by_text("Taking a file out of the upload box leaves its "
+                                            "document indexed").wait_for()
     drop(page, tmp_path, "mu.txt", b"Mu memo\n\nThe Mu office is in Leeds.\n")
     page.locator("#doc-status").get_by_text("(mu.txt, 1 passage)").wait_for(timeout=60_000)
     assert status_lines(page)[0] == "Added “Mu memo” (mu.txt, 1 passage). It is searchable now."

@@ -178,6 +178,16 @@ def test_an_answer_shows_quotes_citations_sources_and_opens_the_source(page):
     shot(page, "source-viewer-desktop")
 
 
+def test_a_citation_opened_from_the_keyboard_takes_the_focus_to_the_document(page):
+    assert page.get_by_role("textbox", name="Question").count() == 1  # its accessible name
+    ask(page, "Who is Paul Poast?")
+    page.locator(".turn .quote button.cite").first.focus()
+    page.keyboard.press("Enter")
+    page.locator("#viewer mark.hl").first.wait_for(state="visible")
+    page.wait_for_function("document.activeElement && document.activeElement.matches("
+                           "'#viewer .viewer-head h3')")
+
+
 def test_questions_typed_fast_one_after_another_are_each_asked_whole(page):
     # Before: the box was emptied by the server's reply, after the next letters were typed.
     box = page.locator("#question textarea")

@@ -70,6 +70,12 @@ watch('value', () => {
   if (box && mark) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
   const top = element.getBoundingClientRect().top;
   if (top < 0 || top > window.innerHeight * 0.5) element.scrollIntoView({block: 'start'});
+  // Opened from the keyboard, the document takes the focus (its title is read out).
+  const head = element.querySelector('.viewer-head h3');
+  if (head && document.activeElement && document.activeElement.closest('.cite, .source')) {
+    head.tabIndex = -1;
+    head.focus({preventScroll: true});
+  }
 });
 """
 

@@ -61,6 +61,8 @@ MAX_TURNS = 100
 # one after another each keep theirs (each upload is its own event, and each event rewrites
 # the panel). Kept for the most recent sessions only.
 STATUS_NOTES = 10
+OUT_OF_THE_BOX = ("Taking a file out of the upload box leaves its document indexed: to remove "
+                  "it, choose it under “Remove a document”.")
 DOUBLE_CLICK_S = 1.0
 """The same question again within this many seconds is one double-click, asked once."""
 STATUS_SESSIONS = 512
@@ -412,19 +414,22 @@ class Handlers:
             return files[len(held):]
         return files
 
-    def forget_file(self, deleted: gr.DeletedFileData, request: gr.Request | None = None) -> None:
+    def forget_file(self, deleted: gr.DeletedFileData, request: gr.Request | None = None) -> str:
         """A file taken out of the upload box (its ×): the box's next upload sends the files
-        left in it with the new ones, and only the new ones are indexed."""
+        left in it with the new ones, and only the new ones are indexed. Its document stays
+        indexed, and the panel says so (the × looks like a removal)."""
         session = self._session(request)
         path = getattr(getattr(deleted, "file", None), "path", None)
         if session is not None and path in session.files:
             session.files.remove(path)
+        return self._status([(True, OUT_OF_THE_BOX)], request)
 
-    def forget_files(self, request: gr.Request | None = None) -> None:
+    def forget_files(self, request: gr.Request | None = None) -> str:
         """The upload box emptied (its clear button): whatever comes next is new."""
         session = self._session(request)
         if session is not None:
             session.files = []
+        return self._status([(True, OUT_OF_THE_BOX)], request)
 
     def _status(self, notes: list[tuple[bool, str]], request: gr.Request | None) -> str:
         """The panel's messages: this change's, then the session's earlier ones (dimmed).
@@ -490,7 +495,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                 chat = gr.HTML(conversation_html(()), js_on_load=CONVERSATION_JS,
                                elem_id="conversation", apply_default_css=False)
                 question = gr.Textbox(placeholder="Ask a question about the documents…",
-                                      show_label=False, lines=1, max_lines=6, submit_btn="Ask",
+                                      label="Question", show_label=False, lines=1, max_lines=6, submit_btn="Ask",
                                       autofocus=True, elem_id="question")
                 # The examples ask about the bundled documents: shown only with them.
                 with gr.Row(elem_id="examples", visible=library.holds_seeds()):
@@ -500,7 +505,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                     new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
                     download = gr.DownloadButton("Download as Markdown", size="sm",
                                                  interactive=False, elem_id="download")
-                with gr.Accordion("Documents", open=False, elem_id="documents"):
+                with gr.Accordion("Documents", open=False, elem_id="documents") as panel:
                     table = gr.HTML(documents_html(library.rows()), js_on_load=None)
                     scope = gr.CheckboxGroup(choices=choices, value=[], elem_id="scope",
                                              label="Search only in (none ticked: all documents)")
@@ -508,7 +513,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                     # ('.txt') by failing the whole event, which marks every output of the
                     # panel "Error". Library.add_upload checks the type and says why.
                     upload = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}; up to "
-                                           f"{human_size(library.max_bytes)} each)",
+                                           f"{human_size(library.max_bytes)} each; everyone "
+                                           "using this Briefing can search them)",
                                      file_count="multiple", elem_id="upload", height=120)
                     status = gr.HTML("", js_on_load=None, elem_id="doc-status")
                     with gr.Row():
@@ -553,15 +559,18 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                       trigger_mode="multiple", api_visibility="private",
                       show_progress_on=[status]).then(
             handlers.remember_uploads, None, kept_uploads, **keeping)
-        upload.delete(handlers.forget_file, None, None, queue=False, api_visibility="private",
+        upload.delete(handlers.forget_file, None, status, queue=False, api_visibility="private",
                       show_progress="hidden")
-        upload.clear(handlers.forget_files, None, None, queue=False, api_visibility="private",
+        upload.clear(handlers.forget_files, None, status, queue=False, api_visibility="private",
                      show_progress="hidden")
         remove.click(handlers.remove, [pick, scope], [status, *panel_out], concurrency_limit=1,
                      concurrency_id=DOCUMENT_CHANGES, api_visibility="private",
                      show_progress_on=[status])
         demo.load(handlers.panel, [scope], panel_out, api_visibility="private",
                   show_progress="hidden")
+        # Opened, the panel lists what other sessions added or removed meanwhile.
+        panel.expand(handlers.panel, [scope], panel_out, api_visibility="private",
+                     show_progress="hidden")
         demo.load(handlers.restore, [kept], [turns, chat, download], **answering)
         demo.load(handlers.restore_uploads, [kept_uploads], None, **keeping)
         gr.api(handlers.api_ask, api_name="ask")
