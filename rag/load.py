@@ -213,6 +213,8 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
         else:
             text = normalize_text(raw)
             title = first_line_title(text)
+            if not _reads_as_title(title) and text.strip() != title:
+                title = Path(name).name  # prose from the first line on: cited by file name
     if not text.strip():
         raise DocumentError(source, "no readable text was found in it",
                             "check that it is not empty or made only of markup")
@@ -386,6 +388,19 @@ def first_line_title(text: str) -> str:
             # "Title | Site name" is how web pages and many exports head a document.
             return line.split(" | ")[0].strip()[:200]
     return ""
+
+
+TITLE_MAX_WORDS = 20
+SHORT_LINE_WORDS = 8
+"""A first line this short is the title even when it ends as a sentence ("Owls eat mice.")."""
+
+
+def _reads_as_title(line: str) -> bool:
+    """Whether a plain-text file's first line is its title ("Harbour report 2024"), not
+    the first sentence of its prose ("Weapons harbor said shipping report rise...")."""
+    words = line.split()
+    sentence = len(words) > SHORT_LINE_WORDS and bool(re.search(r"[.!;,]$", line))
+    return 0 < len(words) <= TITLE_MAX_WORDS and not sentence
 
 
 # --- Markdown -------------------------------------------------------------------------

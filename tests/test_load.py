@@ -31,6 +31,18 @@ def test_text_file_title_text_and_checksum():
     assert load_file(DATA / "harbour.txt", max_bytes=MB).id == doc.id  # stable
 
 
+@pytest.mark.parametrize("text, title", [
+    (b"Harbour report 2024\n\nShips came.", "Harbour report 2024"),
+    (b"Owls eat mice.\nThey hunt at night.", "Owls eat mice."),  # short: still the title
+    (b"The ministry will deploy twelve patrol boats along the northern coast in July, "
+     b"officials said.\nMore follows.", "memo.txt"),  # a sentence of prose: the file name
+    (b"One sentence that is the whole of this rather short file, and nothing else.",
+     "One sentence that is the whole of this rather short file, and nothing else."),
+])
+def test_a_plain_text_file_whose_first_line_is_prose_is_titled_by_its_name(text, title):
+    assert load(text, "memo.txt").title == title
+
+
 def test_markdown_title_drops_hashes():
     doc = load_file(DATA / "orchard.md", max_bytes=MB)
     assert doc.kind is Kind.MARKDOWN

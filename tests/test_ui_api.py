@@ -18,7 +18,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError, AuthenticationError  # noqa: E402
 
 UI_DATA = Path(__file__).parent / "ui_data"
-QUOTE_KEYS = {"text", "start", "end", "score", "doc_id", "title", "source", "page", "citation",
+QUOTE_KEYS = {"text", "start", "end", "score", "doc_id", "title", "source", "page", "last_page", "citation",
               "passage", "also"}
 
 
