@@ -213,10 +213,16 @@ def _demonym_stems() -> dict[str, str]:
 
 
 def answer_terms(texts: list[str]) -> list[list[str]]:
-    """The terms answers are matched on: BM25's (stemmed, no stop words), with each people's
-    name read as its country's ("Japanese" as "Japan")."""
+    """The terms answers are matched on: BM25's (stemmed, no stop words), without accents
+    ("Cafe" finds "Café"), with each people's name read as its country's ("Japanese" as
+    "Japan")."""
     places = _demonym_stems()
-    return [[places.get(t, t) for t in words] for words in tokenize(texts)]
+    return [[places.get(t, t) for t in map(_plain, words)] for words in tokenize(texts)]
+
+
+@lru_cache(maxsize=65536)
+def _plain(term: str) -> str:
+    return term if term.isascii() else _fold(term)
 
 
 MISSPELLING_MIN_CHARS = 6

@@ -567,6 +567,21 @@ def test_answers_read_a_people_as_its_country():
     assert answer_terms(["Chinese and Russian officials"]) == [["china", "russia", "offici"]]
 
 
+def test_answers_are_matched_without_accents(fake_settings):
+    from rag.answer import answer_terms
+
+    assert answer_terms(["Who runs the Cafe Soleil? Renee"]) == \
+        answer_terms(["Who runs the Café Soleil? Renée"]) == [["who", "run", "cafe", "soleil", "rene"]]
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes("The Café Soleil on the pier is run by Renée Dubois.".encode(), name="p.txt")
+    plain = index.ask("Who runs the Cafe Soleil?")
+    assert plain.features["unmatched_terms"] == 0.0  # "cafe" was found nowhere
+    accented = index.ask("Who runs the Café Soleil?").features
+    for word_feature in ("sentence_lexical", "sentence_rare_terms", "passage_rare_terms",
+                         "unmatched_terms", "unmatched_names"):
+        assert plain.features[word_feature] == accented[word_feature]
+
+
 def test_a_clear_answer_is_not_followed_by_unrelated_quotes(tmp_path, fake_settings):
     shutil.copytree(DATA, tmp_path / "docs")
     (tmp_path / "docs" / "owls.txt").write_text("Owls hunt at night. They eat mice.\n", "utf-8")
