@@ -288,9 +288,21 @@ class Index:
         documents with `remove`. The documents under `keep` (sources that are missing now)
         are kept as they are, and `keep` stays among the sources; so are documents added
         from bytes or from memory (`add_bytes`, `add_documents`), which no file mirrors.
+        Without `paths`, its own sources that are missing now are kept that way.
         """
         if paths is None and self.sources:
-            paths = list(self.sources)
+            # Its own sources: one that is gone (moved, unmounted, deleted) keeps its
+            # documents as they are, as in Index.open; the others are refreshed.
+            missing = [p for p in self.sources if not Path(p).exists()]
+            if missing:
+                log.warning("%s: not found; the documents indexed from there are kept as "
+                            "they are", ", ".join(missing))
+                keep = [*keep, *(m for m in missing if m not in keep)]
+            paths = [p for p in self.sources if p not in missing]
+            if not paths:
+                with self._lock:
+                    ids = [d.id for d in self._documents.all_facts()]
+                return {"added": [], "updated": [], "removed": [], "unchanged": ids}
         _require_existing(paths, doing="refresh")
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
         self.problems = report.problems

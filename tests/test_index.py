@@ -11,6 +11,7 @@ import pytest
 
 import rag
 from rag.errors import (
+    DocumentError,
     IndexFormatError,
     IndexMismatchError,
     NoDocumentsError,
@@ -968,3 +969,22 @@ def test_a_quote_cites_the_pdf_page_it_is_on_not_its_passage_s(tmp_path, fake_se
     spanning = replace(quote, start=document.pages[0][0] + 20, end=quote.end)
     assert spanning.on_pages(lambda _, offset: document.page_at(offset)).citation() == (
         f"{document.title}, pp. 1-2, chars {spanning.start}-{spanning.end}")
+
+
+def test_refresh_without_paths_keeps_a_source_that_is_gone_and_refreshes_the_rest(
+        tmp_path, fake_settings):
+    docs, extra = tmp_path / "docs", tmp_path / "extra.txt"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Saturn has 146 moons.")
+    extra.write_text("Jupiter has 95 moons.")
+    index = rag.Index.build([docs], settings=fake_settings)
+    index.add(extra)
+    extra.unlink()
+    (docs / "a.txt").write_text("Saturn has 274 moons.")
+    changes = index.refresh()
+    assert [d.split("-")[0] for d in changes["updated"]] == ["a"] and not changes["removed"]
+    assert {d.title for d in index.documents(with_text=False)} == {
+        "Saturn has 274 moons.", "Jupiter has 95 moons."}
+    assert str(extra) in index.sources
+    with pytest.raises(DocumentError, match="no such file"):  # named, it must exist
+        index.refresh([extra])
