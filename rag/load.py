@@ -330,13 +330,15 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
 def _mostly_utf8(data: bytes) -> str | None:
     """UTF-8 text with a few stray bytes (a Windows-1252 "é" pasted into a UTF-8 file, a
     cut file): decoded as UTF-8, each stray byte as Windows-1252 (U+FFFD where that has no
-    character), when correct UTF-8 letters outnumber stray bytes four to one. Decoding it
-    all as a legacy code page would garble every correct letter ("5 â‚¬"); with fewer
-    correct letters, they may be Windows-1252 pairs that happen to be UTF-8 ("É’")."""
+    character), when correct UTF-8 letters outnumber stray bytes. Decoding it all as a
+    legacy code page would garble every correct letter ("5 â‚¬", or "Zoﾃｫ" read as
+    Shift-JIS); with as many stray bytes or more, the correct letters are more likely
+    Windows-1252 pairs that happen to be UTF-8 ("É’"), each accented letter of which
+    is a stray byte."""
     text = data.decode("utf-8", errors="replace")
     stray = text.count("\ufffd") - data.count("\ufffd".encode())
     correct = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
-    return data.decode("utf-8", errors=_STRAY_BYTES) if correct >= 4 * stray else None
+    return data.decode("utf-8", errors=_STRAY_BYTES) if correct > stray else None
 
 
 def _stray_bytes_as_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:

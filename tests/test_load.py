@@ -244,6 +244,9 @@ def test_binary_file_named_txt_is_rejected():
 def test_utf8_with_stray_bytes_keeps_its_accents_and_reads_them_as_windows_1252():
     data = "Café crème, naïve résumé.".encode() + b"\xe9\x81" + " Señor Müller.\n".encode()
     assert load(data).text == "Café crème, naïve résumé.é\ufffd Señor Müller.\n"
+    # Two correct letters and one stray byte: still UTF-8 (it was read as Shift-JIS).
+    short = "The café manager is Zoë Hart. ".encode() + b"The deck chairs cost \x80 5 each.\n"
+    assert load(short).text == "The café manager is Zoë Hart. The deck chairs cost € 5 each.\n"
     # Windows-1252 whose "É’" happens to be valid UTF-8 is still Windows-1252.
     assert load("Le CAFÉ’S menu: crème brûlée, café, thé.\n".encode("cp1252")).text == \
         "Le CAFÉ’S menu: crème brûlée, café, thé.\n"
