@@ -43,6 +43,7 @@ from .query import (
     compatible,
     expand_acronyms,
     followup_names,
+    followup_topic,
     names_in,
     resolve_followup,
 )
@@ -506,6 +507,17 @@ class Index:
             # "What about Japan?" asks about Japan: a first quote that does not name it
             # answers the previous question ("South Korea summoned Russia's ambassador").
             answer = replace(answer, abstained=True)
+        about = set(answering.answer_terms([followup_topic(alone)])[0]) - \
+            answering.question_words() if earlier and query != alone else set()
+        if about and not answer.abstained and about.isdisjoint(
+                answering.answer_terms([answer.quotes[0].text])[0]):
+            # "What about the lighthouse keeper?" after a question about the cafe: a first
+            # quote that says nothing of the keeper answers the earlier question. Asked
+            # alone, it may find the keeper; else the documents do not say.
+            single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
+            answer = single if not single.abstained and not about.isdisjoint(
+                answering.answer_terms([single.quotes[0].text])[0]) \
+                else replace(answer, abstained=True)
         return replace(answer, seconds=time.perf_counter() - started)
 
     def _answer(self, question: str, query: str, wanted: list[str] | None, quotes_wanted: int,

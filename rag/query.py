@@ -241,6 +241,14 @@ def followup_names(question: str) -> list[str]:
     return names_in(about.group("topic")) or [about.group("topic")]
 
 
+def followup_topic(question: str) -> str:
+    """What a "What about ...?" or "And ...?" follow-up asks about ("the lighthouse
+    keeper", "Japan"), or "" for any other question."""
+    about = (_ABOUT_THEN_ASK.match(question) or _ABOUT.match(question)
+             or _name_after_and(question))
+    return about.group("topic") if about else ""
+
+
 # "What about its diameter?", "the costs", "their reaction": a thing, not a name.
 _DETERMINER = re.compile(r"^(?:its|his|her|their|the|a|an|this|that|these|those|my|our|your)"
                          r"\b", re.IGNORECASE)

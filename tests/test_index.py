@@ -988,3 +988,15 @@ def test_refresh_without_paths_keeps_a_source_that_is_gone_and_refreshes_the_res
     assert str(extra) in index.sources
     with pytest.raises(DocumentError, match="no such file"):  # named, it must exist
         index.refresh([extra])
+
+
+def test_what_about_a_new_subject_is_not_answered_with_the_earlier_one(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Marrowby pier\n\nThe Cafe Soleil on the pier is run by Renee Dubois. The "
+                    b"ferry leaves at nine.\n\nThe lighthouse at Gull Point was built in 1862. "
+                    b"Its last keeper was Walter Brodie, who left in 1971.", name="pier.txt")
+    earlier = ["Who runs the Cafe Soleil?"]
+    keeper = index.ask("What about the lighthouse keeper?", history=earlier)
+    assert not keeper.abstained and "keeper" in keeper.quotes[0].text
+    costs = index.ask("What about the costs?", history=earlier)  # the pier text has none
+    assert costs.abstained
