@@ -213,7 +213,8 @@ def open_index(args, paths=None, *, build: bool = True):
     try:
         index, changes = Index.open(sources_to_open(paths, folder), folder,
                                     settings=settings_from(args) if chosen else None,
-                                    cache_dir=folder.parent / "cache", rebuild=build)
+                                    cache_dir=folder.parent / "cache", rebuild=build,
+                                    must_save=build)
     except IndexMismatchError as error:
         raise IndexMismatchError(f"{error}, or leave out --model and --store to use it as "
                                  "it was built.") from error

@@ -79,6 +79,7 @@ class EmbeddingCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._read_only = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False)
@@ -104,10 +105,21 @@ class EmbeddingCache:
         return found
 
     def put(self, model: str, items: dict[str, np.ndarray]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                [(model, sha, np.asarray(v, dtype=np.float32).tobytes()) for sha, v in items.items()])
+        """Keep the vectors; a cache that cannot be written (read-only, disk full) is only a
+        cache: the vectors are used all the same, and this is said once."""
+        with self._lock:
+            if self._read_only:
+                return
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                        [(model, sha, np.asarray(v, dtype=np.float32).tobytes())
+                         for sha, v in items.items()])
+            except sqlite3.Error as error:
+                self._read_only = True
+                log.warning("the embedding cache %s cannot be written (%s); new vectors are "
+                            "not kept in it", self.path, error)
 
     def close(self) -> None:
         with self._lock:

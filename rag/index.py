@@ -765,8 +765,8 @@ class Index:
     @classmethod
     def open(cls, paths: str | Path | Iterable[str | Path] | None, folder: str | Path, *,
              settings: Settings | None = None, cache_dir: str | Path | None = None,
-             progress: bool | None = None,
-             rebuild: bool = True) -> tuple[Index, dict[str, list[str]]]:
+             progress: bool | None = None, rebuild: bool = True,
+             must_save: bool = True) -> tuple[Index, dict[str, list[str]]]:
         """Load the index saved in `folder` and bring it up to date with the files under
         `paths`, or build it when there is none or it cannot be used; save if anything changed.
         Without `paths`, the files and folders it was built from (`saved_sources`; the seeds
@@ -776,6 +776,8 @@ class Index:
         An index built with other `settings` (model, store, chunking) is rebuilt with these,
         unless `rebuild` is False: then IndexMismatchError names the difference and the
         folder is left as it is. One written by a newer Briefing is never rebuilt over.
+        With `must_save` False, an index brought up to date that cannot be saved (a
+        read-only folder) is returned all the same, with a warning.
 
         Returns the index and the changes made (see `refresh`).
         """
@@ -840,7 +842,13 @@ class Index:
                                    "folders holding .txt, .md, .html or .pdf documents.")
         if changes["added"] or changes["updated"] or changes["removed"] or rebuilt \
                 or index.sources != sources or not (folder / "manifest.json").exists():
-            index.save(folder)
+            try:
+                index.save(folder)
+            except IndexSaveError as error:
+                if must_save:
+                    raise
+                log.warning("the index in %s could not be brought up to date on disk (%s); "
+                            "this answer uses the documents as they are now", folder, error)
         return index, changes
 
 

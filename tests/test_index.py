@@ -1000,3 +1000,37 @@ def test_what_about_a_new_subject_is_not_answered_with_the_earlier_one(fake_sett
     assert not keeper.abstained and "keeper" in keeper.quotes[0].text
     costs = index.ask("What about the costs?", history=earlier)  # the pier text has none
     assert costs.abstained
+
+
+def test_a_read_only_cache_and_folder_still_answer_from_the_changed_documents(
+        tmp_path, fake_settings, monkeypatch, caplog):
+    import sqlite3
+
+    from rag.embed import EmbeddingCache
+    from rag.errors import IndexSaveError
+
+    docs, folder, cache = tmp_path / "docs", tmp_path / "ix", tmp_path / "cache"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Saturn has 146 moons.")
+    rag.Index.open([docs], folder, settings=fake_settings, cache_dir=cache)
+    (docs / "bus.txt").write_text("The bus leaves at noon every day.")
+    # The cache and the index folder can be read but not written (a shared install).
+    opened = EmbeddingCache.__init__
+
+    def read_only(self, path):
+        opened(self, path)
+        self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                   check_same_thread=False)
+
+    def refuse(self, folder):
+        raise IndexSaveError(f"cannot save the index in {folder}: read-only")
+
+    monkeypatch.setattr(EmbeddingCache, "__init__", read_only)
+    monkeypatch.setattr(rag.Index, "save", refuse)
+    with pytest.raises(IndexSaveError):
+        rag.Index.open([docs], folder, settings=fake_settings, cache_dir=cache)
+    index, changes = rag.Index.open([docs], folder, settings=fake_settings, cache_dir=cache,
+                                    must_save=False)
+    assert [d.split("-")[0] for d in changes["added"]] == ["bus"]
+    assert "noon" in index.ask("When does the bus leave?").quotes[0].text
+    assert "cannot be written" in caplog.text and "could not be brought up to date" in caplog.text
