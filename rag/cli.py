@@ -231,10 +231,15 @@ def run_index(args) -> int:
     started = time.perf_counter()
     index, changes = open_index(args, args.paths or None)
     seconds = time.perf_counter() - started
-    print(f"Indexed {len(index.documents(with_text=False))} documents, {len(index)} passages into "
+    documents = len(index.documents(with_text=False))
+    # Documents no file under the paths mirrors (added from bytes, or from a source that
+    # is gone or failed to load now) are kept as they were.
+    kept = documents - sum(len(changes[key]) for key in ("added", "updated", "unchanged"))
+    print(f"Indexed {documents} documents, {len(index)} passages into "
           f"{args.index_dir} in {seconds:.1f} s (added {len(changes['added'])}, updated "
           f"{len(changes['updated'])}, removed {len(changes['removed'])}, unchanged "
-          f"{len(changes['unchanged'])}).")
+          f"{len(changes['unchanged'])}" + (f", kept as they were {kept}" if kept > 0 else "")
+          + ").")
     return 0
 
 

@@ -873,6 +873,9 @@ def sentence_texts_of(chunk: Chunk, document_text: str) -> list[str]:
 
 def read_manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
+    if folder.is_file():
+        raise IndexFormatError(f"{folder} is a file, not an index folder: give the folder an "
+                               "index was saved in (briefing index PATHS --out FOLDER)")
     if not path.exists():
         if folder.is_dir() and any(folder.iterdir()):
             raise IndexFormatError(f"{folder} holds no saved index (no manifest.json) but other "

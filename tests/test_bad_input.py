@@ -1388,3 +1388,21 @@ def test_cli_history_takes_one_question_a_flag_and_verbose_goes_anywhere():
                                       "Q2"])
     assert (args.history, args.verbose) == (["Q1", "Q2"], True)
     assert build_parser().parse_args(["ask", "Why?"]).verbose is False
+
+
+def test_cli_index_summary_counts_every_document(tmp_path, fake_model, fake_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Saturn has 146 moons.")
+    index, _ = rag.Index.open([docs], tmp_path / "index", settings=fake_settings)
+    index.add_bytes(b"The ferry runs every hour.", name="note.txt")
+    index.save(tmp_path / "index")
+    code, out, err = run_cli("index", index=tmp_path / "index")
+    assert code == 0 and "Indexed 2 documents" in out
+    assert "(added 0, updated 0, removed 0, unchanged 1, kept as they were 1)" in out
+
+
+def test_loading_a_file_as_an_index_says_it_is_a_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("Owls hunt at night.")
+    with pytest.raises(rag.IndexFormatError, match="notes.txt is a file, not an index folder"):
+        rag.Index.load(tmp_path / "notes.txt")
