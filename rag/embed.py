@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,10 @@ from .errors import IndexSaveError, ModelLoadError
 from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
+
+Progress = bool | Callable[[int, int], object] | None
+"""How embedding shows its progress: a bar (True), none (False), a bar for large jobs
+(None), or a function called with the texts embedded so far and their number."""
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 _models: dict[str, object] = {}
@@ -155,9 +159,12 @@ class Embedder:
             or model.get_sentence_embedding_dimension
         return int(dimension())
 
-    def embed_documents(self, texts: Sequence[str], *, progress: bool | None = None
-                        ) -> np.ndarray:
-        """One row per text. Cached texts are not embedded again; duplicates only once."""
+    def embed_documents(self, texts: Sequence[str], *,
+                        progress: Progress = None) -> np.ndarray:
+        """One row per text. Cached texts are not embedded again; duplicates only once.
+
+        `progress`: True shows a bar (None: for over 256 texts to embed), or a function
+        called with the texts embedded so far and their number, after each slice."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         hashes = [text_hash(t) for t in texts]
@@ -172,7 +179,8 @@ class Embedder:
             known.update(self._encode_in_slices(todo, progress=progress))
         return np.stack([known[sha] for sha in hashes]).astype(np.float32, copy=False)
 
-    def _encode_in_slices(self, todo: dict[str, str], *, progress: bool) -> dict[str, np.ndarray]:
+    def _encode_in_slices(self, todo: dict[str, str], *,
+                          progress: Progress) -> dict[str, np.ndarray]:
         """Vectors of `todo` (hash -> text), shortest texts first, cached slice by slice.
 
         Length order keeps padding low in every batch; caching each slice as it is done
@@ -180,7 +188,9 @@ class Embedder:
         """
         order = sorted(todo, key=lambda sha: len(todo[sha]))
         fresh: dict[str, np.ndarray] = {}
-        bar = tqdm(total=len(order), unit="text", desc="Embedding", disable=not progress)
+        report = progress if callable(progress) else None
+        bar = tqdm(total=len(order), unit="text", desc="Embedding",
+                   disable=not progress or report is not None)
         # Gradio's progress tracking patches tqdm's methods to read `_progress`, and the
         # app imports Gradio while the index opens: a bar made just before has none.
         bar._progress = getattr(bar, "_progress", None)
@@ -196,6 +206,8 @@ class Embedder:
                     self.cache.put(self.model_name, vectors)
                 fresh.update(vectors)
                 bar.update(len(part))
+                if report is not None:
+                    report(len(fresh), len(order))
         return fresh
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -22,7 +22,7 @@ from . import answer as answering
 from .answer import Answer
 from .chunk import Chunk, chunk_document
 from .document_table import DocumentTable
-from .embed import Embedder, EmbeddingCache
+from .embed import Embedder, EmbeddingCache, Progress
 from .errors import (
     BriefingError,
     DocumentError,
@@ -89,7 +89,7 @@ class Index:
     @classmethod
     def build(cls, paths: str | Path | Iterable[str | Path] | None = None, *,
               settings: Settings | None = None, cache_dir: str | Path | None = None,
-              progress: bool | None = None) -> Index:
+              progress: Progress = None) -> Index:
         """Load, chunk and embed every supported file under `paths` (default: the seeds).
 
         Files that cannot be loaded are skipped and listed in `index.problems`.
@@ -187,7 +187,7 @@ class Index:
         return [c for c in chunks if doc_id is None or c.doc_id == doc_id]
 
     def add(self, paths: str | Path | Iterable[str | Path], *,
-            progress: bool | None = None) -> LoadReport:
+            progress: Progress = None) -> LoadReport:
         """Add (or update, when the file changed) the documents under `paths`.
 
         Returns what was loaded and what could not be; nothing already indexed is lost.
@@ -212,7 +212,7 @@ class Index:
         return report
 
     def add_documents(self, documents: Iterable[Document], *,
-                      progress: bool | None = None) -> list[DocumentError]:
+                      progress: Progress = None) -> list[DocumentError]:
         """Add already loaded documents (see `rag.load.text_document`); same id replaces.
 
         Returns the documents that could not be embedded (the rest are indexed). Raises
@@ -278,7 +278,7 @@ class Index:
 
     def refresh(self, paths: str | Path | Iterable[str | Path] | None = None, *,
                 keep: Iterable[str | Path] = (),
-                progress: bool | None = None) -> dict[str, list[str]]:
+                progress: Progress = None) -> dict[str, list[str]]:
         """Make the index match the files under `paths` (default: the files and folders it
         mirrors, `sources`; the seeds for an index that records none): add new, update
         changed, drop gone.
@@ -351,7 +351,7 @@ class Index:
         return changes
 
     def _index_documents(self, documents: Sequence[Document], *,
-                         progress: bool | None = None) -> list[DocumentError]:
+                         progress: Progress = None) -> list[DocumentError]:
         """Chunk and embed outside the lock, then swap the documents in under it.
 
         When embedding fails, each document is tried alone: those that fail are left
@@ -388,7 +388,7 @@ class Index:
                 self._documents.put(batch)
         return failed
 
-    def _prepare(self, documents: Sequence[Document], *, progress: bool | None):
+    def _prepare(self, documents: Sequence[Document], *, progress: Progress):
         """Chunks and vectors of `documents`: (documents, chunks, vectors, sentence vectors)."""
         s = self.settings
         chunks = [c for d in documents
@@ -765,7 +765,7 @@ class Index:
     @classmethod
     def open(cls, paths: str | Path | Iterable[str | Path] | None, folder: str | Path, *,
              settings: Settings | None = None, cache_dir: str | Path | None = None,
-             progress: bool | None = None, rebuild: bool = True,
+             progress: Progress = None, rebuild: bool = True,
              must_save: bool = True) -> tuple[Index, dict[str, list[str]]]:
         """Load the index saved in `folder` and bring it up to date with the files under
         `paths`, or build it when there is none or it cannot be used; save if anything changed.

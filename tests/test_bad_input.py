@@ -1406,3 +1406,19 @@ def test_loading_a_file_as_an_index_says_it_is_a_file(tmp_path):
     (tmp_path / "notes.txt").write_text("Owls hunt at night.")
     with pytest.raises(rag.IndexFormatError, match="notes.txt is a file, not an index folder"):
         rag.Index.load(tmp_path / "notes.txt")
+
+
+def test_an_upload_reports_its_embedding_in_words(handlers, tmp_path):
+    calls = []
+
+    def progress(fraction, desc=""):
+        calls.append((round(fraction, 3), desc))
+
+    text = "\n\n".join(f"Owl survey {n}. We counted {n} barn owls near the mill." for n in range(40))
+    path = str(gradio_file(tmp_path, "owls.txt", text.encode()))
+    handlers.upload([path], [], progress=progress)
+    assert calls[0] == (0.0, "Indexing owls.txt")
+    read = [c for c in calls if "sentences and passages read" in c[1]]
+    assert read and read[-1][0] == 1.0 and all(0 < f <= 1 for f, _ in read)
+    total = read[-1][1].split(" of ")[1].split()[0]
+    assert read[-1][1] == f"Indexing owls.txt: {total} of {total} sentences and passages read"

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rag
+from rag.embed import Progress
 from rag.index import DEFAULT_SEEDS, sources_to_open
 
 from .format import DocumentRow, human_size, source_name
@@ -99,7 +100,7 @@ class Library:
                 for d in documents]
 
     def add_upload(self, path: str | Path, *, name: str,
-                   progress: bool | None = None) -> rag.Document:
+                   progress: Progress = None) -> rag.Document:
         """Store an uploaded file under a generated name, index it, and save the index.
 
         `name` is the uploader's file name: it gives the type and is used in messages.
@@ -152,7 +153,7 @@ class Library:
                       if d.checksum == checksum), None)
         return None if found is None else self.index.document(found.id)
 
-    def _index_stored(self, stored: Path, *, name: str, progress: bool | None) -> rag.Document:
+    def _index_stored(self, stored: Path, *, name: str, progress: Progress) -> rag.Document:
         # Errors name the uploader's file, never the generated one in the uploads folder;
         # the log, whose loader warnings name the stored copy, says which upload it was.
         try:
