@@ -1250,9 +1250,9 @@ def status_lines(page) -> list[str]:
 def test_browser_scripts_in_documents_show_as_text(page, tmp_path):
     page.locator("#documents").get_by_text("Documents").first.click()
     drop(page, tmp_path, "notice.html", HOSTILE_HTML)
-    page.locator("#doc-status").get_by_text("notice.html").wait_for(timeout=60_000)
+    page.locator("#doc-status").get_by_text("(notice.html, 1 passage)").wait_for(timeout=60_000)
     drop(page, tmp_path, "raw.md", RAW_MARKDOWN)
-    page.locator("#doc-status").get_by_text("raw.md").wait_for(timeout=60_000)
+    page.locator("#doc-status").get_by_text("(raw.md, 1 passage)").wait_for(timeout=60_000)
     assert status_lines(page)[0] == "Added “Raw note” (raw.md, 1 passage). It is searchable now."
     assert "Notice <img src=x onerror=alert(1)>" in page.locator("table.documents").inner_text()
     ask(page, "What colour is the Quimby lighthouse?")
@@ -1336,7 +1336,7 @@ def test_browser_the_viewer_refuses_removed_documents_and_clamps_offsets(page, t
     _, library = real_app
     page.locator("#documents").get_by_text("Documents").first.click()
     drop(page, tmp_path, "ferry.txt", b"Ferry note\n\nThe Quimby ferry leaves at dawn.\n")
-    page.locator("#doc-status").get_by_text("ferry.txt").wait_for(timeout=60_000)
+    page.locator("#doc-status").get_by_text("(ferry.txt, 1 passage)").wait_for(timeout=60_000)
     ask(page, "When does the Quimby ferry leave?")
     cite = page.locator(".turn").last.locator("button.cite").first
     cite.evaluate("b => { b.dataset.start = '-50'; b.dataset.end = '1e400'; "
