@@ -6,6 +6,7 @@ Answers here are built by hand from rag's dataclasses; no model is loaded.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -438,3 +439,16 @@ def test_human_size():
 ])
 def test_a_downloaded_conversation_names_the_file_not_its_place_on_the_server(source, shown):
     assert source_name(source) == shown
+
+
+def test_a_pdf_quote_reads_without_the_page_s_line_wraps():
+    from ui.format import highlighted_passage
+
+    text = "The claim was disputed in a\nletter sent to the ministry.\n\nA new paragraph."
+    pdf = rag.Hit(chunk_id="r:0", doc_id="r", title="R", source="/docs/r.pdf", text=text,
+                  start=0, end=len(text), score=0.1)
+    html = highlighted_passage(pdf, 0, 56)
+    assert html == ("<mark>The claim was disputed in a letter sent to the ministry.</mark>"
+                    "\n\nA new paragraph.")
+    plain = replace(pdf, source="/docs/r.txt")
+    assert "in a\nletter" in highlighted_passage(plain, 0, 56)  # a text file's lines are its own

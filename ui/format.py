@@ -197,9 +197,23 @@ def highlighted_passage(hit: rag.Hit, start: int, end: int, *, marker: str = "",
     base = max(left, hit.start)
     a = min(max(start - base, 0), len(text))
     b = min(max(end - base, a), len(text))
+
+    def shown(part: str) -> str:
+        return escape(unwrapped(part, hit.source))
+
     if a == b:
-        return escape(text) + marker
-    return f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{marker}{escape(text[b:])}"
+        return shown(text) + marker
+    return f"{shown(text[:a])}<mark>{shown(text[a:b])}</mark>{marker}{shown(text[b:])}"
+
+
+_LINE_WRAP = re.compile(r"(?<![\n-])\n(?!\n)")
+
+
+def unwrapped(text: str, source: str) -> str:
+    """Text as it reads: a PDF's lines joined where the page merely wrapped them ("in a
+    letter", not "in a" over "letter"); paragraph breaks stay. Shown only: citations
+    keep the document's offsets."""
+    return _LINE_WRAP.sub(" ", text) if source.lower().endswith(".pdf") else text
 
 
 def cite_button(number: int, hit: rag.Hit, start: int, end: int, *, label: str = "",
@@ -308,7 +322,7 @@ def conversation_markdown(turns: Sequence[Turn], *,
             lines += [f"**{turn.no_answer()}**" + (" The closest passages were:" if items else ""),
                       ""]
         for number, (hit, start, end) in enumerate(items, start=1):
-            text = hit.text[max(start - hit.start, 0):end - hit.start]
+            text = unwrapped(hit.text[max(start - hit.start, 0):end - hit.start], hit.source)
             quoted = "\n".join(f"> {line}".rstrip() for line in _md(text).splitlines())
             lines += [f"{quoted} [{number}]", ""]
         if items:
