@@ -1422,3 +1422,18 @@ def test_an_upload_reports_its_embedding_in_words(handlers, tmp_path):
     assert read and read[-1][0] == 1.0 and all(0 < f <= 1 for f, _ in read)
     total = read[-1][1].split(" of ")[1].split()[0]
     assert read[-1][1] == f"Indexing owls.txt: {total} of {total} sentences and passages read"
+
+
+def test_a_question_asked_before_the_restore_keeps_the_restored_conversation(handlers):
+    session = SimpleNamespace(session_hash="reloaded")
+    kept = [{"question": "Who is Paul Poast?", "doc_ids": []}]
+    handlers.show_asked("What does he research?", (), session)  # typed before the restore
+    turns, page, download, now_kept = handlers.restore(kept, session)
+    assert [t.question for t in turns] == ["Who is Paul Poast?"]
+    turns, *_ = handlers.respond("", turns, [], session)  # answered after, as a follow-up
+    assert [t.question for t in turns] == ["Who is Paul Poast?", "What does he research?"]
+    assert turns[-1].answer.query == "What does Paul Poast research?"
+    assert handlers.remember(turns) == [{"question": "Who is Paul Poast?", "doc_ids": []},
+                                        {"question": "What does he research?", "doc_ids": []}]
+    assert handlers.restore("not a conversation", SimpleNamespace(session_hash="x")) == \
+        (gr.skip(),) * 4

@@ -246,6 +246,22 @@ def test_a_reload_brings_the_conversation_back_until_a_new_one_is_started(page):
     assert page.locator(".turn").count() == 0
 
 
+def test_each_tab_of_a_browser_gets_its_own_conversation_back(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tabs = [context.new_page(), context.new_page()]
+    for tab, question in zip(tabs, ("Who is Paul Poast?", "What does NATO Article 5 stipulate?"),
+                             strict=True):
+        tab.goto(server, wait_until="domcontentloaded")
+        tab.wait_for_selector("#question textarea")
+        ask(tab, question)
+    for tab, question in zip(tabs, ("Who is Paul Poast?", "What does NATO Article 5 stipulate?"),
+                             strict=True):
+        tab.reload(wait_until="domcontentloaded")
+        tab.wait_for_function("document.querySelectorAll('.turn').length == 1")
+        assert tab.locator(".turn .question p").inner_text() == question
+    context.close()
+
+
 def test_an_off_topic_question_is_not_answered(page):
     ask(page, "What is the boiling point of water?")
     turn = page.locator(".turn").last

@@ -57,6 +57,8 @@ WAIT_LIMIT_S = 600
 # A conversation keeps its last 100 turns: each answer re-renders the whole conversation,
 # and follow-ups only look back a question or two.
 MAX_TURNS = 100
+RESTORED_TURNS = 30
+"""The questions a reload asks again: each takes an answer's time (15 ms to 150 ms here)."""
 # The documents panel shows a session's latest messages, newest first, so that files dropped
 # one after another each keep theirs (each upload is its own event, and each event rewrites
 # the panel). Kept for the most recent sessions only.
@@ -78,6 +80,14 @@ TAKE_QUESTION_JS = """(question) => {
   const now = document.querySelector('#question textarea')?.value ?? '';
   return [asked, now.startsWith(asked) ? now.slice(asked.length).trimStart() : ''];
 }"""
+# What a tab keeps across a reload, in its sessionStorage (per tab, and plain JSON that a
+# restarted server still reads); storage that is full or off keeps nothing.
+KEEP_JS = """(value) => {
+  try { sessionStorage.setItem('%s', JSON.stringify(value ?? [])); } catch (error) {}
+}"""
+KEPT_JS = """() => ['briefing-conversation', 'briefing-uploads'].map((key) => {
+  try { return JSON.parse(sessionStorage.getItem(key) || '[]'); } catch (error) { return []; }
+})"""
 # Gradio fills a handler's gr.Progress parameter; the upload reports the embedding itself
 # (tracking tqdm showed every library's bars: "0/12.0k text | 3/10 steps | Batches 30%").
 UPLOAD_PROGRESS = gr.Progress()
@@ -195,20 +205,19 @@ class Handlers:
         return conversation.saved(turns)
 
     def restore(self, kept: object, request: gr.Request | None = None) -> tuple:
-        """On page load: the conversation the page kept before a reload, asked again on
-        the documents as they are now; nothing when this session already has one."""
+        """On page load: the conversation the page kept before a reload (its last
+        RESTORED_TURNS questions), asked again on the documents as they are now, before
+        any question asked since; and what the page keeps now."""
         chat = self._chat(request, ())
         with chat.order:
+            turns = conversation.restored(self.library.index, kept, limit=RESTORED_TURNS)
             with chat.lock:
-                if chat.turns or chat.waiting or chat.cleared:
-                    return gr.skip(), gr.skip(), gr.skip()
-            turns = conversation.restored(self.library.index, kept, limit=MAX_TURNS)
-            with chat.lock:
-                if chat.turns or chat.cleared or not turns:
-                    return gr.skip(), gr.skip(), gr.skip()
-                chat.turns = turns
-                shown = conversation_html(chat.shown())
-        return turns, shown, gr.update(value=self._export(turns, request), interactive=True)
+                if chat.cleared or not turns:
+                    return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                chat.turns = (*turns, *chat.turns)[-MAX_TURNS:]
+                shown, turns = conversation_html(chat.shown()), chat.turns
+        return (turns, shown, gr.update(value=self._export(turns, request), interactive=True),
+                conversation.saved(turns))
 
     def _chat(self, request: gr.Request | None, turns: Sequence[Turn]) -> ChatSession:
         """The session's conversation as the server last left it; started from `turns` (the
@@ -486,11 +495,12 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
     # Gradio keeps copies of uploads and downloads in its cache: hourly, drop those a day old.
     with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
-        # The questions of the conversation, kept in the browser: a reload asks them again.
-        kept = gr.BrowserState([], storage_key="briefing-conversation")
-        # The ids of the documents uploaded from this browser: uploaded again after a
-        # reload, a file still replaces its earlier version.
-        kept_uploads = gr.BrowserState([], storage_key="briefing-uploads")
+        # The questions of the conversation, kept in the tab's sessionStorage (its own,
+        # unlike localStorage, which every tab shares): a reload asks them again.
+        kept = gr.JSON([], visible=False)
+        # The ids of the documents uploaded from this tab: uploaded again after a reload,
+        # a file still replaces its earlier version.
+        kept_uploads = gr.JSON([], visible=False)
         # The question on its way: the page moves it here and empties the box at once
         # (TAKE_QUESTION_JS), so that what is typed next is never overwritten.
         asked = gr.Textbox(visible=False)
@@ -546,13 +556,16 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                         **showing).then(
             handlers.show_asked, [asked, turns], chat, **showing).then(
             handlers.respond, [asked, turns, scope], chat_out, trigger_mode="multiple",
-            **answering).then(handlers.remember, [turns], kept, **keeping)
+            **answering).then(handlers.remember, [turns], kept, **keeping).then(
+            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
         for button in examples:
             button.click(handlers.show_asked, [button, turns], chat, **showing).then(
                 handlers.respond, [button, turns, scope], chat_out, trigger_mode="multiple",
-                **answering).then(handlers.remember, [turns], kept, **keeping)
+                **answering).then(handlers.remember, [turns], kept, **keeping).then(
+                None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
         new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
-                       **private).then(handlers.remember, [turns], kept, **keeping)
+                       **private).then(handlers.remember, [turns], kept, **keeping).then(
+            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
         chat.cite(handlers.open_source, None, viewer, **private)
         panel_out = [table, scope, pick]
         # Each drop is indexed in turn ("multiple": the default, "once", ignores files dropped
@@ -564,7 +577,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                       concurrency_limit=1, concurrency_id=DOCUMENT_CHANGES,
                       trigger_mode="multiple", api_visibility="private",
                       show_progress_on=[status]).then(
-            handlers.remember_uploads, None, kept_uploads, **keeping)
+            handlers.remember_uploads, None, kept_uploads, **keeping).then(
+            None, [kept_uploads], None, js=KEEP_JS % "briefing-uploads", **keeping)
         upload.delete(handlers.forget_file, None, status, queue=False, api_visibility="private",
                       show_progress="hidden")
         upload.clear(handlers.forget_files, None, status, queue=False, api_visibility="private",
@@ -577,8 +591,10 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         # Opened, the panel lists what other sessions added or removed meanwhile.
         panel.expand(handlers.panel, [scope], panel_out, api_visibility="private",
                      show_progress="hidden")
-        demo.load(handlers.restore, [kept], [turns, chat, download], **answering)
-        demo.load(handlers.restore_uploads, [kept_uploads], None, **keeping)
+        demo.load(None, None, [kept, kept_uploads], js=KEPT_JS, **keeping).then(
+            handlers.restore_uploads, [kept_uploads], None, **keeping).then(
+            handlers.restore, [kept], [turns, chat, download, kept], **answering).then(
+            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
         gr.api(handlers.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo, handlers
