@@ -27,10 +27,11 @@ OTHER_LANGUAGE = ("None of the question's words is in the documents; if it was a
                   "another language, ask in theirs.")
 # Words nearly every English question holds: with one of them, the question is English and
 # the documents simply do not use its words ("What is the capital of France?").
-_ENGLISH = frozenset("""the of and what who whom whose which when where why how does did are
-were has have had would could should can this that these those they their there with from
+_ENGLISH = frozenset("""the and what who whom whose which when where why how does did are
+were have would could should can this that these those they their there with from
 about""".split())
-"""(Not "a", "in", "is", "was" or "will", which French, Dutch or German questions use.)"""
+"""(Not "a", "of", "in", "is", "was", "has", "had" or "will", which French, Spanish, Dutch or
+German questions use.)"""
 
 
 def no_word_note(question: str) -> str:
@@ -217,12 +218,9 @@ def answer_terms(texts: list[str]) -> list[list[str]]:
     ("Cafe" finds "Café"), with each people's name read as its country's ("Japanese" as
     "Japan")."""
     places = _demonym_stems()
-    return [[places.get(t, t) for t in map(_plain, words)] for words in tokenize(texts)]
-
-
-@lru_cache(maxsize=65536)
-def _plain(term: str) -> str:
-    return term if term.isascii() else _fold(term)
+    # Accents go before stemming: "Beyoncé" and "Beyonce" stem alike only then.
+    plain = [t if t.isascii() else _fold(t) for t in texts]
+    return [[places.get(t, t) for t in words] for words in tokenize(plain)]
 
 
 MISSPELLING_MIN_CHARS = 6

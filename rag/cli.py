@@ -216,8 +216,14 @@ def open_index(args, paths=None, *, build: bool = True):
                                     cache_dir=folder.parent / "cache", rebuild=build,
                                     must_save=build)
     except IndexMismatchError as error:
-        raise IndexMismatchError(f"{error}, or leave out --model and --store to use it as "
-                                 "it was built.") from error
+        # The rebuild it suggests must name what was asked for: without them, `briefing
+        # index` keeps the index as it was built.
+        chosen_flags = "".join(f" --{name} {value}" for name, value in (
+            ("model", args.model), ("store", getattr(args, "store", None))) if value)
+        rebuild_with = f"briefing index --out {folder}"
+        raise IndexMismatchError(
+            str(error).replace(rebuild_with, rebuild_with + chosen_flags)
+            + ", or leave out --model and --store to use it as it was built.") from error
     if getattr(args, "reader", False):
         index = index.configure(reader=True)
     for problem in index.problems:
@@ -317,10 +323,11 @@ def run_serve(args) -> int:
     from ui.app import serve
 
     auth_file = args.auth_file or os.environ.get("BRIEFING_AUTH_FILE")
-    # Without --model, --store or --reader, a saved index is served as it was built.
-    chosen = args.model or getattr(args, "store", None) or getattr(args, "reader", False)
+    # Without --model or --store, a saved index is served as it was built.
+    chosen = args.model or getattr(args, "store", None)
     return serve(paths=args.docs, index_dir=args.index_dir,
                  settings=settings_from(args) if chosen else None,
+                 reader=getattr(args, "reader", False),
                  host=args.host, port=args.port, auth_file=Path(auth_file) if auth_file else None)
 
 

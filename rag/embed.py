@@ -77,6 +77,10 @@ def load_model(name: str):
         return _models[location]
 
 
+_CANNOT_WRITE = {8, 13}
+"""SQLite's primary result codes for a database that stays unwritable: READONLY, FULL."""
+
+
 class EmbeddingCache:
     """Vectors already computed, in SQLite, keyed by model name and text hash."""
 
@@ -121,9 +125,14 @@ class EmbeddingCache:
                         [(model, sha, np.asarray(v, dtype=np.float32).tobytes())
                          for sha, v in items.items()])
             except sqlite3.Error as error:
-                self._read_only = True
-                log.warning("the embedding cache %s cannot be written (%s); new vectors are "
-                            "not kept in it", self.path, error)
+                # Read-only or full for good: said once, not tried again. Busy (another
+                # process writing) or anything else: only this slice goes uncached.
+                lasting = getattr(error, "sqlite_errorcode", 0) & 0xFF in _CANNOT_WRITE
+                if lasting:
+                    self._read_only = True
+                log.warning("the embedding cache %s cannot be written (%s); %s", self.path,
+                            error, "new vectors are not kept in it" if lasting
+                            else "these vectors are not kept in it")
 
     def close(self) -> None:
         with self._lock:

@@ -819,7 +819,7 @@ class Index:
                     missing = [p for p in recorded if not Path(p).exists()]
                     paths = [p for p in recorded if p not in missing]
                     if not recorded:  # all added from bytes or memory: nothing to mirror
-                        index.save(folder)
+                        _save_opened(index, folder, must_save=must_save)
                         return index, {"added": [], "updated": [], "removed": [],
                                        "unchanged": [d.id for d in held]}
         if recorded and not paths and len(index._documents):
@@ -828,7 +828,7 @@ class Index:
                         "used as saved", folder, ", ".join(recorded))
             if rebuilt:
                 index.sources = list(recorded)
-                index.save(folder)
+                _save_opened(index, folder, must_save=must_save)
             return index, {"added": [], "updated": [], "removed": [],
                            "unchanged": [d.id for d in index._documents.all_facts()]}
         if missing:
@@ -842,13 +842,7 @@ class Index:
                                    "folders holding .txt, .md, .html or .pdf documents.")
         if changes["added"] or changes["updated"] or changes["removed"] or rebuilt \
                 or index.sources != sources or not (folder / "manifest.json").exists():
-            try:
-                index.save(folder)
-            except IndexSaveError as error:
-                if must_save:
-                    raise
-                log.warning("the index in %s could not be brought up to date on disk (%s); "
-                            "this answer uses the documents as they are now", folder, error)
+            _save_opened(index, folder, must_save=must_save)
         return index, changes
 
 
@@ -903,6 +897,18 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def _save_opened(index: Index, folder: Path, *, must_save: bool) -> None:
+    """Save what Index.open brought up to date; when it need not be saved (a read-only
+    install answering a question), a failure is a warning."""
+    try:
+        index.save(folder)
+    except IndexSaveError as error:
+        if must_save:
+            raise
+        log.warning("the index in %s could not be brought up to date on disk (%s); this "
+                    "answer uses the documents as they are now", folder, error)
+
+
 def _lists_documents(folder: Path) -> bool:
     """Whether the manifest in `folder` lists documents, or cannot be read to tell."""
     try:
@@ -914,10 +920,10 @@ def _lists_documents(folder: Path) -> bool:
 def _saved_settings(folder: Path) -> Settings | None:
     """The defaults, with the model, store and chunking the index saved in `folder` was
     built with; None when there is no readable index there."""
-    try:
-        manifest = read_manifest(folder)
+    try:  # read whatever its version: one rebuilt keeps its model and store too
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         saved = Settings.from_dict(manifest["settings"] | {"model": manifest["model"]})
-    except (IndexFormatError, TypeError, ValueError):
+    except (OSError, KeyError, TypeError, ValueError):
         return None
     return replace(Settings(), **saved.index_facts())
 

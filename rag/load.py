@@ -337,7 +337,10 @@ def _mostly_utf8(data: bytes) -> str | None:
     is a stray byte."""
     text = data.decode("utf-8", errors="replace")
     stray = text.count("\ufffd") - data.count("\ufffd".encode())
-    correct = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
+    # Phonetic letters, modifiers, combining marks and C1 controls are what Windows-1252
+    # pairs decode to by chance ("É’" is "ɒ"), not what UTF-8 text holds: not counted.
+    correct = sum(1 for ch in text if ord(ch) > 127 and not 0x80 <= ord(ch) < 0xA0
+                  and not 0x250 <= ord(ch) < 0x370) - text.count("\ufffd")
     return data.decode("utf-8", errors=_STRAY_BYTES) if correct > stray else None
 
 

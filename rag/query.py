@@ -40,11 +40,16 @@ before it."""
 _ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$",
                     re.IGNORECASE)
 # "What about Japan's foreign minister — how did she say her government feels?": a topic,
-# then a question of its own about it, after a dash, colon, semicolon or comma.
+# then a question of its own about it, after a dash, colon or semicolon; after a comma
+# only when it opens as a question does ("what is its view?", "did it sign?"), not as a
+# clause about the topic ("Japan, which signed the treaty?", "2019, when prices fell?").
+_AUX = (r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)")
 _ABOUT_THEN_ASK = re.compile(
-    r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>[^—–:;,?]+?)\s*(?:[—–:;,]|\s-{1,2})\s*"
-    r"(?P<ask>(?:who|whom|whose|what|when|where|why|which|how|is|are|was|were|do|does|did|has"
-    r"|have|had|can|could|will|would|should)\b.+)$", re.IGNORECASE)
+    r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>[^—–:;,?]+?)\s*"
+    r"(?:(?:[—–:;]|\s-{1,2})\s*(?P<ask>(?:who|whom|whose|what|when|where|why|which|how|"
+    rf"{_AUX[3:-1]})\b.+)"
+    rf"|,\s*(?P<asked>(?:(?:who|whom|whose|what|when|where|why|which|how)\s+{_AUX}|{_AUX})\b.+))$",
+    re.IGNORECASE)
 # "And Japan?": a bare name after "and" asks the previous question about it, as "What
 # about Japan?" does.
 _AND_TOPIC = re.compile(r"^\s*(?:and|or)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.IGNORECASE)
@@ -135,7 +140,7 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     previous = resolve_followup(earlier[-1], earlier[:-1])
     joined = f"{previous.rstrip('?.! ')}: {question}"
     if ask := _ABOUT_THEN_ASK.match(question):
-        return _ask_about(ask.group("topic"), ask.group("ask"))
+        return _ask_about(ask.group("topic"), ask.group("ask") or ask.group("asked"))
     about = _ABOUT.match(question) or _name_after_and(question)
     if about and not _names_a_topic(about.group("topic")):
         # "What about its diameter?", "What about the costs?": no name to put in place of

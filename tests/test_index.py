@@ -1034,3 +1034,39 @@ def test_a_read_only_cache_and_folder_still_answer_from_the_changed_documents(
     assert [d.split("-")[0] for d in changes["added"]] == ["bus"]
     assert "noon" in index.ask("When does the bus leave?").quotes[0].text
     assert "cannot be written" in caplog.text and "could not be brought up to date" in caplog.text
+
+
+def test_a_busy_embedding_cache_skips_one_write_and_a_read_only_one_stops_trying(tmp_path):
+    import sqlite3
+
+    from rag.embed import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
+    real = cache._db
+
+    class Refusing:
+        def __init__(self, code: int) -> None:
+            self.code, self.calls = code, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def executemany(self, *args):
+            self.calls += 1
+            error = sqlite3.OperationalError("refused")
+            error.sqlite_errorcode = self.code
+            raise error
+
+    vector = {"sha": np.ones(3, dtype=np.float32)}
+    cache._db = busy = Refusing(5)  # SQLITE_BUSY: another process is writing
+    cache.put("m", vector)
+    cache._db = real
+    cache.put("m", vector)
+    assert busy.calls == 1 and set(cache.get("m", ["sha"])) == {"sha"}  # kept the next time
+    cache._db = read_only = Refusing(8)  # SQLITE_READONLY
+    cache.put("m", vector)
+    cache.put("m", vector)
+    assert read_only.calls == 1  # not tried again

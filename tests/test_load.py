@@ -247,6 +247,8 @@ def test_utf8_with_stray_bytes_keeps_its_accents_and_reads_them_as_windows_1252(
     # Two correct letters and one stray byte: still UTF-8 (it was read as Shift-JIS).
     short = "The café manager is Zoë Hart. ".encode() + b"The deck chairs cost \x80 5 each.\n"
     assert load(short).text == "The café manager is Zoë Hart. The deck chairs cost € 5 each.\n"
+    menu = "Menu of JOSÉ’S, RENÉ’S and ANDRÉ’S. Price: 5 €.\n"  # its "É’" read as UTF-8 is "ɒ"
+    assert load(menu.encode("cp1252")).text == menu
     # Windows-1252 whose "É’" happens to be valid UTF-8 is still Windows-1252.
     assert load("Le CAFÉ’S menu: crème brûlée, café, thé.\n".encode("cp1252")).text == \
         "Le CAFÉ’S menu: crème brûlée, café, thé.\n"

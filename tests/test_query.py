@@ -86,7 +86,12 @@ def test_names_in_question():
      "What does Tongfi Kim study?"),
     ("And what about Japan, what is its view?", ["How did Seoul react?"],
      "What is Japan’s view?"),
-    ("What about the costs, who pays?", ["How did Seoul react?"], "the costs: Who pays?"),
+    ("What about the costs, who pays?", ["How did Seoul react?"], "How did Seoul react: What "
+     "about the costs, who pays?"),
+    # After a comma, a clause about the topic is no question of its own.
+    ("What about Japan, which signed the treaty?", ["Who is the prime minister of Korea?"],
+     "Who is the prime minister of Japan, which signed the treaty?"),
+    ("What about Japan, did it sign?", ["Who signed?"], "Did Japan sign?"),
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),

@@ -178,6 +178,8 @@ def test_an_abstention_says_when_no_word_of_the_question_is_in_the_documents():
     ("Qui a signé le traité ?", "if it was asked in another language, ask in theirs."),
     ("Was ist die Hauptstadt?", "if it was asked in another language, ask in theirs."),
     ("조약에 서명한 사람은?", "if it was asked in another language, ask in theirs."),
+    ("¿Qué has hecho con el dinero?", "if it was asked in another language, ask in theirs."),
+    ("Wie had de sleutel van het huis?", "if it was asked in another language, ask in theirs."),
 ])
 def test_the_other_language_hint_is_for_questions_not_in_english(question, note):
     from rag.answer import no_word_note

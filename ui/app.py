@@ -55,12 +55,14 @@ def check_address(host: str, port: int) -> None:
 
 def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
           settings: rag.Settings | None = None, host: str = DEFAULT_HOST,
-          port: int = DEFAULT_PORT, auth_file: Path | None = None) -> int:
+          port: int = DEFAULT_PORT, auth_file: Path | None = None, reader: bool = False) -> int:
     """Serve the chat over the documents under `paths` (default: the seeds) until Ctrl+C.
 
     The index is loaded from `index_dir` when saved there, refreshed from the files, and
-    saved when it changed. `auth_file` holds `user:password` lines; with it, the app asks
-    for a login. Returns the exit status. Raises ServeError and rag.BriefingError.
+    saved when it changed; without `settings`, a saved index keeps its own model and store.
+    `reader` turns the reading model on. `auth_file` holds `user:password` lines; with it,
+    the app asks for a login. Returns the exit status. Raises ServeError and
+    rag.BriefingError.
     """
     started = time.perf_counter()
     check_address(host, port)
@@ -73,7 +75,7 @@ def serve(*, paths: Sequence[Path] | None = None, index_dir: Path,
     # question can be answered at full speed (an earlier question just waits for the model).
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefing-start")
     opened = worker.submit(Library.open, paths, Path(index_dir), settings=settings,
-                           progress=True)
+                           progress=True, reader=reader)
     warmed = worker.submit(_warm_up, opened)
     worker.shutdown(wait=False)
     # Gradio asks the internet for analytics and version news unless told not to.

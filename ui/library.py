@@ -50,15 +50,18 @@ class Library:
     @classmethod
     def open(cls, paths: Sequence[Path] | None, index_dir: Path, *,
              settings: rag.Settings | None = None,
-             progress: bool | None = None) -> tuple[Library, dict[str, list[str]]]:
+             progress: bool | None = None,
+             reader: bool = False) -> tuple[Library, dict[str, list[str]]]:
         """The saved index in `index_dir` brought up to date with `paths` (default: what it
         was built from, or the seeds) and the earlier uploads; built when missing, saved
-        when changed."""
+        when changed. `reader` turns the reading model on (rag.Settings.reader)."""
         index_dir = Path(index_dir)
         uploads_dir = index_dir.parent / "uploads"
         index, changes = rag.Index.open(sources_to_open(paths, index_dir), index_dir,
                                         settings=settings,
                                         cache_dir=index_dir.parent / "cache", progress=progress)
+        if reader:
+            index = index.configure(reader=True)
         return cls(index, index_dir=index_dir, uploads_dir=uploads_dir), changes
 
     @property
