@@ -34,11 +34,18 @@ about""".split())
 German questions use.)"""
 
 
-def no_word_note(question: str) -> str:
-    """What an abstention adds when none of the question's words is in the documents: that
-    it may be in another language, unless it reads as English."""
+ASK_IN_THEIRS = "If it was asked in another language, ask in the documents' language."
+
+
+def no_word_note(question: str, no_word_found: bool = True) -> str:
+    """What an abstention adds: that none of the question's words is in the documents
+    (`no_word_found`), and that it may be in another language when it does not read as
+    English ("Qui est Paul Poast ?" finds the name but none of the rest)."""
     words = re.findall(r"[^\W\d_]+", question.lower())
-    return NO_WORD_FOUND if _ENGLISH.intersection(words) else OTHER_LANGUAGE
+    english = bool(_ENGLISH.intersection(words))
+    if no_word_found:
+        return NO_WORD_FOUND if english else OTHER_LANGUAGE
+    return "" if english or len(words) < 3 else ASK_IN_THEIRS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +117,9 @@ class Answer:
         if self.rewritten:
             lines.append(f"*Searched for:* {self.query}\n")
         if self.abstained:
-            lines.append(f"**The documents don't cover this.** {no_word_note(self.question)} "
-                         if self.no_word_found else "**The documents don't cover this.** ")
+            note = no_word_note(self.question, self.no_word_found)
+            lines.append(f"**The documents don't cover this.** {note} " if note
+                         else "**The documents don't cover this.** ")
             lines[-1] += "The closest passages were:\n"
         for number, quote in enumerate(self.quotes, start=1):
             # Every line of a quote is quoted: one spanning two paragraphs stays one quote.

@@ -179,7 +179,7 @@ def test_an_answer_shows_quotes_citations_sources_and_opens_the_source(page):
 
 
 def test_a_citation_opened_from_the_keyboard_takes_the_focus_to_the_document(page):
-    assert page.get_by_role("textbox", name="Question").count() == 1  # its accessible name
+    page.get_by_role("textbox", name="Question", exact=True).wait_for()  # its name alone
     ask(page, "Who is Paul Poast?")
     page.locator(".turn .quote button.cite").first.focus()
     page.keyboard.press("Enter")

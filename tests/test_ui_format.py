@@ -187,6 +187,18 @@ def test_the_other_language_hint_is_for_questions_not_in_english(question, note)
     assert no_word_note(question).endswith(note)
 
 
+@pytest.mark.parametrize("question, note", [
+    ("Qui est Paul Poast ?", "If it was asked in another language, ask in the documents' "
+                             "language."),
+    ("Who is Paul Poast's wife?", ""),
+    ("Paul Poast?", ""),  # too short to tell
+])
+def test_a_question_whose_words_are_found_gets_the_hint_only_if_not_english(question, note):
+    from rag.answer import no_word_note
+
+    assert no_word_note(question, no_word_found=False) == note
+
+
 def test_closest_passages_never_show_a_sentence_twice():
     from ui.format import cited
 

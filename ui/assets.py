@@ -144,6 +144,7 @@ table.documents .n { white-space: nowrap; }
 table.documents td:first-child { overflow-wrap: anywhere; }
 table.documents .tag { font-size: 0.7rem; padding: 0 0.3rem; border-radius: 0.3rem;
                        background: var(--color-accent-soft); }
+.shared-note { font-size: 0.8rem; color: var(--body-text-color-subdued); margin: 0.2rem 0 0; }
 /* Upload progress is drawn in the message area: room for its bar and counts. */
 #doc-status { min-height: 4.5rem; }
 .status p { margin: 0.2rem 0; overflow-wrap: anywhere; }  /* a 200-character file name wraps */

@@ -85,9 +85,13 @@ TAKE_QUESTION_JS = """(question) => {
 KEEP_JS = """(value) => {
   try { sessionStorage.setItem('%s', JSON.stringify(value ?? [])); } catch (error) {}
 }"""
-KEPT_JS = """() => ['briefing-conversation', 'briefing-uploads'].map((key) => {
-  try { return JSON.parse(sessionStorage.getItem(key) || '[]'); } catch (error) { return []; }
-})"""
+KEPT_JS = """() => {
+  // The question box is named "Question" alone: its label also holds the Ask button.
+  document.querySelector('#question textarea')?.setAttribute('aria-label', 'Question');
+  return ['briefing-conversation', 'briefing-uploads'].map((key) => {
+    try { return JSON.parse(sessionStorage.getItem(key) || '[]'); } catch (error) { return []; }
+  });
+}"""
 # Gradio fills a handler's gr.Progress parameter; the upload reports the embedding itself
 # (tracking tqdm showed every library's bars: "0/12.0k text | 3/10 steps | Batches 30%").
 UPLOAD_PROGRESS = gr.Progress()
@@ -529,9 +533,11 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                     # ('.txt') by failing the whole event, which marks every output of the
                     # panel "Error". Library.add_upload checks the type and says why.
                     upload = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}; up to "
-                                           f"{human_size(library.max_bytes)} each; everyone "
-                                           "using this Briefing can search them)",
+                                           f"{human_size(library.max_bytes)} each)",
                                      file_count="multiple", elem_id="upload", height=120)
+                    # Under the box: its label runs under the box's icons once a file is in.
+                    gr.HTML('<p class="shared-note">Documents added here can be searched '
+                            "by everyone using this Briefing.</p>", js_on_load=None)
                     status = gr.HTML("", js_on_load=None, elem_id="doc-status")
                     with gr.Row():
                         pick = gr.Dropdown(choices=choices, value=None, label="Remove a document",

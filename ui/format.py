@@ -55,9 +55,9 @@ class Turn:
 
     def no_answer(self) -> str:
         said = NO_ANSWER_IN_SCOPE if self.scope else NO_ANSWER
-        if self.answer is not None and self.answer.no_word_found:
-            said += " " + no_word_note(self.answer.question)
-        return said
+        note = no_word_note(self.answer.question, self.answer.no_word_found) \
+            if self.answer is not None else ""
+        return f"{said} {note}" if note else said
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,8 +403,8 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
     if sentence:
         where = f" · {place(document, *sentence)}, chars {sentence[0]}-{sentence[1]}"
     if shown != (0, len(text)):
-        where += (f" · a long document: characters {shown[0]:,}-{shown[1]:,} of "
-                  f"{len(text):,} are shown")
+        where += (f" · a long document: characters {shown[0]}-{shown[1]} of {len(text)} "
+                  "are shown")
     return (f'<div class="viewer" data-doc="{escape(document.id)}">'
             f'<div class="viewer-head"><h3>{escape(document.title)}</h3>'
             f'<p class="meta">{escape(document.kind.value.upper())} · '
