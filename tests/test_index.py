@@ -991,7 +991,8 @@ def test_refresh_without_paths_keeps_a_source_that_is_gone_and_refreshes_the_res
 
 
 def test_what_about_a_new_subject_is_not_answered_with_the_earlier_one(fake_settings):
-    index = rag.Index.empty(settings=fake_settings)
+    # Without the abstention model (fitted on the real model's scores): this is the rule's.
+    index = rag.Index.empty(settings=replace(fake_settings, abstain=False))
     index.add_bytes(b"Marrowby pier\n\nThe Cafe Soleil on the pier is run by Renee Dubois. The "
                     b"ferry leaves at nine.\n\nThe lighthouse at Gull Point was built in 1862. "
                     b"Its last keeper was Walter Brodie, who left in 1971.", name="pier.txt")
