@@ -315,6 +315,9 @@ def test_upload_ask_view_pages_and_remove(page, tmp_path):
         "Added “Zorblat festival report” (festival report.pdf, 2 passages). It is searchable now.",
         "Added “Lighthouse notes” (notes.txt, 1 passage). It is searchable now."]
     assert "Zorblat festival report" in page.locator("table.documents").inner_text()
+    # No untranslated Gradio label ("common.upload") is read out or shown as a tooltip.
+    assert page.locator('[aria-label^="common."], [title^="common."]').count() == 0
+    assert page.locator('#upload [aria-label="Upload more files"]').count() >= 1
     shot(page, "documents-panel", full_page=True)
 
     ask(page, "When is the Zorblat festival held?")

@@ -9,6 +9,18 @@ from __future__ import annotations
 # container handles every citation button, including those of answers added later;
 # `trigger('cite', ...)` becomes the Python event `conversation.cite` with this data.
 CONVERSATION_JS = """
+// Gradio leaves some of its own labels untranslated ("common.upload" on the upload box's
+// button, read out by screen readers and shown as its tooltip): plain words instead.
+const PLAIN_LABELS = {'common.upload': 'Upload more files', 'common.clear': 'Clear',
+                      'common.download': 'Download', 'common.remove': 'Remove'};
+const plainLabels = (root) => root.querySelectorAll('[aria-label^="common."], [title^="common."]')
+  .forEach((node) => ['aria-label', 'title'].forEach((name) => {
+    const key = node.getAttribute(name);
+    if (key && key.startsWith('common.')) node.setAttribute(name, PLAIN_LABELS[key] || '');
+  }));
+new MutationObserver(() => plainLabels(document)).observe(document.body,
+  {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label', 'title']});
+plainLabels(document);
 // The question as it stands when Enter goes down (see TAKE_QUESTION_JS in ui/blocks.py).
 // Only a plain Enter in the box submits (not Ctrl/Alt/Meta+Enter, nor Enter on the button).
 document.addEventListener('keydown', (event) => {
