@@ -69,7 +69,8 @@ def test_scope_restricts_the_search_and_dropped_documents_are_said(index):
     assert {q.hit.doc_id for q in turn.answer.quotes} == {orchard}
     gone = ask(index, "Who is Ines Varga?", doc_ids=["removed-doc"])
     assert gone.error == ("The documents you chose to search are no longer indexed. Choose "
-                          "others, or untick all to search everything.")
+                          "others under “Search only in”, or with none ticked ask again to "
+                          "search them all.")
 
 
 def test_a_saved_conversation_is_plain_json_and_comes_back_asked_again(index):

@@ -37,7 +37,8 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
         wanted = [d for d in doc_ids if d in titles]
         if not wanted:
             return Turn(question=question, error="The documents you chose to search are no "
-                        "longer indexed. Choose others, or untick all to search everything.")
+                        "longer indexed. Choose others under “Search only in”, or with none "
+                        "ticked ask again to search them all.")
         if len(set(wanted)) < len(titles):  # ticking every document limits nothing
             scope = tuple(titles[d] for d in dict.fromkeys(wanted))
     try:
