@@ -204,14 +204,18 @@ def open_index(args, paths=None, *, build: bool = True):
 
     folder = args.index_dir
     if not (build or paths or folder == DEFAULT_HOME / "index" or getattr(args, "store", None)
-            or folder.expanduser().exists()):  # Index.open tells a folder of other files
+            or _holds_anything(folder)):  # Index.open tells a folder of other files
         raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
                                f"--index {folder}, or give the documents with --docs.")
+    sources = sources_to_open(paths, folder)
+    if paths and sources and len(sources) > len(paths):
+        print(f"note: also indexing the documents uploaded in the chat ({sources[-1]}), "
+              "which this index keeps beside it", file=sys.stderr)
     # Without --model or --store, a saved index is used as it was built; with them, one
     # built otherwise is rebuilt by `briefing index` only: a question never re-embeds it all.
     chosen = args.model or getattr(args, "store", None)
     try:
-        index, changes = Index.open(sources_to_open(paths, folder), folder,
+        index, changes = Index.open(sources, folder,
                                     settings=settings_from(args) if chosen else None,
                                     cache_dir=folder.parent / "cache", rebuild=build,
                                     must_save=build)
@@ -229,6 +233,19 @@ def open_index(args, paths=None, *, build: bool = True):
     for problem in index.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return index, changes
+
+
+def _holds_anything(folder: Path) -> bool:
+    """Whether `folder` is something an index could be read from or refused as: a file, a
+    folder that is not empty, or one an interrupted save left beside it. A new, empty folder
+    holds no index."""
+    folder = folder.expanduser()
+    if folder.with_name(f".{folder.name}.previous").is_dir():
+        return True
+    try:
+        return folder.is_file() or (folder.is_dir() and any(folder.iterdir()))
+    except OSError:
+        return True  # unreadable: Index.open says so
 
 
 def run_index(args) -> int:

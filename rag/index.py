@@ -331,13 +331,15 @@ class Index:
             # A file that exists but failed to load keeps its last good version. A shared
             # store (Milvus) also holds other replicas' documents: drop only files gone
             # from under these paths.
+            if not Path(old.source).is_absolute():
+                continue  # added from bytes under a name: no file mirrors it, wherever we are
             if doc_id in found or old.source in failed_sources or _is_under(old.source, kept):
                 continue
             if not _is_under(old.source, roots) and (
                     self._shares_documents() or not Path(old.source).is_file()):
                 # Not a file under these paths, nor one elsewhere that exists: added from
-                # bytes or from memory (add_bytes, add_documents), or a file that is gone
-                # from a folder not refreshed now. Only `remove` takes those out.
+                # memory (add_documents), or a file that is gone from a folder not
+                # refreshed now. Only `remove` takes those out.
                 continue
             changes["removed"].append(doc_id)
         with self._lock:

@@ -928,6 +928,11 @@ def test_cli_ask_on_an_index_folder_that_holds_none_is_refused(tmp_path, fake_mo
     assert not (tmp_path / "typo").exists()  # no seed index built into it
     code, out, err = run_cli("documents", index=tmp_path / "typo")
     assert code == 2 and "No saved index" in err
+    # Made with mkdir before `briefing index` was run: no index of the seeds either.
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli("ask", "Who is Paul Poast?", index=tmp_path / "empty")
+    assert code == 2 and "No saved index" in err
+    assert list((tmp_path / "empty").iterdir()) == []
 
 
 def test_rag_text_that_was_not_valid_unicode_is_dropped_from_a_question(fake_settings):
@@ -1437,3 +1442,16 @@ def test_a_question_asked_before_the_restore_keeps_the_restored_conversation(han
                                         {"question": "What does he research?", "doc_ids": []}]
     assert handlers.restore("not a conversation", SimpleNamespace(session_hash="x")) == \
         (gr.skip(),) * 4
+
+
+def test_cli_index_of_some_files_names_the_chat_uploads_it_also_indexes(tmp_path, fake_model):
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "memo.txt").write_text("The memo was sent on Tuesday.")
+    (tmp_path / "report.txt").write_text("The report was filed on Monday.")
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = cli(["index", str(tmp_path / "report.txt"), "--out", str(tmp_path / "index"),
+                    "--model", FAKE_MODEL])
+    assert code == 0
+    assert err.getvalue() == (f"note: also indexing the documents uploaded in the chat "
+                              f"({tmp_path / 'uploads'}), which this index keeps beside it\n")

@@ -394,6 +394,24 @@ def test_documents_from_bytes_or_memory_outlive_a_refresh(tmp_path, fake_setting
     assert {zebra.id, "owls"} <= {d.id for d in reopened.documents(with_text=False)}
 
 
+def test_a_document_from_bytes_outlives_a_refresh_beside_a_file_of_its_name(
+        tmp_path, fake_settings, monkeypatch):
+    # Its name is no path: a notes.txt in the current folder, or the current folder being
+    # the one refreshed, says nothing of the upload.
+    corpus = tmp_path / "docs"
+    shutil.copytree(DATA, corpus)
+    index = rag.Index.build([corpus], settings=fake_settings)
+    notes = index.add_bytes(b"The informant met the minister on 4 May.", name="notes.txt")
+    (corpus / "notes.txt").write_text("Unrelated notes.", encoding="utf-8")
+    monkeypatch.chdir(corpus)
+    changes = index.refresh()
+    assert notes.id not in changes["removed"]
+    assert notes.id in {d.id for d in index.documents(with_text=False)}
+    changes = index.refresh([corpus])
+    assert notes.id not in changes["removed"]
+    assert index.document(notes.id).text.strip() == "The informant met the minister on 4 May."
+
+
 def test_embedding_cache_skips_known_text(tmp_path, fake_settings, fake_model):
     rag.Index.build([DATA], settings=fake_settings, cache_dir=tmp_path)
     first = fake_model.texts_embedded
