@@ -38,6 +38,7 @@ from .errors import (
 from .load import Document, LoadReport, check_document_id, load_bytes, load_documents
 from .query import (
     acronyms_asked,
+    asks_about_a_person,
     clean_history,
     clean_query,
     compatible,
@@ -493,7 +494,10 @@ class Index:
         alone = compatible(question)
         query = resolve_followup(alone, earlier)
         answer = self._answer(question, query, wanted, quotes_wanted, k, depth)
-        if query.endswith(f": {alone}"):
+        # "When was she born?" after a question that names no one: who "she" is lies in
+        # the earlier answer, so asked alone it would find anyone's birth.
+        unresolved = query.endswith(f": {alone}") and asks_about_a_person(alone)
+        if query.endswith(f": {alone}") and not unresolved:
             # Searched together with the question before it ("By whom?"), a follow-up that
             # changes the subject ("Does it create legal obligations?" after a question
             # about troops) finds the earlier subject and is refused. Then it is asked
@@ -509,15 +513,21 @@ class Index:
             # "What about Japan?" asks about Japan: a first quote that does not name it
             # answers the previous question ("South Korea summoned Russia's ambassador").
             answer = replace(answer, abstained=True)
-        about = set(answering.answer_terms([followup_topic(alone)])[0]) - \
-            answering.question_words() if earlier and query != alone else set()
+        # What the follow-up itself asks about: the topic of "What about the lighthouse
+        # keeper?"; the words of "When was she born?" searched with the question before it
+        # (not those of "How quickly are they to do it?": "in an expeditious manner").
+        own = followup_topic(alone) or (alone if unresolved else "")
+        about = set(answering.answer_terms([own])[0]) - answering.question_words() \
+            if earlier and query != alone else set()
         if about and not answer.abstained and about.isdisjoint(
                 answering.answer_terms([answer.quotes[0].text])[0]):
             # "What about the lighthouse keeper?" after a question about the cafe: a first
-            # quote that says nothing of the keeper answers the earlier question. Asked
+            # quote that says nothing of the keeper answers the earlier question; nor does
+            # "Councillor Natarajan chaired the meeting" say when she was born. Asked
             # alone, it may find the keeper; else the documents do not say.
-            single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
-            answer = single if not single.abstained and not about.isdisjoint(
+            single = None if unresolved else self._answer(question, alone, wanted,
+                                                          quotes_wanted, k, depth)
+            answer = single if single and not single.abstained and not about.isdisjoint(
                 answering.answer_terms([single.quotes[0].text])[0]) \
                 else replace(answer, abstained=True)
         return replace(answer, seconds=time.perf_counter() - started)

@@ -33,6 +33,8 @@ _THAT_POINTS_BACK = re.compile(
     r"\b(?:is|was|are|were|would|will|could|can|does|did|do|has|have|had|about|after|before"
     r"|despite|since|besides|caused|causes|mean|means)\s+that\b|\bthat\s*[?.!]*\s*$",
     re.IGNORECASE)
+_CONTINUES = {"and", "but", "or", "also"}
+"""First words of a question that goes on from the one before it ("And in 2022?")."""
 _POSSESSIVES = {"his": "’s", "hers": "’s", "its": "’s"}
 MAX_ELLIPSIS_WORDS = 3
 """A follow-up this short with no name of its own ("By whom?") is read with the question
@@ -148,7 +150,12 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         return joined
     if about:
         topic = about.group("topic")
-        name = _name_to_replace(names_in(previous), previous, topic)
+        names = names_in(previous)
+        if not names:
+            # "What about vehicles?" after "What share of demand comes from construction?":
+            # no name to stand in for, and "construction vehicles" would be a new subject.
+            return joined
+        name = _name_to_replace(names, previous, topic)
         if name:
             return previous.replace(name, topic, 1)
         return f"{previous.rstrip('?.! ')} {topic}?"
@@ -156,11 +163,20 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if any(w in _GROUP_PRONOUNS for w in words) or _THAT_POINTS_BACK.search(question):
         return joined
     if not any(w in _NAMED_PRONOUNS for w in words):
-        # "By whom?", "Why?": too short to stand alone unless it names its subject.
+        # "By whom?", "Why?": too short to stand alone unless it names its subject; "And
+        # in the second quarter?" goes on from the question before it.
+        if words and words[0] in _CONTINUES:
+            return joined
         return joined if len(words) <= MAX_ELLIPSIS_WORDS and not names_in(question) else question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if any(w in _PERSON_PRONOUNS for w in words):
         names = [n for n in names if not _not_a_person(n, previous)]
+        if not names:
+            # "Where does she work?" after a question that names no one ("What is the
+            # capital of France?"): the person named in a question before it.
+            names = next(([n for n in names_in(q) if n.lower() not in question.lower()
+                           and not _not_a_person(n, q)] for q in reversed(earlier[:-1])
+                          if any(not _not_a_person(n, q) for n in names_in(q))), [])
     if not names or not (any(w in _PERSON_PRONOUNS for w in words) or " " in names[0]):
         # "it" stands for a thing: a name of several words may be one ("the Camp David
         # pact"), a one-word one is more likely an actor ("How did the U.S. react to the
@@ -174,6 +190,11 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+def asks_about_a_person(question: str) -> bool:
+    """Whether `question` holds a person's pronoun ("When was she born?")."""
+    return any(w.lower() in _PERSON_PRONOUNS for w in _WORD.findall(question))
 
 
 def _ask_about(topic: str, ask: str) -> str:
@@ -229,7 +250,9 @@ def _not_a_person(name: str, question: str) -> bool:
 
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
-    if found and found <= {"GPE", "LOC", "NORP"}:
+    if found and not found & {"PERSON", "ORG"}:
+        # A place, a people, a date ("March" in "Who resigned in March 2024?"), a law...
+        # (the small recogniser takes many people for organisations: those may be people).
         return True
     # After "the", a name the recogniser does not know as a person is a thing.
     return bool(found) and "PERSON" not in found and bool(

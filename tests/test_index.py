@@ -81,6 +81,22 @@ def test_ask_follow_up_reports_effective_query(index):
     assert answer.rewritten
 
 
+def test_a_person_follow_up_with_no_one_named_before_is_not_asked_of_anyone(fake_settings):
+    from rag.load import text_document
+
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([
+        text_document("Council minutes. Councillor Priya Natarajan chaired the meeting.",
+                      doc_id="council"),
+        text_document("Profile. Helena Marsh was born in Cork in 1971.", doc_id="profile")])
+    # "she" is whoever chaired: the minutes do not say when she was born, and Marsh's
+    # birth, found by the question alone, is someone else's.
+    answer = index.ask("When was she born?", history=["Who chaired the council meeting?"])
+    assert answer.query == "Who chaired the council meeting: When was she born?"
+    assert answer.abstained
+    assert not index.ask("When was Helena Marsh born?").abstained
+
+
 def test_acronym_is_searched_with_the_long_form_the_documents_use(fake_settings):
     from rag.load import text_document
 

@@ -112,6 +112,18 @@ def test_names_in_question():
     # ... but a person after "the" is still one.
     ("When did he sign it?", ["What did the Russian President Vladimir Putin sign?"],
      "When did Russian President Vladimir Putin sign it?"),
+    # A month, a date or a law is no person either.
+    ("Why did he resign?", ["Who resigned in March 2024?"],
+     "Who resigned in March 2024: Why did he resign?"),
+    # With no one named in the question before, the one named in a question before that.
+    ("Where does he teach?", ["Who is Tongfi Kim?", "What is the capital of France?"],
+     "Where does Tongfi Kim teach?"),
+    # "What about" a thing after a question with no name: searched with it, not spliced in.
+    ("What about vehicles?", ["What share of demand comes from construction?"],
+     "What share of demand comes from construction: What about vehicles?"),
+    # A question opening with "and" goes on from the one before it.
+    ("And in the second quarter?", ["What was the copper price in the third quarter?"],
+     "What was the copper price in the third quarter: And in the second quarter?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
