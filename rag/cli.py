@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -311,12 +312,14 @@ def run_search(args) -> int:
     hits = index.search(args.query, k=args.k, doc_ids=args.doc_ids)
     if args.json:
         print(json.dumps([{"chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title,
-                           "source": h.source, "page": h.page, "start": h.start, "end": h.end,
+                           "source": h.source, "page": h.page, "last_page": h.last_page,
+                           "start": h.start, "end": h.end,
                            "score": round(h.score, 6), "text": h.text} for h in hits],
                          indent=2, ensure_ascii=False))
     else:
         for rank, hit in enumerate(hits, start=1):
-            print(f"[{rank}] {hit.citation()}  score {hit.score:.4f}\n    {hit.text}\n")
+            text = textwrap.indent(hit.text, "    ", lambda line: True)
+            print(f"[{rank}] {hit.citation()}  score {hit.score:.4f}\n{text}\n")
     return 0
 
 

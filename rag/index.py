@@ -431,7 +431,9 @@ class Index:
             if dense is None:
                 dense = self._store.dense_search(vector, depth, wanted)
             keyword = self._store.keyword_search(query, depth, wanted)
-            return self._fuse(query, dense, keyword, k=k)
+            hits = self._fuse(query, dense, keyword, k=k)
+        return [replace(h, last_page=self._page_at(h.doc_id, max(h.start, h.end - 1)))
+                if h.page else h for h in hits]
 
     def _spell_out_acronyms(self, query: str, doc_ids: list[str] | None,
                             depth: int) -> tuple[str, np.ndarray, list | None]:

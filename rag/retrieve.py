@@ -12,7 +12,8 @@ class Hit:
     """A retrieved passage with its citation.
 
     `start`/`end` are offsets into the document's text; `page` is the 1-based PDF
-    page where the passage starts (None for other kinds). `dense` and `bm25` are the
+    page where the passage starts (None for other kinds), `last_page` the one where it
+    ends, when known (`Index.search` sets it). `dense` and `bm25` are the
     two retrievers' raw scores (None when that retriever did not propose it).
     """
 
@@ -27,10 +28,14 @@ class Hit:
     page: int | None = None
     dense: float | None = None
     bm25: float | None = None
+    last_page: int | None = None
 
     def citation(self) -> str:
-        """'Title, p. 3, chars 120-480' style reference to the exact place."""
+        """'Title, p. 3, chars 120-480' style reference to the exact place ('pp. 2-3' for
+        a passage running over a page break)."""
         where = f", p. {self.page}" if self.page else ""
+        if self.page and self.last_page and self.last_page > self.page:
+            where = f", pp. {self.page}-{self.last_page}"
         return f"{self.title}{where}, chars {self.start}-{self.end}"
 
 

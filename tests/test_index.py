@@ -1003,6 +1003,10 @@ def test_a_quote_cites_the_pdf_page_it_is_on_not_its_passage_s(tmp_path, fake_se
     spanning = replace(quote, start=document.pages[0][0] + 20, end=quote.end)
     assert spanning.on_pages(lambda _, offset: document.page_at(offset)).citation() == (
         f"{document.title}, pp. 1-2, chars {spanning.start}-{spanning.end}")
+    # So does a passage found by search.
+    (hit,) = index.search("safety officer", k=1)
+    assert (hit.page, hit.last_page) == (1, 2)
+    assert hit.citation() == f"{document.title}, pp. 1-2, chars {hit.start}-{hit.end}"
 
 
 def test_refresh_without_paths_keeps_a_source_that_is_gone_and_refreshes_the_rest(
