@@ -37,10 +37,14 @@ class Part(Enum):
     PUBLISHER = "publisher"
 
 
+# "The headline act", "the headline inflation rate": "headline" as an adjective.
+_NOT_THE_HEADLINE = (r"(?!\s+(?:acts?|artists?|performers?|bands?|singers?|speakers?|slots?"
+                     r"|sponsors?|events?|figures?|numbers?|rates?|inflation|growth|prices?"
+                     r"|gigs?|shows?|attractions?|stars?|guests?|fights?|bouts?))")
 # The ways of asking for each part, one alternative a line.
 _WAYS = {
     Part.HEADLINE: (
-        rf"\b(?:the|its|this|what|which|{_PIECE}(?:'s|’s)) headline\b",
+        rf"\b(?:the|its|this|what|which|{_PIECE}(?:'s|’s)) headline\b{_NOT_THE_HEADLINE}",
         r"\bheadline (?:of|for|on)\b",
         rf"\btitle of {_THIS}\b",
         rf"\b{_PIECE}(?:'s|’s) title\b",

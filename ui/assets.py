@@ -93,6 +93,13 @@ watch('value', () => {
 
 CSS = """
 .gradio-container { max-width: 1400px !important; }
+/* Gradio's subdued grey is 2.5:1 on white: quotes shown as closest passages, labels and
+   placeholders are read, so they get WCAG's 4.5:1 at least (gray-600: 7.6:1). */
+body:not(.dark) .gradio-container { --body-text-color-subdued: #4b5563;
+                                    --input-placeholder-color: #6b7280; }
+.dark .gradio-container { --body-text-color-subdued: #d1d5db; --input-placeholder-color: #9ca3af; }
+/* Gradio's text box shows no focus ring of its own: keyboard users must see where they are. */
+#question textarea:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 1px; }
 #header h1 { margin: 0; font-size: 1.6rem; }
 #header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
 #viewer-column { position: sticky; top: 0.5rem; align-self: flex-start; }
