@@ -37,7 +37,7 @@ from gradio_client.exceptions import AppError
 import rag
 from rag.cli import main as cli
 from rag.embed import register_model
-from ui.blocks import STATUS_NOTES, Handlers, build, launch_options
+from ui.blocks import OUT_OF_THE_BOX, STATUS_NOTES, Handlers, build, launch_options
 from ui.format import conversation_markdown
 from ui.library import UPLOAD_TYPES, Library, upload_suffix
 
@@ -1455,3 +1455,19 @@ def test_cli_index_of_some_files_names_the_chat_uploads_it_also_indexes(tmp_path
     assert code == 0
     assert err.getvalue() == (f"note: also indexing the documents uploaded in the chat "
                               f"({tmp_path / 'uploads'}), which this index keeps beside it\n")
+
+
+def test_taking_a_refused_file_out_of_the_upload_box_says_nothing_of_its_document(
+        handlers, tmp_path):
+    session = SimpleNamespace(session_hash="one")
+    empty = str(gradio_file(tmp_path, "empty.txt", b""))
+    good = str(gradio_file(tmp_path, "good.txt", b"Good\n\nOwls hunt at night.\n"))
+    handlers.upload([empty], [], progress=no_progress, request=session)
+    out_of_the_box = OUT_OF_THE_BOX
+    assert out_of_the_box not in notes(handlers.forget_files(session))
+    handlers.upload([empty, good], [], progress=no_progress, request=session)
+    assert out_of_the_box not in notes(
+        handlers.forget_file(SimpleNamespace(file=SimpleNamespace(path=empty)), session))
+    # The indexed one stays indexed when taken out: that the panel says.
+    assert notes(handlers.forget_file(SimpleNamespace(file=SimpleNamespace(path=good)),
+                                      session))[0] == out_of_the_box

@@ -135,8 +135,16 @@ def test_choices_name_documents_and_tell_equal_titles_apart(tmp_path, library):
     second = library.add_upload(upload_file(tmp_path, "y.txt", b"Same title\n\nTwo.\n"),
                                 name="y.txt")
     assert library.choices()[:3] == [(r.title, r.id) for r in library.rows()[:3]]
+    assert library.choices()[3:] == [("Same title (x.txt)", first.id),
+                                     ("Same title (y.txt)", second.id)]
+    # The same title under the same file name (from two folders): the ids tell them apart.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("Same title\n\nThree.\n")
+    third = library.index.add([other / "x.txt"]).documents[0]
     assert library.choices()[3:] == [(f"Same title ({first.id})", first.id),
-                                     (f"Same title ({second.id})", second.id)]
+                                     ("Same title (y.txt)", second.id),
+                                     (f"Same title ({third.id})", third.id)]
 
 
 def test_the_example_questions_show_only_with_the_bundled_documents(tmp_path, library,

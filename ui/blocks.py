@@ -105,6 +105,8 @@ class PanelSession:
     """The latest messages, newest first."""
     files: list[str] = field(default_factory=list)
     """The files of the last upload event, as Gradio named them."""
+    indexed_files: set[str] = field(default_factory=set)
+    """The files of `files` whose document is indexed (not those refused)."""
     uploaded: set[str] = field(default_factory=set)
     """Ids of the documents this session uploaded: only those are replaced by a file
     uploaded again under the same name (another user's notes.txt is theirs)."""
@@ -332,6 +334,8 @@ class Handlers:
                                      "are in the server's log; try again, or convert the file "
                                      "to another type."))
                 continue
+            if session is not None:
+                session.indexed_files.add(str(path))
             if document.id in known:
                 notes.append((True, f"Already indexed: {name} is the same file as "
                                     f"“{document.title}”, so nothing was added."))
@@ -429,6 +433,7 @@ class Handlers:
         if session is None:
             return files
         held, session.files = session.files, files
+        session.indexed_files &= set(files)
         if len(files) > len(held) and files[:len(held)] == held:
             return files[len(held):]
         return files
@@ -439,16 +444,21 @@ class Handlers:
         indexed, and the panel says so (the × looks like a removal)."""
         session = self._session(request)
         path = getattr(getattr(deleted, "file", None), "path", None)
+        indexed = session is None or path in session.indexed_files
         if session is not None and path in session.files:
             session.files.remove(path)
-        return self._status([(True, OUT_OF_THE_BOX)], request)
+            session.indexed_files.discard(path)
+        # A refused file (empty, too big) was never indexed: nothing to say of it.
+        return self._status([(True, OUT_OF_THE_BOX)] if indexed else [], request)
 
     def forget_files(self, request: gr.Request | None = None) -> str:
         """The upload box emptied (its clear button): whatever comes next is new."""
         session = self._session(request)
+        indexed = session is None or bool(session.indexed_files)
         if session is not None:
             session.files = []
-        return self._status([(True, OUT_OF_THE_BOX)], request)
+            session.indexed_files = set()
+        return self._status([(True, OUT_OF_THE_BOX)] if indexed else [], request)
 
     def _status(self, notes: list[tuple[bool, str]], request: gr.Request | None) -> str:
         """The panel's messages: this change's, then the session's earlier ones (dimmed).

@@ -96,11 +96,16 @@ class Library:
         return rows
 
     def choices(self) -> list[tuple[str, str]]:
-        """(title, id) pairs for pickers; titles repeated across documents get their id."""
+        """(title, id) pairs for pickers. A title repeated across documents gets the file
+        name it was uploaded or found under ("Big harbour report (big2.txt)"), and where that
+        repeats too, the document's id."""
         documents = self.index.documents(with_text=False)
         repeated = {t for t, n in Counter(d.title for d in documents).items() if n > 1}
-        return [(f"{d.title} ({d.id})" if d.title in repeated else d.title, d.id)
-                for d in documents]
+        labels = [f"{d.title} ({self.source_label(d.source)})" if d.title in repeated
+                  else d.title for d in documents]
+        twice = {label for label, n in Counter(labels).items() if n > 1}
+        return [(f"{d.title} ({d.id})" if label in twice else label, d.id)
+                for label, d in zip(labels, documents, strict=True)]
 
     def add_upload(self, path: str | Path, *, name: str,
                    progress: Progress = None) -> rag.Document:
