@@ -19,9 +19,10 @@ from pathlib import Path
 
 from . import entities, metrics
 from .answer import Answer
-from .errors import BriefingError, NoDocumentsError
+from .errors import BriefingError, NoDocumentsError, QueryError
 from .index import DEFAULT_SEEDS, Index
 from .load import Document, text_document
+from .query import clean_history, clean_query
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def read_numbered_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
 def read_questions(path: Path) -> list[Question]:
     """Question lines `{"id"?, "question", "answer": str | null, "history"?: [str]}`."""
     questions = []
+    limit = Settings().max_query_chars
     for number, row in read_numbered_jsonl(path):
         where = f"{path}, line {number}"
         question, answer = row.get("question"), row.get("answer")
@@ -126,6 +128,11 @@ def read_questions(path: Path) -> list[Question]:
         if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
             raise EvalDataError(f"{where}: 'history' must be a list of the earlier questions "
                                 f"(text), got {history!r}")
+        try:  # as `ask` would refuse it, but naming the line, before the index is built
+            clean_query(question, max_chars=limit)
+            clean_history(history, max_chars=limit)
+        except QueryError as error:
+            raise EvalDataError(f"{where}: {error}") from error
         questions.append(Question(id=str(row.get("id", number)), question=question,
                                   answer=answer, history=tuple(history)))
     if not questions:
@@ -340,11 +347,19 @@ def judge_answer(answer: Answer, expected: str | None) -> dict:
 def evaluate_questions(view: Index, questions: Sequence[Question]) -> dict:
     """Top-quote and top-3-passage rates, MRR, abstention and latency of `ask`."""
     records, seconds = [], []
+    texts = [metrics.normalize_answer(d.text) for d in view.documents()]
     for q in questions:
         answer, spent = timed(view.ask, q.question, history=list(q.history))
         seconds.append(spent)
+        record = judge_answer(answer, q.answer)
+        if q.answer is not None and not record["top3_passages_ok"] and not any(
+                metrics.normalize_answer(q.answer) in text for text in texts):
+            # Then no answer could be right: the expected text is mistyped, or not these
+            # documents' words.
+            record["failure"] = "; ".join(filter(None, [
+                record["failure"], "the expected answer is in no document (mistyped?)"]))
         records.append({"id": q.id, "question": q.question, "expected": q.answer,
-                        **judge_answer(answer, q.answer), "seconds": round(spent, 4)})
+                        **record, "seconds": round(spent, 4)})
     answerable = [r for r in records if r["expected"] is not None]
     rate = lambda key: _round(metrics.mean([float(r[key]) for r in answerable]))  # noqa: E731
     return {"questions": len(records), "answerable": len(answerable),

@@ -236,6 +236,12 @@ def test_read_questions(tmp_path):
     ('{"question": "Who?", "answer": null, "history": [3]}\n', "'history' must be a list"),
     ('{"question": " ", "answer": null}\n', "line 1: needs 'question'"),
     ('\n  \n', "holds no questions"),
+    # What `ask` would refuse, refused before the index is built, naming the line.
+    ('{"question": "Who?", "answer": null}\n{"question": "%s", "answer": null}\n'
+     % ("who " * 600), "line 2: The question is 2,399 characters long"),
+    ('{"question": "???", "answer": null}\n', "line 1: The question has no words in it"),
+    ('{"question": "Who?", "answer": null, "history": ["?!"]}\n',
+     "line 1: history item 1 has no words"),
 ])
 def test_read_questions_names_the_bad_line(tmp_path, lines, message):
     bad = tmp_path / "bad.jsonl"
@@ -459,3 +465,13 @@ def test_held_out_goes_with_squad_only(tmp_path):
                                       "--index", str(tmp_path / "i")])
     with pytest.raises(evaluate.EvalDataError, match="--held-out goes with --squad"):
         evaluate.run(args)
+
+
+def test_an_expected_answer_in_no_document_is_named_as_such(tmp_path):
+    mistyped = tmp_path / "mistyped.jsonl"
+    mistyped.write_text('{"id": "m1", "question": "What do worker bees collect?", '
+                        '"answer": "nectar from flowerz"}\n', encoding="utf-8")
+    args = build_parser().parse_args(
+        ["eval", str(mistyped), "--docs", str(DATA / "docs"), "--index", str(tmp_path / "index")])
+    (record,) = evaluate.run(args)["modes"]["hybrid"]["records"]
+    assert record["failure"].endswith("the expected answer is in no document (mistyped?)")
