@@ -582,7 +582,11 @@ class Index:
             features["reader"] = reading
         model = answering.abstention_model(reader=s.reader)
         confidence = answering.answer_probability(features, model)
-        abstained = s.abstain and (not quotes or confidence < model["threshold"])
+        # A year the question names that no candidate passage gives ("revenue in 2022",
+        # where the documents give 2023's) is a subject the documents do not cover.
+        year_missing = any(y not in keyword_terms for y in answering.years_in(query))
+        abstained = s.abstain and (not quotes or confidence < model["threshold"]
+                                   or year_missing)
         if abstained and any(x.penalty for x in scored):
             # Shown as the closest passages, they come by closeness: the answer-type rules
             # ranked the sentences for an answer the documents turned out not to give.
@@ -820,8 +824,9 @@ class Index:
                 if not given and not held and _lists_documents(folder):
                     # Rebuilt from its sources alone, documents added from bytes would be
                     # lost for good.
+                    reason = str(error).split(f" {_REBUILD}")[0]  # not the rebuild now refused
                     raise IndexFormatError(
-                        f"The index in {folder} cannot be used ({error}), and its list of "
+                        f"The index in {folder} cannot be used ({reason}), and its list of "
                         "documents cannot be read either, so it is left as it is. Rebuild "
                         f"it from your documents: briefing index PATHS --out {folder} (or "
                         "Index.open(PATHS, folder)).") from error
@@ -894,19 +899,19 @@ def read_manifest(folder: Path) -> dict:
     try:
         manifest = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as error:
-        raise IndexFormatError(f"{path} is damaged ({error}). Rebuild the index: "
+        raise IndexFormatError(f"{path} is damaged ({error}). {_REBUILD} "
                                f"briefing index --out {folder}") from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexFormatError(f"{path} is not a Briefing index manifest. Rebuild the index: "
+        raise IndexFormatError(f"{path} is not a Briefing index manifest. {_REBUILD} "
                                f"briefing index --out {folder}")
     if manifest.get("format_version") not in READABLE_VERSIONS:
         raise IndexFormatError(
             f"{path} is format version {manifest.get('format_version')!r}; this Briefing reads "
-            f"versions {' and '.join(map(str, READABLE_VERSIONS))}. Rebuild the index: "
+            f"versions {' and '.join(map(str, READABLE_VERSIONS))}. {_REBUILD} "
             f"briefing index --out {folder}")
     for key in ("model", "dimension", "settings", "documents"):
         if key not in manifest:
-            raise IndexFormatError(f"{path} lacks {key!r}. Rebuild the index: "
+            raise IndexFormatError(f"{path} lacks {key!r}. {_REBUILD} "
                                    f"briefing index --out {folder}")
     return manifest
 
@@ -940,6 +945,10 @@ def _saved_settings(folder: Path) -> Settings | None:
     except (OSError, KeyError, TypeError, ValueError):
         return None
     return replace(Settings(), **saved.index_facts())
+
+
+_REBUILD = ("Rebuild the index (Index.open, or briefing index, rebuilds it from the documents "
+            "it held):")
 
 
 def _refuse_newer_version(folder: Path, error: Exception) -> None:

@@ -240,6 +240,13 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
     return None
 
 
+_NEVER_A_PERSON = frozenset({"GPE", "LOC", "NORP", "DATE", "TIME", "PERCENT", "MONEY",
+                             "QUANTITY", "ORDINAL", "CARDINAL", "LAW", "LANGUAGE"})
+"""A place, a people, a date ("March" in "Who resigned in March 2024?"), an amount, a law:
+labels the recogniser gives no person. (It takes many people for organisations or products:
+"Ines Varga" is a PRODUCT to it.)"""
+
+
 def _not_a_person(name: str, question: str) -> bool:
     """Whether `name` in `question` is no person: a place or a people to the named-entity
     recogniser (rag.entities), or, after "the", anything but a person. "He" is not "Japan"
@@ -250,9 +257,7 @@ def _not_a_person(name: str, question: str) -> bool:
 
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
-    if found and not found & {"PERSON", "ORG"}:
-        # A place, a people, a date ("March" in "Who resigned in March 2024?"), a law...
-        # (the small recogniser takes many people for organisations: those may be people).
+    if found and found <= _NEVER_A_PERSON:
         return True
     # After "the", a name the recogniser does not know as a person is a thing.
     return bool(found) and "PERSON" not in found and bool(
