@@ -221,14 +221,50 @@ def _demonym_stems() -> dict[str, str]:
     return stemmed
 
 
+# Irregular past forms, which the stemmer leaves apart from their verb: "What did Kamikawa
+# say?" is answered by "Kamikawa said".
+_IRREGULAR_VERBS = {
+    "say": "said", "tell": "told", "speak": "spoke spoken", "write": "wrote written",
+    "think": "thought", "give": "gave given", "take": "took taken", "make": "made",
+    "come": "came", "go": "went gone", "see": "saw seen", "know": "knew known",
+    "find": "found", "hold": "held", "lead": "led", "meet": "met", "pay": "paid",
+    "send": "sent", "spend": "spent", "build": "built", "begin": "began begun",
+    "bring": "brought", "buy": "bought", "win": "won", "lose": "lost", "leave": "left",
+    "keep": "kept", "choose": "chose chosen", "fight": "fought", "grow": "grew grown",
+    "rise": "rose risen", "run": "ran", "sell": "sold", "stand": "stood",
+    "strike": "struck", "throw": "threw thrown", "understand": "understood",
+    "withdraw": "withdrew withdrawn", "break": "broke broken", "fly": "flew flown",
+    "forget": "forgot forgotten", "drive": "drove driven", "fall": "fell fallen",
+    "sink": "sank sunk", "swear": "swore sworn", "teach": "taught", "catch": "caught",
+    "seek": "sought", "sing": "sang sung", "draw": "drew drawn", "steal": "stole stolen",
+    "wear": "wore worn", "feel": "felt", "mean": "meant", "hear": "heard", "sit": "sat",
+    "lend": "lent", "bear": "bore borne born", "bind": "bound", "undertake": "undertook",
+    "overtake": "overtook overtaken", "forbid": "forbade forbidden", "arise": "arose arisen",
+}
+
+
+@lru_cache(maxsize=1)
+def _term_forms() -> dict[str, str]:
+    """Stemmed term -> the term it is matched as: a people's name as its country's
+    ("japanes": "japan"), an irregular verb's past form as the verb ("said": "say")."""
+    forms = dict(_demonym_stems())
+    for verb, pasts in _IRREGULAR_VERBS.items():
+        (base,) = tokenize([verb])[0] or (verb,)
+        for past in pasts.split():
+            stems = tokenize([past])[0]
+            if stems and stems[0] != base:
+                forms.setdefault(stems[0], base)
+    return forms
+
+
 def answer_terms(texts: list[str]) -> list[list[str]]:
     """The terms answers are matched on: BM25's (stemmed, no stop words), without accents
     ("Cafe" finds "Café"), with each people's name read as its country's ("Japanese" as
-    "Japan")."""
-    places = _demonym_stems()
+    "Japan") and an irregular verb's past as the verb ("said" as "say")."""
+    forms = _term_forms()
     # Accents go before stemming: "Beyoncé" and "Beyonce" stem alike only then.
     plain = [t if t.isascii() else _fold(t) for t in texts]
-    return [[places.get(t, t) for t in words] for words in tokenize(plain)]
+    return [[forms.get(t, t) for t in words] for words in tokenize(plain)]
 
 
 MISSPELLING_MIN_CHARS = 6
@@ -361,6 +397,10 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             typed = not asks_type or bool(answer_type_match(query, text))
             penalty = 0.0 if typed else ANSWER_TYPE_PENALTY
             ends_as_sentence = bool(_ENDS_AS_SENTENCE.search(text))
+            # The title line atop a document ("Profile: Dr. Helena Marsh") is a heading,
+            # though it reads as a "Key: value" line: it names the subject, says nothing.
+            title = not ends_as_sentence and " ".join(text.split()) == " ".join(
+                (hit.title or "").split())
             if not ends_as_sentence and not (asks_type and typed):
                 penalty += HEADING_PENALTY  # a dateline still answers "When...?"
             score -= penalty
@@ -369,7 +409,7 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
                     hit, start, end, float(sim), lexical, score, tuple(words), typed=typed,
                     penalty=penalty,
                     heading=not ends_as_sentence and _words(text) < HEADING_MAX_WORDS
-                    and not _LIST_ITEM.search(text))
+                    and (title or not _LIST_ITEM.search(text)))
     scored = [replace(s, neighbours=tuple(sorted(neighbours[k]))) for k, s in best.items()]
     scored.sort(key=lambda s: (-s.score, s.hit.doc_id, s.start))
     if not asks_type and (labels := entities.asked_names(query)):
@@ -586,6 +626,15 @@ class KeywordEvidence:
         return min(1, sum(any(t in unmatched for t in name) for name in self.names))
 
 
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+
+
+def years_in(question: str) -> list[str]:
+    """The years a question names ("in 2022"): a year the documents never give is a
+    subject they do not cover, not a paraphrase."""
+    return _YEAR.findall(question)
+
+
 @lru_cache(maxsize=1)
 def question_words() -> frozenset[str]:
     """Function words of questions, stemmed as the index stems: scikit-learn's English
@@ -633,7 +682,9 @@ _FREQUENCY = re.compile(
     r"\b(every|each|per|annual(ly)?|yearly|biennial(ly)?|(semi|bi)-?annual(ly)?|quarterly"
     r"|monthly|weekly|daily|nightly|hourly|fortnightly|bi-?weekly|bi-?monthly|alternate"
     r"|intervals?|once|twice|thrice|times (an?|per|each|every)"
-    r"|at times|regular(ly)?|often"
+    r"|at times|regular(ly)?|often|occasions?"
+    # "exceeded the limit 14 times", "on several occasions": how often, as a count.
+    r"|(\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|multiple|numerous) times"
     r"|frequent(ly)?|seldom|rarely|occasional(ly)?|always|never|sometimes|usually"
     r"|periodic(al)?(ly)?|routine(ly)?|a (year|month|week|day)"
     # "The market opens on Sundays."

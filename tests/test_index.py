@@ -602,6 +602,36 @@ def test_answers_read_a_people_as_its_country():
     assert answer_terms(["Chinese and Russian officials"]) == [["china", "russia", "offici"]]
 
 
+def test_answers_read_an_irregular_past_as_its_verb(fake_settings):
+    from rag.answer import answer_terms
+
+    assert answer_terms(["What did Kamikawa say?", "Kamikawa said so", "she told him"]) == [
+        ["what", "did", "kamikawa", "say"], ["kamikawa", "say", "so"], ["she", "tell", "him"]]
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"The port reopened. The mayor said the port would reopen.", name="p.txt")
+    answer = index.ask("What did the mayor say?")
+    assert answer.quotes[0].text == "The mayor said the port would reopen."
+    assert answer.features["sentence_lexical"] == 0.5  # "mayor" and "say" of 4 terms
+
+
+def test_a_title_line_is_no_quote_of_its_own_nor_joined_to_the_first_sentence(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    marsh = index.add_bytes(b"Profile: Dr. Helena Marsh\n\nDr. Helena Marsh is a marine "
+                            b"biologist at the University of Aberdeen.\n", name="profile.txt")
+    assert marsh.title == "Profile: Dr. Helena Marsh"
+    answer = index.ask("Who is Helena Marsh?")
+    assert answer.quotes[0].text == ("Dr. Helena Marsh is a marine biologist at the "
+                                     "University of Aberdeen.")
+
+
+def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Harbor audit. Total operating revenue in 2023 was 412 million dollars.",
+                    name="audit.txt")
+    assert index.ask("What was the harbor's revenue in 2022?").abstained
+    assert index.ask("What was the harbor's revenue in 2023?").features["unmatched_terms"] == 0
+
+
 def test_answers_are_matched_without_accents(fake_settings):
     from rag.answer import answer_terms
 
@@ -687,6 +717,8 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How often does the walrus sing?", "The walrus sings in August 2023.", 0.0),
     ("How often does the walrus sing?", "The New York Times reviewed the walrus.", 0.0),
     ("How often does the walrus sing?", "The walrus sings fortnightly.", 1.0),
+    ("How often was the limit exceeded?", "It exceeded the limit on 14 occasions.", 1.0),
+    ("How often was the limit exceeded?", "It exceeded the limit 14 times in 2023.", 1.0),
     # Days in the plural are times, and how often: "closes on Sundays".
     ("When does the library close?", "The library closes on Sundays.", 1.0),
     ("How often does the market open?", "The market opens on Saturdays.", 1.0),
