@@ -65,6 +65,9 @@ RESTORED_TURNS = 30
 STATUS_NOTES = 10
 OUT_OF_THE_BOX = ("Taking a file out of the upload box leaves its document indexed: to remove "
                   "it, choose it under “Remove a document”.")
+UPLOAD_LIMIT_SLACK = 4
+"""Files up to this many times Settings.max_file_bytes reach the app, which refuses those
+over the limit in the panel's own words (the file is read no further than its size)."""
 DOUBLE_CLICK_S = 1.0
 """The same question again within this many seconds is one double-click, asked once."""
 STATUS_SESSIONS = 512
@@ -620,7 +623,10 @@ def launch_options(library: Library) -> dict:
     """What `demo.launch` needs besides host, port and auth: the page's look and safe limits."""
     return {
         "share": False,
-        "max_file_size": library.max_bytes,
+        # Gradio refuses a bigger file with a toast that fades, leaving a bare "Error" in
+        # the upload box; up to four times the limit, the panel refuses it in words instead,
+        # in the upload log like any other file it does not add.
+        "max_file_size": UPLOAD_LIMIT_SLACK * library.max_bytes,
         "show_error": False,
         "ssr_mode": False,
         "mcp_server": False,
