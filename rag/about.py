@@ -37,10 +37,11 @@ class Part(Enum):
     PUBLISHER = "publisher"
 
 
-# "The headline act", "the headline inflation rate": "headline" as an adjective.
-_NOT_THE_HEADLINE = (r"(?!\s+(?:acts?|artists?|performers?|bands?|singers?|speakers?|slots?"
-                     r"|sponsors?|events?|figures?|numbers?|rates?|inflation|growth|prices?"
-                     r"|gigs?|shows?|attractions?|stars?|guests?|fights?|bouts?))")
+# "The headline" as a noun ("What is the headline?", "the headline of the story", "which
+# headline did it run"), not as an adjective ("the headline act", "headline inflation").
+_NOT_THE_HEADLINE = (r"(?=\s*(?:[?.!,;:)]|$|(?:of|for|on|in|from|that|which|was|is|were|are"
+                     r"|read|reads|say|says|said|run|ran|runs|did|does|do|has|had|have"
+                     r"|will|would|mean|means|given|used|chosen)\b))")
 # The ways of asking for each part, one alternative a line.
 _WAYS = {
     Part.HEADLINE: (

@@ -231,14 +231,14 @@ _IRREGULAR_VERBS = {
     "send": "sent", "spend": "spent", "build": "built", "begin": "began begun",
     "bring": "brought", "buy": "bought", "win": "won", "lose": "lost", "leave": "left",
     "keep": "kept", "choose": "chose chosen", "fight": "fought", "grow": "grew grown",
-    "rise": "rose risen", "run": "ran", "sell": "sold", "stand": "stood",
+    "rise": "risen", "run": "ran", "sell": "sold", "stand": "stood",
     "strike": "struck", "throw": "threw thrown", "understand": "understood",
     "withdraw": "withdrew withdrawn", "break": "broke broken", "fly": "flew flown",
     "forget": "forgot forgotten", "drive": "drove driven", "fall": "fell fallen",
     "sink": "sank sunk", "swear": "swore sworn", "teach": "taught", "catch": "caught",
     "seek": "sought", "sing": "sang sung", "draw": "drew drawn", "steal": "stole stolen",
     "wear": "wore worn", "feel": "felt", "mean": "meant", "hear": "heard", "sit": "sat",
-    "lend": "lent", "bear": "bore borne born", "bind": "bound", "undertake": "undertook",
+    "lend": "lent", "bear": "bore borne", "bind": "bound", "undertake": "undertook",
     "overtake": "overtook overtaken", "forbid": "forbade forbidden", "arise": "arose arisen",
 }
 
@@ -396,7 +396,9 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             text = hit.text[start - hit.start:end - hit.start]
             typed = not asks_type or bool(answer_type_match(query, text))
             penalty = 0.0 if typed else ANSWER_TYPE_PENALTY
-            ends_as_sentence = bool(_ENDS_AS_SENTENCE.search(text))
+            # A credit line ("Commissioned by the Transport Board") says who did what, as
+            # a sentence does, though set as a line of its own.
+            ends_as_sentence = bool(_ENDS_AS_SENTENCE.search(text) or _CREDIT_LINE.match(text))
             # The title line atop a document ("Profile: Dr. Helena Marsh") is a heading,
             # though it reads as a "Key: value" line: it names the subject, says nothing.
             title = not ends_as_sentence and " ".join(text.split()) == " ".join(
@@ -451,6 +453,16 @@ def _check_names(scored: list[ScoredSentence], query: str,
     return sorted(checked, key=lambda s: (-s.score, s.hit.doc_id, s.start))
 
 
+def _line_apart(text: str, one: ScoredSentence, other: ScoredSentence) -> bool:
+    """Whether two neighbouring sentences lie in paragraphs of their own and one of them
+    is a line that does not end as a sentence ("Commissioned by the Transport Board" over
+    a paragraph): joined, they would read as one sentence that is not in the text."""
+    first, second = sorted((one, other), key=lambda s: s.start)
+    if "\n\n" not in text[first.end:second.start].replace("\r", ""):
+        return False
+    return not all(_ENDS_AS_SENTENCE.search(text[s.start:s.end]) for s in (first, second))
+
+
 def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
                 limit: int, names: Iterable[str] = (),
                 asked: Iterable[str] | None = None) -> list[Quote]:
@@ -486,9 +498,12 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             continue  # quoted already, or a fragment: markup, a link text, a heading
         if quotes and sentence.score < quotes[0].score - QUOTE_DROP:
             break
-        if quotes and sentence.heading and sentence.penalty:
-            # A heading after the first quote, unless it holds the number or time asked
-            # for (a dateline): only then is a heading's score left whole.
+        if sentence.heading and sentence.penalty and (quotes or any(
+                not s.heading for s in scored[rank + 1:])):
+            # A heading, unless it holds the number or time asked for (a dateline): only
+            # then is a heading's score left whole. It names a subject, says nothing of it
+            # ("Profile: Dr. Helena Marsh" for "Who is Helena Marsh?"), so it comes first
+            # only when nothing else was found.
             continue
         if quotes and names and not holds_a_term(sentence) and not off_subject(quotes[0].doc_id) \
                 and off_subject(sentence.hit.doc_id):
@@ -502,7 +517,8 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             if (other.hit.doc_id == sentence.hit.doc_id and other_key not in used
                     and not sentence.heading and not other.heading
                     and (other.start, other.end) in sentence.neighbours
-                    and not _both_items(document_texts[key[0]], sentence, other)):
+                    and not _both_items(document_texts[key[0]], sentence, other)
+                    and not _line_apart(document_texts[key[0]], sentence, other)):
                 start, end = min(start, other.start), max(end, other.end)
                 used.add(other_key)
                 break
@@ -626,7 +642,11 @@ class KeywordEvidence:
         return min(1, sum(any(t in unmatched for t in name) for name in self.names))
 
 
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+# A year where a question names one: "in 2022", "since 1998", "FY2022"; not a count ("Why
+# were 1500 workers laid off?", "up to 2000 people").
+_YEAR = re.compile(r"\b(?:in|since|by|from|until|till|before|after|during|between|about"
+                   r"|around|circa|year|early|late|mid)[\s-]*(1[0-9]{3}|20[0-9]{2})\b"
+                   r"(?![,.]\d)", re.IGNORECASE)
 
 
 def years_in(question: str) -> list[str]:
@@ -685,12 +705,20 @@ _FREQUENCY = re.compile(
     r"|at times|regular(ly)?|often|occasions?"
     # "exceeded the limit 14 times", "on several occasions": how often, as a count.
     r"|(\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|multiple|numerous) times"
+    # ... but not "five times higher", "three times as many": a multiplier.
+    r"(?!\s+(higher|lower|more|less|fewer|larger|smaller|bigger|greater|faster|slower"
+    r"|longer|shorter|as|the|over)\b)"
     r"|frequent(ly)?|seldom|rarely|occasional(ly)?|always|never|sometimes|usually"
     r"|periodic(al)?(ly)?|routine(ly)?|a (year|month|week|day)"
     # "The market opens on Sundays."
     r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)s)\b", re.IGNORECASE)
 
 
+_CREDIT_LINE = re.compile(
+    r"^\W*(commissioned|written|prepared|funded|sponsored|financed|published|edited|compiled"
+    r"|produced|authored|photographed|directed|translated|illustrated|designed|presented"
+    r"|approved|signed|issued|reviewed|submitted|ordered|organi[sz]ed|hosted|led) by\s+\S",
+    re.IGNORECASE)
 # A sentence ends in . ! ? (or : ;), perhaps followed by closing quotes or brackets;
 # a heading, a title line or a dateline does not.
 _ENDS_AS_SENTENCE = re.compile(r"[.!?:;][\"”’')\]]*\s*$")
@@ -705,6 +733,14 @@ _DATE = re.compile(
     r"|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
     r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow"
     r"|tonight)\b", re.IGNORECASE)
+# "What year...?" is answered by a year ("1961", "in the 1990s", "last year"), not by "before
+# the dissolution of the Soviet Union", which answers "When...?".
+_ASKS_YEAR = re.compile(r"^\W*((in|by|from|until|since) )?(what|which) years?\b"
+                        r"(?!\s+(of|groups?|levels?|students?|pupils?|olds?)\b)", re.IGNORECASE)
+_YEAR_GIVEN = re.compile(
+    r"\b(1\d{3}|20\d{2})s?\b|\bFY ?\d{2,4}\b|['’]\d\ds?\b|\b\d{1,4} ?(BCE?|AD|CE)\b"
+    r"|\b(century|centuries|millenni(um|a)|decades?)\b"
+    r"|\b(last|this|next|that|the same|the following|the previous) year\b", re.IGNORECASE)
 _ASKS_NUMBERED_PART = re.compile(
     r"^\W*((in|under|from|of|by) )?(what|which) (articles?|chapters?|clauses?|paragraphs?"
     r"|amendments?|verses?|volumes?|annex(es)?|appendix|appendices|schedules?)\b"
@@ -739,6 +775,8 @@ def answer_type_match(question: str, quote: str) -> float:
     if _ASKS_TIME.search(question) and not _TIME.search(quote):
         return 0.0
     if _ASKS_DATE.search(question) and not _DATE.search(quote):
+        return 0.0
+    if _ASKS_YEAR.search(question) and not _YEAR_GIVEN.search(quote):
         return 0.0
     if _ASKS_FREQUENCY.search(question) and not _FREQUENCY.search(quote):
         return 0.0

@@ -240,8 +240,8 @@ def _holds_anything(folder: Path) -> bool:
     """Whether `folder` is something an index could be read from or refused as: a file, a
     folder that is not empty, or one an interrupted save left beside it. A new, empty folder
     holds no index."""
-    folder = folder.expanduser()
-    if folder.with_name(f".{folder.name}.previous").is_dir():
+    folder = folder.expanduser().absolute()
+    if folder.name and folder.with_name(f".{folder.name}.previous").is_dir():
         return True
     try:
         return folder.is_file() or (folder.is_dir() and any(folder.iterdir()))

@@ -72,7 +72,9 @@ _WHO_IS_ROLE = re.compile(rf"^\W*who(['’]s| is| was| are| were) [\"“‘']?(t
                           r"(?=\s*(\?|$|(of|in|at|for|from|on|to|with|during|under|who|that)\b))",
                           re.IGNORECASE)
 _WHO_MAKES = re.compile(r"^\W*who (makes|made|manufactures|manufactured|produces|produced"
-                        r"|builds|built|owns|owned|runs|operates|publishes|published)\b",
+                        r"|builds|built|owns|owned|runs|operates|publishes|published"
+                        r"|commissions|commissioned|funds|funded|sponsors|sponsored|finances"
+                        r"|financed)\b",
                         re.IGNORECASE)
 # Up to three words between the question word and the noun, none of them a verb, an
 # article or a preposition: "What freedom do the countries keep?" asks for a freedom, "What

@@ -45,6 +45,7 @@ from .query import (
     expand_acronyms,
     followup_names,
     followup_topic,
+    goes_on,
     names_in,
     resolve_followup,
 )
@@ -516,9 +517,11 @@ class Index:
             # answers the previous question ("South Korea summoned Russia's ambassador").
             answer = replace(answer, abstained=True)
         # What the follow-up itself asks about: the topic of "What about the lighthouse
-        # keeper?"; the words of "When was she born?" searched with the question before it
-        # (not those of "How quickly are they to do it?": "in an expeditious manner").
-        own = followup_topic(alone) or (alone if unresolved else "")
+        # keeper?"; the words of "When was she born?" or "And where is the keeper?" searched
+        # with the question before it (not those of "How quickly are they to do it?": "in an
+        # expeditious manner").
+        own = followup_topic(alone) or (alone if unresolved or (
+            query.endswith(f": {alone}") and goes_on(alone)) else "")
         about = set(answering.answer_terms([own])[0]) - answering.question_words() \
             if earlier and query != alone else set()
         if about and not answer.abstained and about.isdisjoint(
@@ -584,7 +587,7 @@ class Index:
         confidence = answering.answer_probability(features, model)
         # A year the question names that no candidate passage gives ("revenue in 2022",
         # where the documents give 2023's) is a subject the documents do not cover.
-        year_missing = any(y not in keyword_terms for y in answering.years_in(query))
+        year_missing = any(y not in keyword_terms for y in answering.years_in(question))
         abstained = s.abstain and (not quotes or confidence < model["threshold"]
                                    or year_missing)
         if abstained and any(x.penalty for x in scored):
@@ -616,6 +619,10 @@ class Index:
                       and asked.isdisjoint(keyword_terms))
 
     def _page_at(self, doc_id: str, offset: int) -> int | None:
+        # The facts hold the pages: the text need not be read (nor pushed out of the cache).
+        facts = self._documents.facts(doc_id)
+        if facts is not None:
+            return facts.page_at(offset)
         try:
             return self.document(doc_id).page_at(offset)
         except UnknownDocumentError:  # removed by another session meanwhile
@@ -1068,7 +1075,11 @@ def _folder(folder) -> Path:
         raise TypeError(f"the index folder must be a path (str or pathlib.Path), got {folder!r}")
     if not str(folder).strip():
         raise TypeError("the index folder is empty: give a folder such as .briefing/index")
-    return Path(folder).expanduser()
+    path = Path(folder).expanduser()
+    if not path.absolute().name:
+        raise IndexFormatError(f"{folder} is the root folder; an index goes in a folder of its "
+                               "own, such as .briefing/index")
+    return path if path.name else path.absolute()  # "." is the current folder, by its name
 
 
 def _is_under(source: str, roots: list[Path]) -> bool:

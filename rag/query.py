@@ -33,7 +33,8 @@ _THAT_POINTS_BACK = re.compile(
     r"\b(?:is|was|are|were|would|will|could|can|does|did|do|has|have|had|about|after|before"
     r"|despite|since|besides|caused|causes|mean|means)\s+that\b|\bthat\s*[?.!]*\s*$",
     re.IGNORECASE)
-_CONTINUES = {"and", "but", "or", "also"}
+_CONTINUES = {"and", "but", "or"}
+_ASKS_WHO = re.compile(r"^\W*(?:\w+\s+)?(?:who|whom|whose)\b", re.IGNORECASE)
 """First words of a question that goes on from the one before it ("And in 2022?")."""
 _POSSESSIVES = {"his": "’s", "hers": "’s", "its": "’s"}
 MAX_ELLIPSIS_WORDS = 3
@@ -151,9 +152,10 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if about:
         topic = about.group("topic")
         names = names_in(previous)
-        if not names:
-            # "What about vehicles?" after "What share of demand comes from construction?":
-            # no name to stand in for, and "construction vehicles" would be a new subject.
+        if not names or not _is_a_name(topic):
+            # "What about vehicles?" or "What about 2022?": no name to stand in for another
+            # ("What share of vehicles's demand...?"), nor to add to a question naming none
+            # ("construction vehicles" would be a new subject).
             return joined
         name = _name_to_replace(names, previous, topic)
         if name:
@@ -171,9 +173,10 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if any(w in _PERSON_PRONOUNS for w in words):
         names = [n for n in names if not _not_a_person(n, previous)]
-        if not names:
+        if not names and not _ASKS_WHO.search(previous):
             # "Where does she work?" after a question that names no one ("What is the
-            # capital of France?"): the person named in a question before it.
+            # capital of France?"): the person named in a question before it. Not after
+            # "Who chaired the meeting?": "she" is then most likely whoever chaired it.
             names = next(([n for n in names_in(q) if n.lower() not in question.lower()
                            and not _not_a_person(n, q)] for q in reversed(earlier[:-1])
                           if any(not _not_a_person(n, q) for n in names_in(q))), [])
@@ -193,8 +196,33 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
 
 def asks_about_a_person(question: str) -> bool:
-    """Whether `question` holds a person's pronoun ("When was she born?")."""
-    return any(w.lower() in _PERSON_PRONOUNS for w in _WORD.findall(question))
+    """Whether `question` leans on the conversation only for a person's pronoun ("When was
+    she born?"), not also for a group's or a "that" ("Why did he criticise them?")."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    return (any(w in _PERSON_PRONOUNS for w in words)
+            and not any(w in _GROUP_PRONOUNS for w in words)
+            and not _THAT_POINTS_BACK.search(question))
+
+
+def goes_on(question: str) -> bool:
+    """Whether `question` leans on the one before it only by opening with "and", "but" or
+    "or" ("And where is the keeper?"), with no pronoun or "that" pointing back."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    return (bool(words) and words[0] in _CONTINUES
+            and not any(w in _GROUP_PRONOUNS | _NAMED_PRONOUNS for w in words)
+            and not _THAT_POINTS_BACK.search(question))
+
+
+def _is_a_name(topic: str) -> bool:
+    """Whether the topic of "What about ...?" is a name that can stand in for another:
+    capitalised ("Japan", "the U.S."), or one the recogniser knows once capitalised ("japan"
+    typed in lower case); not a thing ("vehicles") nor a number ("2022")."""
+    if names_in(topic):
+        return True
+    from . import entities
+
+    labels = entities.name_labels(f"What about {topic.title()}?") or {}
+    return any(label not in _AMOUNTS for label in labels.values())
 
 
 def _ask_about(topic: str, ask: str) -> str:
@@ -240,8 +268,8 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
     return None
 
 
-_NEVER_A_PERSON = frozenset({"GPE", "LOC", "NORP", "DATE", "TIME", "PERCENT", "MONEY",
-                             "QUANTITY", "ORDINAL", "CARDINAL", "LAW", "LANGUAGE"})
+_AMOUNTS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
+_NEVER_A_PERSON = _AMOUNTS | {"GPE", "LOC", "NORP", "LAW", "LANGUAGE"}
 """A place, a people, a date ("March" in "Who resigned in March 2024?"), an amount, a law:
 labels the recogniser gives no person. (It takes many people for organisations or products:
 "Ines Varga" is a PRODUCT to it.)"""
@@ -257,7 +285,12 @@ def _not_a_person(name: str, question: str) -> bool:
 
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
-    if found and found <= _NEVER_A_PERSON:
+    if found and found <= {"GPE", "LOC", "NORP"}:
+        return True
+    # A date or an amount is no person when it takes in the whole name ("March" of "March
+    # 2024"), not when it is part of one ("June" of "June Carter").
+    covering = {label for text, label in labels.items() if name in text}
+    if covering and covering <= _NEVER_A_PERSON:
         return True
     # After "the", a name the recogniser does not know as a person is a thing.
     return bool(found) and "PERSON" not in found and bool(

@@ -47,6 +47,8 @@ def test_questions_about_the_document_are_recognised(question, part):
     "Who headlined the Super Bowl 50 halftime show?",  # SQuAD: "headline" as a verb
     "What was the headline act at the River Festival?",  # ... and as an adjective
     "What was the headline inflation rate in May?",
+    "What was the headline unemployment rate?",
+    "What is the headline-grabbing claim?",
     "Who is the author of the book, \"Knowledge and Decisions\"?",
     "What newspaper did Tesla write for?",
     "Which newspaper published the Pentagon Papers?",

@@ -935,6 +935,10 @@ def test_cli_ask_on_an_index_folder_that_holds_none_is_refused(tmp_path, fake_mo
     code, out, err = run_cli("ask", "Who is Paul Poast?", index=tmp_path / "empty")
     assert code == 2 and "No saved index" in err
     assert list((tmp_path / "empty").iterdir()) == []
+    # The root folder has no name to keep a previous version under: a message, no traceback.
+    code, out, err = run_cli("ask", "Who is Paul Poast?", index=Path("/"))
+    assert (code, err) == (2, "briefing: error: / is the root folder; an index goes in a folder "
+                              "of its own, such as .briefing/index\n")
 
 
 def test_rag_text_that_was_not_valid_unicode_is_dropped_from_a_question(fake_settings):

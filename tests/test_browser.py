@@ -412,12 +412,19 @@ def test_an_upload_over_the_size_limit_is_refused_with_a_message(browser, tmp_pa
     try:
         page = open_page(browser, url)
         big = tmp_path / "big.txt"
-        big.write_text("Big file\n\n" + "word " * 400, encoding="utf-8")
+        big.write_text("Big file\n\n" + "word " * 400, encoding="utf-8")  # 2 KB
         page.locator("#documents").get_by_text("Documents").first.click()
         page.locator("#upload input[type=file]").set_input_files([str(big)])
-        toast = page.get_by_text("File(s) exceed the maximum allowed size of 1.0 Kb: \"big.txt\"")
-        toast.wait_for()
+        # Refused by the panel, in its log, where the message stays.
+        page.locator("#doc-status").get_by_text(
+            "Not added: big.txt: 2.0 KB is over the 1.0 KB limit").wait_for()
         shot(page, "upload-too-large")
+        page.locator("#upload button[aria-label='Clear']").first.click()
+        # Past four times the limit, Gradio refuses it before it is sent.
+        huge = tmp_path / "huge.txt"
+        huge.write_text("Huge file\n\n" + "word " * 1000, encoding="utf-8")  # 5 KB
+        page.locator("#upload input[type=file]").set_input_files([str(huge)])
+        page.get_by_text("File(s) exceed the maximum allowed size of 4.0 Kb: \"huge.txt\"").wait_for()
         assert [r.title for r in library.rows()] == ["Harbour report", "Markup sample",
                                                      "Orchard notes"]
         assert not library.uploads_dir.exists()

@@ -97,6 +97,18 @@ def test_a_person_follow_up_with_no_one_named_before_is_not_asked_of_anyone(fake
     assert not index.ask("When was Helena Marsh born?").abstained
 
 
+def test_a_follow_up_opening_with_and_about_something_else_is_answered_on_its_own(
+        fake_settings):
+    from rag.load import text_document
+
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([
+        text_document("People. Paul Poast is a political scientist in Chicago.", doc_id="p"),
+        text_document("Island. The lighthouse keeper lives on the island.", doc_id="i")])
+    answer = index.ask("And where is the lighthouse keeper?", history=["Who is Paul Poast?"])
+    assert answer.quotes[0].text == "The lighthouse keeper lives on the island."
+
+
 def test_acronym_is_searched_with_the_long_form_the_documents_use(fake_settings):
     from rag.load import text_document
 
@@ -619,9 +631,18 @@ def test_a_title_line_is_no_quote_of_its_own_nor_joined_to_the_first_sentence(fa
     marsh = index.add_bytes(b"Profile: Dr. Helena Marsh\n\nDr. Helena Marsh is a marine "
                             b"biologist at the University of Aberdeen.\n", name="profile.txt")
     assert marsh.title == "Profile: Dr. Helena Marsh"
-    answer = index.ask("Who is Helena Marsh?")
-    assert answer.quotes[0].text == ("Dr. Helena Marsh is a marine biologist at the "
-                                     "University of Aberdeen.")
+    for question in ("Who is Helena Marsh?", "Who is Dr. Helena Marsh?"):
+        answer = index.ask(question)
+        assert answer.quotes[0].text == ("Dr. Helena Marsh is a marine biologist at the "
+                                         "University of Aberdeen.")
+
+
+def test_a_credit_line_answers_who_did_it(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Regional Bus Survey\nCommissioned by the Transport Board\n\nThe survey "
+                    b"interviewed 2,300 riders in October 2023.\n", name="survey.txt")
+    answer = index.ask("Who commissioned the survey?")
+    assert answer.quotes[0].text == "Commissioned by the Transport Board"
 
 
 def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_settings):
@@ -630,6 +651,10 @@ def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_setting
                     name="audit.txt")
     assert index.ask("What was the harbor's revenue in 2022?").abstained
     assert index.ask("What was the harbor's revenue in 2023?").features["unmatched_terms"] == 0
+    # A count is no year: "1500 workers" are not asked about the year 1500.
+    from rag.answer import years_in
+
+    assert years_in("Why were 1500 workers laid off in 2023?") == ["2023"]
 
 
 def test_answers_are_matched_without_accents(fake_settings):
@@ -718,6 +743,11 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How often does the walrus sing?", "The New York Times reviewed the walrus.", 0.0),
     ("How often does the walrus sing?", "The walrus sings fortnightly.", 1.0),
     ("How often was the limit exceeded?", "It exceeded the limit on 14 occasions.", 1.0),
+    # "What year" needs a year: "before the war" answers "When", not "What year".
+    ("What year was the pact signed?", "It was signed before the war.", 0.0),
+    ("What year was the pact signed?", "It revives a 1961 pledge.", 1.0),
+    ("In which year did the port open?", "The port opened in the 1990s.", 1.0),
+    ("What year did the port open?", "The port opened last year.", 1.0),
     ("How often was the limit exceeded?", "It exceeded the limit 14 times in 2023.", 1.0),
     # Days in the plural are times, and how often: "closes on Sundays".
     ("When does the library close?", "The library closes on Sundays.", 1.0),

@@ -121,6 +121,16 @@ def test_names_in_question():
     # "What about" a thing after a question with no name: searched with it, not spliced in.
     ("What about vehicles?", ["What share of demand comes from construction?"],
      "What share of demand comes from construction: What about vehicles?"),
+    # ... nor after "Who chaired the meeting?": "she" is then whoever chaired it.
+    ("What did she chair?", ["Who is Paul Poast?", "Who chaired the harbour meeting?"],
+     "Who chaired the harbour meeting: What did she chair?"),
+    # A date that is part of a name is no reason to refuse it: "June" of "June Carter".
+    ("Where was she born?", ["Who is June Carter?"], "Where was June Carter born?"),
+    # "What about" a thing or a year: no name to put in place of one.
+    ("What about vehicles?", ["What share of Acme's demand comes from construction?"],
+     "What share of Acme's demand comes from construction: What about vehicles?"),
+    ("What about 2022?", ["What was the revenue in 2023?"],
+     "What was the revenue in 2023: What about 2022?"),
     # A question opening with "and" goes on from the one before it.
     ("And in the second quarter?", ["What was the copper price in the third quarter?"],
      "What was the copper price in the third quarter: And in the second quarter?"),
