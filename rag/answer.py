@@ -29,7 +29,7 @@ OTHER_LANGUAGE = ("None of the question's words is in the documents; if it was a
 # the documents simply do not use its words ("What is the capital of France?").
 _ENGLISH = frozenset("""the and what who whom whose which when where why how does did are
 were have would could should can this that these those they their there with from
-about""".split())
+about you your do many much any been our""".split())
 """(Not "a", "of", "in", "is", "was", "has", "had" or "will", which French, Spanish, Dutch or
 German questions use.)"""
 
@@ -403,15 +403,24 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             # though it reads as a "Key: value" line: it names the subject, says nothing.
             title = not ends_as_sentence and " ".join(text.split()) == " ".join(
                 (hit.title or "").split())
-            if not ends_as_sentence and not (asks_type and typed):
-                penalty += HEADING_PENALTY  # a dateline still answers "When...?"
+            if title or (not ends_as_sentence and not (asks_type and typed)):
+                # A dateline still answers "When...?"; the document's title line never does
+                # ("Minutes of the meeting of 12 February" for "When is the next meeting?").
+                penalty += HEADING_PENALTY
+            asks = ends_as_sentence and text.rstrip("\"”’') ").endswith("?")
+            if asks:
+                # A question in the text (an interviewer's, a heading's) asks; the answer
+                # is in what follows it. Like a heading, it is no first quote when anything
+                # else was found.
+                penalty += HEADING_PENALTY
             score -= penalty
             if key not in best or score > best[key].score:
                 best[key] = ScoredSentence(
                     hit, start, end, float(sim), lexical, score, tuple(words), typed=typed,
                     penalty=penalty,
-                    heading=not ends_as_sentence and _words(text) < HEADING_MAX_WORDS
-                    and (title or not _LIST_ITEM.search(text)))
+                    heading=asks or title or (not ends_as_sentence
+                                              and _words(text) < HEADING_MAX_WORDS
+                                              and not _LIST_ITEM.search(text)))
     scored = [replace(s, neighbours=tuple(sorted(neighbours[k]))) for k, s in best.items()]
     scored.sort(key=lambda s: (-s.score, s.hit.doc_id, s.start))
     if not asks_type and (labels := entities.asked_names(query)):
@@ -645,14 +654,25 @@ class KeywordEvidence:
 # A year where a question names one: "in 2022", "since 1998", "FY2022"; not a count ("Why
 # were 1500 workers laid off?", "up to 2000 people").
 _YEAR = re.compile(r"\b(?:in|since|by|from|until|till|before|after|during|between|about"
-                   r"|around|circa|year|early|late|mid)[\s-]*(1[0-9]{3}|20[0-9]{2})\b"
-                   r"(?![,.]\d)", re.IGNORECASE)
+                   r"|around|circa|year|early|late|mid|of|q[1-4]|h[12]|january|february|march"
+                   r"|april|may|june|july|august|september|october|november|december)"
+                   r"[\s-]*(1[0-9]{3}|20[0-9]{2})\b(?![,.]\d)(?!\s+(?:people|persons|workers"
+                   r"|employees|members|students|staff|jobs|units|cases|deaths|votes|homes"
+                   r"|households|participants|patients|visitors|passengers|tonnes|tons"
+                   r"|miles|kilometres|kilometers|metres|meters|feet|words|pages)\b)",
+                   re.IGNORECASE)
 
 
 def years_in(question: str) -> list[str]:
     """The years a question names ("in 2022"): a year the documents never give is a
     subject they do not cover, not a paraphrase."""
     return _YEAR.findall(question)
+
+
+def lacks_a_year(question: str, text: str) -> bool:
+    """Whether `text` (the first quote's document) lacks a year `question` names."""
+    return any(not re.search(rf"(?<![\d,.]){year}(?!\d|[,.]\d)", text)
+               for year in years_in(question))
 
 
 @lru_cache(maxsize=1)

@@ -587,7 +587,10 @@ class Index:
         confidence = answering.answer_probability(features, model)
         # A year the question names that no candidate passage gives ("revenue in 2022",
         # where the documents give 2023's) is a subject the documents do not cover.
-        year_missing = any(y not in keyword_terms for y in answering.years_in(question))
+        # The year must be in the first quote's document: another document's "February
+        # 2022" does not give the report's 2022 figures.
+        year_missing = bool(quotes) and answering.lacks_a_year(
+            question, texts.get(quotes[0].doc_id, ""))
         abstained = s.abstain and (not quotes or confidence < model["threshold"]
                                    or year_missing)
         if abstained and any(x.penalty for x in scored):

@@ -268,6 +268,9 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
     return None
 
 
+_SPEAKS = (r"(?:say|says|said|tell|tells|told|think|thinks|thought|argue|argues|argued|warn"
+           r"|warns|warned|claim|claims|claimed|believe|believes|believed|write|writes|wrote"
+           r"|add|adds|added|mean|meant|explain|explains|explained)")
 _AMOUNTS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
 _NEVER_A_PERSON = _AMOUNTS | {"GPE", "LOC", "NORP", "LAW", "LANGUAGE"}
 """A place, a people, a date ("March" in "Who resigned in March 2024?"), an amount, a law:
@@ -283,6 +286,8 @@ def _not_a_person(name: str, question: str) -> bool:
     recogniser takes many people's names for organisations, so "the" is asked for.)"""
     from . import entities
 
+    if re.search(rf"\b{re.escape(name)}\s+{_SPEAKS}\b", question, re.IGNORECASE):
+        return False  # "What did Kamikawa say?": a speaker, whatever the recogniser thinks
     labels = entities.name_labels(question) or {}
     found = {label for text, label in labels.items() if name in text or text in name}
     if found and found <= {"GPE", "LOC", "NORP"}:

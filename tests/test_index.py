@@ -637,6 +637,15 @@ def test_a_title_line_is_no_quote_of_its_own_nor_joined_to_the_first_sentence(fa
                                          "University of Aberdeen.")
 
 
+def test_a_question_in_the_text_is_not_the_answer_to_it(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Radio interview.\n\nHOST: Your association has opposed the tram route. "
+                    b"Why does your association oppose the tram route?\n\nMORETTI: The tram "
+                    b"route would cut the market square in two.\n", name="interview.txt")
+    answer = index.ask("Why does the association oppose the tram route?")
+    assert answer.quotes[0].text != "Why does your association oppose the tram route?"
+
+
 def test_a_credit_line_answers_who_did_it(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Regional Bus Survey\nCommissioned by the Transport Board\n\nThe survey "
@@ -651,6 +660,14 @@ def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_setting
                     name="audit.txt")
     assert index.ask("What was the harbor's revenue in 2022?").abstained
     assert index.ask("What was the harbor's revenue in 2023?").features["unmatched_terms"] == 0
+    # The year is looked for in the first quote's document: another's does not give it.
+    from rag.answer import lacks_a_year
+
+    assert lacks_a_year("What was the revenue in the third quarter of 2022?", "In 2023, 4.")
+    assert not lacks_a_year("What was the revenue in Q3 2022?", "Revenue (2022): 4.")
+    assert lacks_a_year("What happened in 2022?", "It cost 12022 dollars.")
+    assert lacks_a_year("What happened in 2022?", "It cost 2,022 dollars.")
+    assert not lacks_a_year("Who led it in early 2012?", "In early 2012, Goodell led it.")
     # A count is no year: "1500 workers" are not asked about the year 1500.
     from rag.answer import years_in
 

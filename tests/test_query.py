@@ -124,6 +124,8 @@ def test_names_in_question():
     # ... nor after "Who chaired the meeting?": "she" is then whoever chaired it.
     ("What did she chair?", ["Who is Paul Poast?", "Who chaired the harbour meeting?"],
      "Who chaired the harbour meeting: What did she chair?"),
+    # Who speaks is a person, though the recogniser takes "Kamikawa" for a place.
+    ("Who is she?", ["What did Kamikawa say?"], "Who is Kamikawa?"),
     # A date that is part of a name is no reason to refuse it: "June" of "June Carter".
     ("Where was she born?", ["Who is June Carter?"], "Where was June Carter born?"),
     # "What about" a thing or a year: no name to put in place of one.

@@ -47,7 +47,8 @@ CLOSED = rag.Quote(text=TEXT[66:82], start=66, end=82, score=0.5, hit=CLOSING)
 
 BUTTON_1 = ('<button type="button" class="cite" data-doc="notes-1" data-start="39" '
             'data-end="64" data-pstart="11" data-pend="64" '
-            'title="Open Notes &lt;1&gt; at this passage">[1]</button>')
+            'title="Open Notes &lt;1&gt; at this passage" '
+            'aria-label="Source 1: Notes &lt;1&gt;">[1]</button>')
 
 
 def answered(question: str = "When did it open?", query: str = "When did the harbour open?"
@@ -126,7 +127,7 @@ def test_answer_numbers_quotes_best_first_and_lists_their_sources():
         f"<mark>Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>{BUTTON_1}</blockquote></li>"
         '<li class="quote"><blockquote><mark>It closed later.</mark>'
         '<button type="button" class="cite" data-doc="notes-1" data-start="66" data-end="82" '
-        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage">[2]</button>'
+        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage" aria-label="Source 2: Notes &lt;1&gt;">[2]</button>'
         "</blockquote></li></ol>"
         '<div class="sources"><span class="sources-title">Sources</span><ol>'
         '<li><button type="button" class="source" data-doc="notes-1" data-start="39" '
@@ -154,7 +155,7 @@ def test_abstention_says_so_and_shows_the_closest_passages_unhighlighted():
         '<p class="closest-label">Closest passages, which do not answer it:</p>'
         '<ol class="quotes"><li class="quote"><blockquote>It closed later.'
         '<button type="button" class="cite" data-doc="notes-1" data-start="66" data-end="82" '
-        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage">[1]</button>'
+        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage" aria-label="Source 1: Notes &lt;1&gt;">[1]</button>'
         "</blockquote></li></ol>"
         '<div class="sources"><span class="sources-title">Sources</span><ol>'
         '<li><button type="button" class="source" data-doc="notes-1" data-start="66" '
@@ -175,6 +176,7 @@ def test_an_abstention_says_when_no_word_of_the_question_is_in_the_documents():
 
 @pytest.mark.parametrize("question, note", [
     ("What is the capital of France?", "None of the question's words is in the documents."),
+    ("Do you use cookies?", "None of the question's words is in the documents."),
     ("Qui a signé le traité ?", "if it was asked in another language, ask in theirs."),
     ("Was ist die Hauptstadt?", "if it was asked in another language, ask in theirs."),
     ("조약에 서명한 사람은?", "if it was asked in another language, ask in theirs."),

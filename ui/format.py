@@ -220,9 +220,11 @@ def cite_button(number: int, hit: rag.Hit, start: int, end: int, *, label: str =
                 css: str = "cite") -> str:
     """A button that opens the document at the cited place; `label` defaults to '[n]'."""
     text = label or f"[{number}]"
+    # "[1]" alone says nothing to a screen reader: it is named by its source.
+    named = "" if label else f' aria-label="Source {number}: {escape(hit.title)}"'
     return (f'<button type="button" class="{css}" data-doc="{escape(hit.doc_id)}" '
             f'data-start="{start}" data-end="{end}" data-pstart="{hit.start}" '
-            f'data-pend="{hit.end}" title="Open {escape(hit.title)} at this passage">'
+            f'data-pend="{hit.end}" title="Open {escape(hit.title)} at this passage"{named}>'
             f"{escape(text)}</button>")
 
 
