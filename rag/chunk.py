@@ -122,6 +122,18 @@ def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, in
     return [(s, e) for s, e in pieces if s < e]
 
 
+_LIST_MARKER = re.compile(r"^\s*([-*+•▪◦‣]|\d+[.)])\s")
+# A table row as the loaders write it: "Item: Roof; Cost: 400,000."
+_TABLE_ROW = re.compile(r"^\s*[^:;\n]{1,60}: [^;\n]*; [^:;\n]{1,60}: ")
+
+
+def is_item(sentence: str) -> bool:
+    """Whether a sentence is a table row or a list item ("Item: Roof; Cost: 400,000.",
+    "- Geneva", "2) Geneva"), which says nothing of the row or item beside it. (Not a
+    "Results: ..." line of an abstract, which goes on from the one before.)"""
+    return bool(_TABLE_ROW.match(sentence) or _LIST_MARKER.match(sentence))
+
+
 def _is_label(line: str) -> bool:
     """A few words heading the fields under them ("Project Falcon status"): at most
     FIELD_LABEL_MAX_WORDS, not ending as a sentence or on a joining word."""

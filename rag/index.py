@@ -20,7 +20,7 @@ import numpy as np
 from . import about
 from . import answer as answering
 from .answer import Answer
-from .chunk import Chunk, chunk_document
+from .chunk import Chunk, chunk_document, is_item
 from .document_table import DocumentTable
 from .embed import Embedder, EmbeddingCache, Progress
 from .errors import (
@@ -890,6 +890,11 @@ def sentence_texts_of(chunk: Chunk, document_text: str) -> list[str]:
     texts = []
     for i, (start, end) in enumerate(chunk.sentences):
         context_start = chunk.sentences[i - 1][0] if i else start
+        if i and (is_item(document_text[start:end])
+                  or is_item(document_text[context_start:chunk.sentences[i - 1][1]])):
+            # A table row or list item stands alone: "Item: Books; Cost: 120,000." after
+            # "Item: Roof; Cost: 400,000." would be found by "What does the roof cost?".
+            context_start = start
         texts.append(document_text[context_start:end])
     return texts
 

@@ -646,6 +646,20 @@ def test_a_question_in_the_text_is_not_the_answer_to_it(fake_settings):
     assert answer.quotes[0].text != "Why does your association oppose the tram route?"
 
 
+def test_a_table_row_is_embedded_without_the_row_before_it(fake_settings):
+    from rag.index import sentence_texts_of
+
+    index = rag.Index.empty(settings=fake_settings)
+    notes = index.add_bytes(b"# Budget\n\nThe budget is 2.5 million dollars.\n\n| Item | Cost |\n"
+                            b"|---|---|\n| Roof | 400,000 |\n| Books | 120,000 |\n",
+                            name="notes.md")
+    (chunk,) = [index._store.get(h.chunk_id) for h in index.search("roof", k=1)]
+    texts = sentence_texts_of(chunk, index.document(notes.id).text)
+    # "Books" said with "Roof" before it would be found by "What does the roof cost?".
+    assert texts[-2:] == ["Item: Roof; Cost: 400,000.", "Item: Books; Cost: 120,000."]
+    assert texts[1] == "Budget\n\nThe budget is 2.5 million dollars."  # prose keeps its context
+
+
 def test_a_credit_line_answers_who_did_it(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Regional Bus Survey\nCommissioned by the Transport Board\n\nThe survey "
