@@ -158,6 +158,8 @@ def test_an_answer_shows_quotes_citations_sources_and_opens_the_source(page):
     assert "said Paul Poast, a professor of international relations" in \
         first.locator("mark").inner_text()
     assert first.locator("button.cite").inner_text() == "[1]"
+    assert page.locator("#briefing-live").text_content().startswith(
+        "Answer: The broad nature of support")
     assert first.locator("button.cite").is_visible()
     source = turn.locator(".sources button.source").first
     assert source.inner_text().startswith(
@@ -270,6 +272,9 @@ def test_an_off_topic_question_is_not_answered(page):
     assert turn.locator(".closest-label").inner_text() == (
         "Closest passages, which do not answer it:")
     assert turn.locator("mark").count() == 0
+    # Screen readers hear the reply: the announcement stays while the chat is redrawn.
+    assert page.locator("#briefing-live").inner_text() == (
+        "The documents don't cover this. None of the question's words is in the documents.")
     shot(page, "abstention")
 
 

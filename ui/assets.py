@@ -39,11 +39,26 @@ element.addEventListener('click', (event) => {
   trigger('cite', {doc: d.doc, start: Number(d.start), end: Number(d.end),
                    pstart: Number(d.pstart), pend: Number(d.pend)});
 });
+// Screen readers are told of each reply: the conversation is drawn anew each time, so the
+// announcement lives in an element of its own that stays.
+const live = document.getElementById('briefing-live') || document.body.appendChild(
+  Object.assign(document.createElement('p'), {id: 'briefing-live', className: 'sr-only'}));
+live.setAttribute('role', 'status');
+live.setAttribute('aria-live', 'polite');
+const announce = (turn) => {
+  if (!turn || turn.querySelector('.pending')) return;
+  const refused = turn.querySelector('.no-answer, .answer.error');
+  const quote = turn.querySelector('.quote mark');
+  const said = refused ? refused.innerText
+    : quote ? 'Answer: ' + quote.innerText.slice(0, 300) : '';
+  if (said && live.textContent !== said) live.textContent = said;
+};
 watch('value', () => {
   // Show the newest question at the top of the chat, not the bottom of its answer.
   const box = element.querySelector('.conversation');
   const turns = element.querySelectorAll('.turn');
   const last = turns[turns.length - 1];
+  announce(last);
   if (!box || !last) return;
   if (box.scrollHeight > box.clientHeight + 1) {
     box.scrollTop = last.offsetTop - 4;
@@ -93,6 +108,8 @@ watch('value', () => {
 
 CSS = """
 .gradio-container { max-width: 1400px !important; }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
+           overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 /* Gradio's subdued grey is 2.5:1 on white: quotes shown as closest passages, labels and
    placeholders are read, so they get WCAG's 4.5:1 at least (gray-600: 7.6:1). */
 body:not(.dark) .gradio-container { --body-text-color-subdued: #4b5563;
