@@ -675,6 +675,49 @@ def lacks_a_year(question: str, text: str) -> bool:
                for year in years_in(question))
 
 
+# "What did Kamikawa say about the treaty?" asks for the words of the person it names: a
+# quote that neither names that person nor follows a sentence that does ("Minister Astrid
+# Vanhoof said..." for "What did Gregory Lund say about the drought?") gives someone
+# else's words.
+_ASKS_WHAT_SAID = re.compile(
+    r"^\W*what (?:did|does|do|has|have|had|would|will) (?P<speaker>.+?) (?-i:say|said|tell|told"
+    r"|think|thought|argue|argued|claim|claimed|write|wrote|announce|announced|warn|warned"
+    r"|add|added|state|stated|predict|predicted|describe|described|reply|replied|answer"
+    r"|answered)\b", re.IGNORECASE)  # the verb in lower case: not "the State Department"
+_NAME_WORD = re.compile(r"\b[A-Z][\w.’'-]*")
+_TITLE_WORDS = frozenset("""mr mrs ms miss dr prof professor president minister councillor
+    councilor senator governor mayor deputy chief officer executive general sir dame lord
+    lady judge justice secretary chair chairman chairwoman director ambassador
+    spokesperson spokesman spokeswoman king queen prince princess pope""".split())
+SPEAKER_LOOKBACK_SENTENCES = 2
+"""A quote may follow the sentence naming its speaker ("He added that..."): the speaker is
+looked for in the quote and in up to this many sentences before it."""
+
+
+def asked_speaker(question: str) -> list[str]:
+    """The terms of the person whose words "What did X say...?" asks for, one group per
+    capitalised word of X that is not a title ("Councillor Ray Dunmore": ray, dunmore);
+    empty when X is no name ("he", "the ambassador")."""
+    match = _ASKS_WHAT_SAID.match(question)
+    if not match:
+        return []
+    words = [w.rstrip(".,;:’'") for w in _NAME_WORD.findall(match.group("speaker"))]
+    words = [re.sub(r"[’']s$", "", w) for w in words if w.lower() not in _TITLE_WORDS]
+    return [t for terms in answer_terms(words) for t in terms]
+
+
+def lacks_the_speaker(question: str, text: str, start: int, end: int) -> bool:
+    """Whether the quote text[start:end] gives the words of someone other than the person
+    "What did X say...?" names: no word of X's name in it, nor in the sentences just
+    before it."""
+    speaker = asked_speaker(question)
+    if not speaker:
+        return False
+    before = re.split(r"(?<=[.!?\n])\s+", text[max(0, start - 600):start].rstrip())
+    window = " ".join(before[-SPEAKER_LOOKBACK_SENTENCES:]) + " " + text[start:end]
+    return set(speaker).isdisjoint(answer_terms([window])[0])
+
+
 @lru_cache(maxsize=1)
 def question_words() -> frozenset[str]:
     """Function words of questions, stemmed as the index stems: scikit-learn's English

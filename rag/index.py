@@ -591,8 +591,11 @@ class Index:
         # 2022" does not give the report's 2022 figures.
         year_missing = bool(quotes) and answering.lacks_a_year(
             question, texts.get(quotes[0].doc_id, ""))
+        # "What did Gregory Lund say?" is not answered by someone else's words.
+        speaker_missing = bool(quotes) and answering.lacks_the_speaker(
+            question, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
         abstained = s.abstain and (not quotes or confidence < model["threshold"]
-                                   or year_missing)
+                                   or year_missing or speaker_missing)
         if abstained and any(x.penalty for x in scored):
             # Shown as the closest passages, they come by closeness: the answer-type rules
             # ranked the sentences for an answer the documents turned out not to give.

@@ -688,6 +688,31 @@ def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_setting
     assert years_in("Why were 1500 workers laid off in 2023?") == ["2023"]
 
 
+def test_what_someone_said_is_not_answered_with_another_persons_words(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Drought relief. Minister Astrid Vanhoof said the package would fund water "
+                    b"deliveries. She added that no family farm would be left behind.\n\n"
+                    b"Pieter Molenaar called the package too little and too late.",
+                    name="release.txt")
+    assert index.ask("What did Gregory Lund say about the drought package?").abstained
+    assert not index.ask("What did Vanhoof say about family farms?").abstained
+    from rag.answer import asked_speaker, lacks_the_speaker
+
+    # Her words may be in a sentence after the one naming her.
+    release = "Minister Astrid Vanhoof said it. She added that no farm would be left behind."
+    assert not lacks_the_speaker("What did Vanhoof say?", release, 32, len(release))
+    assert lacks_the_speaker("What did Molenaar say?", release, 32, len(release))
+
+    assert asked_speaker("What did Councillor Ray Dunmore say about the roof?") == ["ray", "dunmor"]
+    assert asked_speaker("What did the State Department spokesperson say?") == ["state", "depart"]
+    assert asked_speaker("What did he say about it?") == []
+    assert asked_speaker("What did the Chinese spokesperson say?") == ["china"]
+    text = "HOST: And the shops? MORETTI: We are not against trams."
+    start = text.index("MORETTI")
+    assert not lacks_the_speaker("What did Moretti think of it?", text, start, len(text))
+    assert lacks_the_speaker("What did Brannigan think of it?", text, start, len(text))
+
+
 def test_answers_are_matched_without_accents(fake_settings):
     from rag.answer import answer_terms
 
