@@ -718,6 +718,16 @@ def lacks_the_speaker(question: str, text: str, start: int, end: int) -> bool:
     return set(speaker).isdisjoint(answer_terms([window])[0])
 
 
+def first_quote_misses(question: str, document_text: str, start: int, end: int) -> bool:
+    """Whether the first quote, document_text[start:end], cannot answer `question` for
+    something the question names and it lacks: the year asked about, in its whole
+    document (`lacks_a_year`); the person whose words are asked for, in it or just before
+    it (`lacks_the_speaker`); the unit asked for, in it (`lacks_the_unit`)."""
+    return (lacks_a_year(question, document_text)
+            or lacks_the_speaker(question, document_text, start, end)
+            or lacks_the_unit(question, document_text[start:end]))
+
+
 @lru_cache(maxsize=1)
 def question_words() -> frozenset[str]:
     """Function words of questions, stemmed as the index stems: scikit-learn's English
@@ -822,6 +832,50 @@ _PART_NUMBER = re.compile(
     rf"|eighteenth|nineteenth|twentieth|last|final|opening|closing)(\s+\w+)?\s+{_PART}\b"
     r"|\u00a7", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+# "How many kilograms did the cold group lose?" asks for kilograms: a sentence giving the
+# loss in per cent does not answer it. Each unit with its spellings and symbols; a symbol
+# counts only after a number ("5 kg", "45°").
+_UNIT_FORMS = {
+    "millimet": r"millimet(?:er|re)s?|(?<=\d)\s?mm\b",
+    "centimet": r"centimet(?:er|re)s?|(?<=\d)\s?cm\b",
+    "kilomet": r"kilomet(?:er|re)s?|(?<=\d)\s?km2?s?\b",
+    "met": r"\bmet(?:er|re)s?\b|(?<=\d)\s?m\b",
+    "mile": r"\bmiles?\b|(?<=\d)\s?(?:mi|mph)\b|\bsq\.? mi\b",
+    "feet": r"\b(?:feet|foot)\b|(?<=\d)\s?(?:ft|′)",
+    "foot": r"\b(?:feet|foot)\b|(?<=\d)\s?(?:ft|′)",
+    "inch": r"\binch(?:es)?\b|(?<=\d)\s?(?:in\b|″)",
+    "yard": r"\byards?\b|(?<=\d)\s?yds?\b",
+    "kilogram": r"\bkilo(?:gram)?s?\b|(?<=\d)\s?kgs?\b",
+    "gram": r"\bgrams?\b|(?<=\d)\s?g\b",
+    "pound": r"\bpounds?\b|(?<=\d)\s?lbs?\b|£",
+    "tonne": r"tonnes?\b|tons?\b",  # "gigatons" too
+    "ton": r"tonnes?\b|tons?\b",
+    "lit": r"\blit(?:er|re)s?\b|(?<=\d)\s?m?l\b",
+    "gallon": r"\bgallons?\b|(?<=\d)\s?gal\b",
+    "hectare": r"\bhectares?\b|(?<=\d)\s?ha\b",
+    "acre": r"\bacres?\b",
+    "degree": r"\bdegrees?\b|°",
+    "calorie": r"calories\b|(?<=\d)\s?k?cal\b",
+    "watt": r"watts?\b|(?<=\d)\s?[kMG]?W\b",
+    "dollar": r"\bdollars?\b|\$|\bUSD\b",
+    "euro": r"\beuros?\b|€|\bEUR\b",
+}
+_ASKS_UNIT = re.compile(
+    r"^\W*how (?:many|much) (?:more |fewer |less |square |cubic )*(?P<unit>millimet|centimet"
+    r"|kilomet|met|mile|feet|foot|inch|yard|kilogram|gram|pound|tonne|ton|lit|gallon|hectare"
+    r"|acre|degree|calorie|(?:kilo|mega|giga)?watt|dollar|euro)(?:ers?|res?|s|es)?\b",
+    re.IGNORECASE)
+
+
+def lacks_the_unit(question: str, quote: str) -> bool:
+    """Whether "How many <unit>...?" is asked and `quote` gives no amount in that unit."""
+    asked = _ASKS_UNIT.search(question)
+    if not asked:
+        return False
+    unit = re.sub(r"^(kilo|mega|giga)(?=watt)", "", asked.group("unit").lower())
+    return not re.search(_UNIT_FORMS[unit], quote, re.IGNORECASE)
 
 
 def answer_type_match(question: str, quote: str) -> float:

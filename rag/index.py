@@ -585,17 +585,13 @@ class Index:
             features["reader"] = reading
         model = answering.abstention_model(reader=s.reader)
         confidence = answering.answer_probability(features, model)
-        # A year the question names that no candidate passage gives ("revenue in 2022",
-        # where the documents give 2023's) is a subject the documents do not cover.
-        # The year must be in the first quote's document: another document's "February
-        # 2022" does not give the report's 2022 figures.
-        year_missing = bool(quotes) and answering.lacks_a_year(
-            question, texts.get(quotes[0].doc_id, ""))
-        # "What did Gregory Lund say?" is not answered by someone else's words.
-        speaker_missing = bool(quotes) and answering.lacks_the_speaker(
+        # Something the question names that the first quote lacks: a year ("revenue in
+        # 2022", where the documents give 2023's; looked for in the quote's whole
+        # document), a speaker ("What did Gregory Lund say?" answered with the minister's
+        # words), a unit ("How many kilograms...?" answered in per cent).
+        misses = bool(quotes) and answering.first_quote_misses(
             question, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
-        abstained = s.abstain and (not quotes or confidence < model["threshold"]
-                                   or year_missing or speaker_missing)
+        abstained = s.abstain and (not quotes or confidence < model["threshold"] or misses)
         if abstained and any(x.penalty for x in scored):
             # Shown as the closest passages, they come by closeness: the answer-type rules
             # ranked the sentences for an answer the documents turned out not to give.

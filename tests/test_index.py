@@ -713,6 +713,31 @@ def test_what_someone_said_is_not_answered_with_another_persons_words(fake_setti
     assert lacks_the_speaker("What did Brannigan think of it?", text, start, len(text))
 
 
+def test_an_amount_in_another_unit_does_not_answer_how_many_units(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Trial results. Body weight in the cold group fell by 3% over eight weeks.",
+                    name="trial.txt")
+    assert index.ask("How many kilograms did the cold group lose?").abstained
+    index.add_bytes(b"Trial follow-up. The cold group lost 2.5 kg over eight weeks.",
+                    name="followup.txt")
+    answer = index.ask("How many kilograms did the cold group lose?")
+    from rag.answer import first_quote_misses, lacks_the_unit
+
+    assert len(answer.quotes) == 2
+    for quote in answer.quotes:  # as first quote, only the one in kilograms answers
+        assert first_quote_misses(answer.question, index.document(quote.doc_id).text,
+                                  quote.start, quote.end) == ("kg" not in quote.text)
+
+    assert not lacks_the_unit("How many miles east of Berlin is it?", "523 km (325 mi) away")
+    assert not lacks_the_unit("How many square miles is it?", "8,646 sq mi per year")
+    assert not lacks_the_unit("How many tons of carbon?", "absorbs 1.5 gigatons of carbon")
+    assert not lacks_the_unit("How many degrees south?", "as far south as 45°.")
+    assert not lacks_the_unit("How many megawatts?", "a 700 MW plant")
+    assert lacks_the_unit("How many metres tall is it?", "It has 5 floors.")
+    assert lacks_the_unit("How many millimetres of rain fell?", "less than half its rain")
+    assert not lacks_the_unit("How many members are there?", "There are many.")  # no unit
+
+
 def test_answers_are_matched_without_accents(fake_settings):
     from rag.answer import answer_terms
 
