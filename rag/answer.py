@@ -718,12 +718,47 @@ def lacks_the_speaker(question: str, text: str, start: int, end: int) -> bool:
     return set(speaker).isdisjoint(answer_terms([window])[0])
 
 
+_PERIOD = re.compile(
+    r"\b(?:(?P<nth>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?P<part>quarter|half)"
+    r"|(?P<short>[qh][1-4])\b)", re.IGNORECASE)
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+        "4th": 4}
+
+
+def periods_in(text: str) -> set[str]:
+    """The quarters and halves of a year `text` names, as "q1" to "q4", "h1" and "h2":
+    "the fourth quarter", "Q4", "first-half", "H2"."""
+    found = set()
+    for match in _PERIOD.finditer(text):
+        if match.group("short"):
+            short = match.group("short").lower()
+            if short[0] == "q" or short[1] in "12":
+                found.add(short)
+        else:
+            found.add(f"{match.group('part')[0].lower()}{_NTH[match.group('nth').lower()]}")
+    return {p for p in found if p[0] == "q" or p[1] in "12"}
+
+
+_PERIOD_OF_A_YEAR = re.compile(
+    r"\b(?:(?:first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?:quarter|half)"
+    r"(?:\s+of)?(?:\s+(?:the\s+)?(?:fiscal|financial|calendar))?(?:\s+year)?\s+(?:fy\s?)?"
+    r"(?:1[0-9]|20)[0-9]{2}|[qh][1-4]\b)", re.IGNORECASE)
+
+
+def lacks_a_period(question: str, text: str) -> bool:
+    """Whether `text` (the first quote's document) lacks a quarter or half of a year the
+    question names ("revenue in the fourth quarter of 2024", "Q4"), over a third-quarter
+    report. The quarter of a game ("in the fourth quarter") is not checked."""
+    asked = periods_in(" ".join(m.group() for m in _PERIOD_OF_A_YEAR.finditer(question)))
+    return not asked <= periods_in(text)
+
+
 def first_quote_misses(question: str, document_text: str, start: int, end: int) -> bool:
     """Whether the first quote, document_text[start:end], cannot answer `question` for
     something the question names and it lacks: the year asked about, in its whole
     document (`lacks_a_year`); the person whose words are asked for, in it or just before
     it (`lacks_the_speaker`); the unit asked for, in it (`lacks_the_unit`)."""
-    return (lacks_a_year(question, document_text)
+    return (lacks_a_year(question, document_text) or lacks_a_period(question, document_text)
             or lacks_the_speaker(question, document_text, start, end)
             or lacks_the_unit(question, document_text[start:end]))
 

@@ -688,6 +688,22 @@ def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_setting
     assert years_in("Why were 1500 workers laid off in 2023?") == ["2023"]
 
 
+def test_a_quarter_of_a_year_the_document_never_gives_is_not_answered_by_another(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Results. Revenue for the third quarter of 2024 was 412 million dollars.",
+                    name="q3.txt")
+    assert index.ask("What was the revenue in the fourth quarter of 2024?").abstained
+    from rag.answer import lacks_a_period, periods_in
+
+    assert periods_in("Q3 2024, first-half results, H2, the 2nd quarter, H3") == {
+        "q3", "h1", "h2", "q2"}
+    assert lacks_a_period("What were sales in Q4?", "In the third quarter, sales rose.")
+    assert not lacks_a_period("What were sales in Q4 2024?", "Fourth-quarter sales rose.")
+    assert lacks_a_period("Sales in the first half of fiscal 2023?", "H2 2023 sales rose.")
+    # The quarter of a game is not a quarter of a year: no check.
+    assert not lacks_a_period("Who scored in the fourth quarter?", "Early in the fourth, ...")
+
+
 def test_what_someone_said_is_not_answered_with_another_persons_words(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Drought relief. Minister Astrid Vanhoof said the package would fund water "
