@@ -159,6 +159,8 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             return joined
         name = _name_to_replace(names, previous, topic)
         if name:
+            if re.search(rf"\bthe {re.escape(name)}", previous, re.IGNORECASE):
+                topic = re.sub(r"^the\s+", "", topic, flags=re.IGNORECASE)  # not "the the"
             return previous.replace(name, topic, 1)
         return f"{previous.rstrip('?.! ')} {topic}?"
     words = [w.lower() for w in _WORD.findall(question)]
@@ -259,6 +261,12 @@ def _name_to_replace(names: list[str], previous: str, topic: str) -> str | None:
     topic_labels = set((entities.name_labels(topic) or {}).values())
     labels = entities.name_labels(previous) or {}
     kind = next((k for k in _NAME_KINDS if topic_labels & k), None)
+    if kind is None and labels and not topic_labels & _AMOUNTS and not re.search(
+            r"\d", topic):
+        # A topic of no known kind ("software and services") stands in for no date or
+        # amount: not for "Q3" in "How much revenue did carts bring in during Q3 2024?".
+        return next((n for n in names if not {label for text, label in labels.items()
+                                              if n in text or text in n} <= _AMOUNTS), None)
     if kind is None or not labels:
         return names[0]
     for name in names:

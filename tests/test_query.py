@@ -46,6 +46,13 @@ def test_names_in_question():
      "How did Japan react to the treaty?"),
     ("Or the European Union?", ["How did South Korea react to the treaty?"],
      "How did the European Union react to the treaty?"),
+    ("What about the Broncos?", ["How many points did the Panthers score?"],
+     "How many points did the Broncos score?"),
+    # A thing stands in for no date or amount ("Q3"); a quarter does.
+    ("What about software and services?", ["What did carts bring in during Q3 2024?"],
+     "What did carts bring in during Q3 2024 software and services?"),
+    ("What about Q4?", ["What did carts bring in during Q3 2024?"],
+     "What did carts bring in during Q4 2024?"),
     ("And why?", ["How did South Korea react to the treaty?"],
      "How did South Korea react to the treaty: And why?"),
     ("And then?", ["How did South Korea react to the treaty?"],
