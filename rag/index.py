@@ -35,6 +35,7 @@ from .errors import (
     SettingsError,
     UnknownDocumentError,
 )
+from .keywords import tokenize
 from .load import Document, LoadReport, check_document_id, load_bytes, load_documents
 from .query import (
     acronyms_asked,
@@ -47,6 +48,7 @@ from .query import (
     followup_topic,
     goes_on,
     names_in,
+    points_back,
     resolve_followup,
 )
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
@@ -496,6 +498,14 @@ class Index:
         # Compatibility form first, so that a full-width "ｈｅ" is a pronoun to resolve.
         alone = compatible(question)
         query = resolve_followup(alone, earlier)
+        if query.endswith(f": {alone}") and not points_back(alone) and not followup_topic(
+                alone) and (
+                set(tokenize([alone])[0]) - answering.question_words()) \
+                and not self._store.keyword_search(alone, 1, wanted):
+            # "asdfgh qwerty", joined to the question before it for being short, would be
+            # answered as that one: with none of its words in the documents, it is asked
+            # alone and said to be so.
+            query = alone
         answer = self._answer(question, query, wanted, quotes_wanted, k, depth)
         # "When was she born?" after a question that names no one: who "she" is lies in
         # the earlier answer, so asked alone it would find anyone's birth.
@@ -591,7 +601,9 @@ class Index:
         # words), a unit ("How many kilograms...?" answered in per cent).
         misses = bool(quotes) and answering.first_quote_misses(
             question, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
-        abstained = s.abstain and (not quotes or confidence < model["threshold"] or misses)
+        # "What is it?" asked with nothing before it: no word to look for.
+        abstained = s.abstain and (not quotes or confidence < model["threshold"] or misses
+                                   or not asked)
         if abstained and any(x.penalty for x in scored):
             # Shown as the closest passages, they come by closeness: the answer-type rules
             # ranked the sentences for an answer the documents turned out not to give.

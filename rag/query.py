@@ -141,7 +141,11 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if not earlier:
         return question
     previous = resolve_followup(earlier[-1], earlier[:-1])
-    joined = f"{previous.rstrip('?.! ')}: {question}"
+    # Joined to a question that was itself joined to the one before, a follow-up would
+    # carry every earlier question ("What is the Commitment: When was it signed: Who
+    # signed it?"); it is joined to the question the chain started from.
+    anchor = previous.removesuffix(f": {earlier[-1]}") if len(earlier) > 1 else previous
+    joined = f"{anchor.rstrip('?.! ')}: {question}"
     if ask := _ABOUT_THEN_ASK.match(question):
         return _ask_about(ask.group("topic"), ask.group("ask") or ask.group("asked"))
     about = _ABOUT.match(question) or _name_after_and(question)
@@ -164,7 +168,7 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             return previous.replace(name, topic, 1)
         return f"{previous.rstrip('?.! ')} {topic}?"
     words = [w.lower() for w in _WORD.findall(question)]
-    if any(w in _GROUP_PRONOUNS for w in words) or _THAT_POINTS_BACK.search(question):
+    if _points_to_a_group(question, words) or _THAT_POINTS_BACK.search(question):
         return joined
     if not any(w in _NAMED_PRONOUNS for w in words):
         # "By whom?", "Why?": too short to stand alone unless it names its subject; "And
@@ -195,6 +199,32 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+_DOCUMENT_NOUN = re.compile(r"\b(?:this|these)\s+(?:article|story|stories|report|document"
+                            r"|piece|text|page|release|paper|transcript|file|interview)\b",
+                            re.IGNORECASE)
+
+
+def _points_to_a_group(question: str, words: list[str]) -> bool:
+    """Whether a "they", "their", "this" or "those" in `question` points back to the
+    conversation: not "this article" (the document), nor a "their" after the question's
+    own names ("Why won't Russia and North Korea worry about their reputation?")."""
+    if not any(w in _GROUP_PRONOUNS for w in words):
+        return False
+    text = _DOCUMENT_NOUN.sub(" ", question)
+    first = re.search(r"\b(?:they|them|their|theirs|this|these|those)\b", text, re.IGNORECASE)
+    if not first:
+        return False
+    return not names_in(text[:first.start()])
+
+
+def points_back(question: str) -> bool:
+    """Whether `question` holds a pronoun or a "that" pointing back to the conversation
+    ("When was it signed?", "Why is that?"), not only its brevity ("By whom?")."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    return (any(w in _NAMED_PRONOUNS for w in words) or _points_to_a_group(question, words)
+            or bool(_THAT_POINTS_BACK.search(question)))
 
 
 def asks_about_a_person(question: str) -> bool:

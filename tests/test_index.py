@@ -754,6 +754,20 @@ def test_an_amount_in_another_unit_does_not_answer_how_many_units(fake_settings)
     assert not lacks_the_unit("How many members are there?", "There are many.")  # no unit
 
 
+def test_a_question_with_nothing_to_look_for_is_not_answered(fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Paul Poast is a professor at the University of Chicago. It is in Illinois.",
+                    name="poast.txt")
+    assert index.ask("What is it?").abstained  # no word to look for, and nothing before it
+    # Short, and so read with the question before it, unless none of its words is in the
+    # documents: then it is asked alone, and said to be so.
+    gibberish = index.ask("asdfgh qwerty zxcvb", history=["Who is Paul Poast?"])
+    assert gibberish.query == "asdfgh qwerty zxcvb"
+    assert gibberish.abstained and gibberish.no_word_found
+    assert index.ask("By whom?", history=["Who is Paul Poast?"]).query == \
+        "Who is Paul Poast: By whom?"
+
+
 def test_answers_are_matched_without_accents(fake_settings):
     from rag.answer import answer_terms
 

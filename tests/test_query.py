@@ -46,6 +46,15 @@ def test_names_in_question():
      "How did Japan react to the treaty?"),
     ("Or the European Union?", ["How did South Korea react to the treaty?"],
      "How did the European Union react to the treaty?"),
+    # A join is made to the question the chain started from, not to every earlier one.
+    ("Who signed it?", ["What is the Commitment to Consult?", "When was it signed?"],
+     "What is the Commitment to Consult: Who signed it?"),
+    # "this article" is the document; "their" after the question's own names is theirs.
+    ("Who contributed to this article?", ["What did China say?"],
+     "Who contributed to this article?"),
+    ("Why won't Russia and North Korea worry about their reputation?",
+     ["What did the envoy say?"], "Why won't Russia and North Korea worry about their reputation?"),
+    ("What did they say?", ["How did Japan react?"], "How did Japan react: What did they say?"),
     ("What about the Broncos?", ["How many points did the Panthers score?"],
      "How many points did the Broncos score?"),
     # A thing stands in for no date or amount ("Q3"); a quarter does.
