@@ -519,32 +519,47 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
             continue
         used.add(key)
         start, end = sentence.start, sentence.end
+        said = _said(document_texts[key[0]][start:end])
+        if said in by_text:
+            # The same words quoted already, from another document or beside another
+            # sentence: cited as "also in" there, never quoted twice.
+            kept = quotes[by_text[said]]
+            if sentence.hit.doc_id != kept.doc_id and all(
+                    a.doc_id != sentence.hit.doc_id for a in kept.also):
+                quotes[by_text[said]] = replace(kept, also=(*kept.also, Quote(
+                    document_texts[key[0]][start:end], start, end, sentence.score,
+                    _covering(sentence.hit, start, end, document_texts[key[0]]))))
+            continue
+        joined = None
         for other in scored[rank + 1:rank + 3]:
             if sentence.score - other.score > QUOTE_MARGIN:
                 break
             other_key = (other.hit.doc_id, other.start, other.end)
             if (other.hit.doc_id == sentence.hit.doc_id and other_key not in used
+                    and _said(document_texts[key[0]][other.start:other.end]) not in by_text
                     and not sentence.heading and not other.heading
                     and (other.start, other.end) in sentence.neighbours
                     and not _both_items(document_texts[key[0]], sentence, other)
                     and not _line_apart(document_texts[key[0]], sentence, other)):
                 start, end = min(start, other.start), max(end, other.end)
                 used.add(other_key)
+                joined = other
                 break
+        if len(quotes) >= limit:
+            continue  # still read: the same words elsewhere are cited as "also in"
         text = document_texts[sentence.hit.doc_id][start:end]
         quote = Quote(text, start, end, sentence.score,
                       _covering(sentence.hit, start, end, document_texts[sentence.hit.doc_id]))
-        normalized = " ".join(text.lower().split())
-        if normalized in by_text:
-            kept = quotes[by_text[normalized]]
-            if quote.doc_id != kept.doc_id and all(a.doc_id != quote.doc_id for a in kept.also):
-                quotes[by_text[normalized]] = replace(kept, also=(*kept.also, quote))
-            continue
-        if len(quotes) >= limit:
-            continue
-        by_text[normalized] = len(quotes)
+        by_text[said] = len(quotes)
+        if joined is not None:
+            by_text[_said(document_texts[key[0]][joined.start:joined.end])] = len(quotes)
         quotes.append(quote)
     return quotes
+
+
+def _said(text: str) -> str:
+    """A sentence's words as compared for repeats: case and spacing set aside."""
+    return " ".join(text.lower().split())
 
 
 def _covering(hit: Hit, start: int, end: int, document_text: str) -> Hit:

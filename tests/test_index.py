@@ -151,6 +151,30 @@ def test_the_same_sentence_in_another_document_is_cited_as_also_in(fake_settings
     assert cited["citation"] == also.citation()
 
 
+def test_a_sentence_is_never_quoted_twice_even_beside_another(fake_settings):
+    from rag.answer import ScoredSentence, pick_quotes
+    from rag.retrieve import Hit
+
+    said = "Seoul plans to sanction Russian ships."
+    texts = {"clips": f"Clippings.\n\n{said}", "news": f"Seoul protested the treaty. {said}"}
+
+    def sentence(doc_id: str, text: str, score: float, neighbours=()) -> ScoredSentence:
+        start = texts[doc_id].index(text)
+        hit = Hit(chunk_id=f"{doc_id}:0", doc_id=doc_id, title=doc_id, source=f"{doc_id}.txt",
+                  text=texts[doc_id], start=0, end=len(texts[doc_id]), score=1.0)
+        return ScoredSentence(hit, start, start + len(text), score, 0.5, score, (),
+                              neighbours=neighbours)
+
+    news_said = sentence("news", said, 0.9)
+    protested = sentence("news", "Seoul protested the treaty.", 0.85,
+                         neighbours=((news_said.start, news_said.end),))
+    quotes = pick_quotes([sentence("clips", said, 1.0), protested, news_said], texts, limit=3)
+    # "Seoul protested the treaty." is not joined to the sentence quoted already, which is cited as
+    # also in the news.
+    assert [q.text for q in quotes] == [said, "Seoul protested the treaty."]
+    assert [a.doc_id for a in quotes[0].also] == ["news"]
+
+
 def test_text_that_is_not_valid_unicode_is_indexed_saved_and_loaded(index, tmp_path):
     # A lone surrogate (from bytes decoded with surrogateescape) cannot be written to a file.
     document = rag.text_document("The ferry \udc80 timetable changes in June.", doc_id="ferry")
