@@ -20,7 +20,7 @@ import numpy as np
 
 from . import entities
 from .keywords import tokenize
-from .retrieve import Hit
+from .retrieve import Hit, cited_title
 
 NO_WORD_FOUND = "None of the question's words is in the documents."
 OTHER_LANGUAGE = ("None of the question's words is in the documents; if it was asked in "
@@ -80,7 +80,7 @@ class Quote:
             where = f", pp. {self.pages[0]}-{self.pages[1]}"
         else:
             where = f", p. {self.page}" if self.page else ""
-        return f"{self.hit.title}{where}, chars {self.start}-{self.end}"
+        return f"{cited_title(self.hit.title)}{where}, chars {self.start}-{self.end}"
 
     def on_pages(self, page_at: Callable[[str, int], int | None]) -> Quote:
         """This quote (and its "also in" copies) with the pages it lies on; `page_at(doc_id,

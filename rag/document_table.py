@@ -122,7 +122,7 @@ class DocumentTable:
                 record = facts.to_record()
                 del record["text"]
                 record["text_bytes"] = end - first
-                records.write(json.dumps(record, ensure_ascii=False) + "\n")
+                records.write(json.dumps(record) + "\n")  # ASCII: a file name may hold undecodable bytes
 
     @classmethod
     def load(cls, folder: Path) -> DocumentTable:

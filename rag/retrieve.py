@@ -36,7 +36,18 @@ class Hit:
         where = f", p. {self.page}" if self.page else ""
         if self.page and self.last_page and self.last_page > self.page:
             where = f", pp. {self.page}-{self.last_page}"
-        return f"{self.title}{where}, chars {self.start}-{self.end}"
+        return f"{cited_title(self.title)}{where}, chars {self.start}-{self.end}"
+
+
+def cited_title(title: str) -> str:
+    """The title as it reads before ", p. 3": without the full stop ending a title that is
+    a sentence ("The tide reaches 11 metres." titles a file of prose), not an "Inc."."""
+    last = re.search(r"(?<![.\w])(\w+)\.$", title)
+    return title[:-1] if last and last.group(1).lower() not in _ABBREVIATIONS else title
+
+
+_ABBREVIATIONS = frozenset("inc ltd co corp llc plc jr sr st etc bros dr mr mrs ms no vol "
+                           "ed eds al".split())
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, weights: Sequence[float],

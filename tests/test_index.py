@@ -151,6 +151,22 @@ def test_the_same_sentence_in_another_document_is_cited_as_also_in(fake_settings
     assert cited["citation"] == also.citation()
 
 
+def test_a_file_name_that_is_not_utf8_is_indexed_and_saved(tmp_path, fake_settings):
+    import os
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 file name: a lone surrogate in Python
+    (folder / name).write_text("The ferry leaves at ten from the north pier.\n", "utf-8")
+    index = rag.Index.build([folder], settings=fake_settings)
+    index.save(tmp_path / "index")
+    reopened = rag.Index.load(tmp_path / "index", settings=fake_settings)
+    [document] = reopened.documents(with_text=False)
+    assert document.source == str(folder / name)
+    assert reopened.refresh() == {"added": [], "updated": [], "removed": [],
+                                  "unchanged": [document.id]}
+
+
 def test_a_sentence_is_never_quoted_twice_even_beside_another(fake_settings):
     from rag.answer import ScoredSentence, pick_quotes
     from rag.retrieve import Hit

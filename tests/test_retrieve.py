@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import promote_phrases, quoted_phrases, reciprocal_rank_fusion
+from rag.retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 
 
 def test_rrf_against_hand_computed_table():
@@ -42,3 +42,16 @@ def test_promote_phrases_keeps_order_within_groups():
     texts = {"a": "nothing", "b": "the Swift\nrebuke came", "c": "other", "d": "a swift rebuke"}
     assert [i for i, _ in promote_phrases(fused, texts, ["swift rebuke"])] == ["b", "d", "a", "c"]
     assert promote_phrases(fused, texts, []) == fused
+
+
+def test_a_title_that_is_a_sentence_loses_its_full_stop_in_citations():
+    from rag.retrieve import cited_title
+
+    assert cited_title("The tide reaches 11 metres during spring tides.") == \
+        "The tide reaches 11 metres during spring tides"
+    assert cited_title("Results for 2024.") == "Results for 2024"
+    assert cited_title("Brightwell Appliances Inc.") == "Brightwell Appliances Inc."
+    assert cited_title("The U.S.") == "The U.S."
+    hit = Hit(chunk_id="c", doc_id="d", title="The ferry leaves at ten.", source="f.txt",
+              text="x", start=0, end=1, score=1.0)
+    assert hit.citation() == "The ferry leaves at ten, chars 0-1"

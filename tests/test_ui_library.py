@@ -114,6 +114,8 @@ def test_removing_an_upload_deletes_its_file_and_saves(tmp_path, library, fake_s
     assert str(Path(document.source).resolve()) in library.index.sources
     removed = library.remove(document.id)
     assert removed.id == document.id and not Path(document.source).exists()
+    # An earlier answer's citation (in the conversation's export) keeps the upload's name.
+    assert library.source_label(document.source) == "a.txt"
     assert str(Path(document.source).resolve()) not in library.index.sources
     reopened, _ = Library.open([UI_DATA], library.index_dir, settings=fake_settings)
     assert titles(reopened) == ["Harbour report", "Markup sample", "Orchard notes"]

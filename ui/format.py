@@ -19,6 +19,7 @@ from pathlib import PurePath
 
 import rag
 from rag.answer import no_word_note
+from rag.retrieve import cited_title
 
 EMPTY_CONVERSATION = ("Ask a question about your documents. Every answer is quoted from them, "
                       "with its source.")
@@ -293,7 +294,7 @@ def _also_place(turn: Turn, number: int, i: int) -> str:
 
 
 def _titled(title: str, where: str) -> str:
-    return f"{title}, {where}" if where else title
+    return f"{cited_title(title)}, {where}" if where else title
 
 
 def conversation_html(turns: Sequence[Turn]) -> str:
@@ -332,11 +333,11 @@ def conversation_markdown(turns: Sequence[Turn], *,
             for number, ((hit, start, end), also) in enumerate(
                     zip(items, also_in(answer), strict=True), start=1):
                 where = turn.places[number - 1] + ", " if number <= len(turn.places) else ""
-                lines.append(f"{number}. {_md(hit.title)}, {where}chars {start}-{end} "
+                lines.append(f"{number}. {_md(cited_title(hit.title))}, {where}chars {start}-{end} "
                              f"({_md(name_of(hit.source))})")
                 for i, a in enumerate(also):
                     where = _also_place(turn, number, i)
-                    lines.append(f"   also in: {_md(a.hit.title)}, "
+                    lines.append(f"   also in: {_md(cited_title(a.hit.title))}, "
                                  f"{where + ', ' if where else ''}chars {a.start}-{a.end} "
                                  f"({_md(name_of(a.hit.source))})")
             lines.append("")

@@ -44,6 +44,9 @@ class Library:
         self.uploads_dir = Path(uploads_dir)
         self._names_file = self.uploads_dir.with_suffix(".json")
         self._names = self._read_names()
+        self._former_names: dict[str, str] = {}
+        """Names of uploads removed or replaced since the server started: answers given
+        before still cite them."""
         self._save_lock = threading.Lock()
         self._rows: tuple[tuple, list[DocumentRow]] = ((), [])
 
@@ -185,7 +188,10 @@ class Library:
         if self.is_upload(document):
             Path(document.source).unlink(missing_ok=True)
         self.save()
-        if self._names.pop(Path(document.source).name, None) is not None:
+        name = self._names.pop(Path(document.source).name, None)
+        if name is not None:
+            # Earlier answers in a conversation still cite it by that name (its export).
+            self._former_names[Path(document.source).name] = name
             self._write_names()
         return document
 
@@ -193,8 +199,10 @@ class Library:
         """How to cite a source to a reader: an upload by the name it was uploaded under,
         any other file by its name (not where it lies on the server), a URL whole."""
         path = Path(source)
-        if path.parent.resolve() == self.uploads_dir.resolve() and path.name in self._names:
-            return self._names[path.name]
+        if path.parent.resolve() == self.uploads_dir.resolve():
+            name = self._names.get(path.name) or self._former_names.get(path.name)
+            if name:
+                return name
         return source_name(source)
 
     def _read_names(self) -> dict[str, str]:
