@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import Document
-from .passages import TextFile, read_file
+from .passages import TextFile, decoded, read_file
 
 FILES = ("documents.jsonl", "document_texts.bin")
 RECENT_TEXTS = 32
@@ -101,7 +101,7 @@ class DocumentTable:
         text = self._recent.get(doc_id)
         if text is None:
             segment, first, end = self._text_at[doc_id]
-            text = self._segments[segment][first:end].decode("utf-8")
+            text = decoded(self._segments[segment][first:end], "document_texts.bin")
             self._recent[doc_id] = text
             if len(self._recent) > RECENT_TEXTS:
                 self._recent.popitem(last=False)

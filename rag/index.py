@@ -1076,16 +1076,23 @@ def _require_existing(paths, *, doing: str) -> None:
 def _as_paths(paths) -> list[Path]:
     if paths is None:
         return [DEFAULT_SEEDS]
-    if isinstance(paths, (str, os.PathLike)):
-        return [Path(paths)]
-    try:
-        items = list(paths)
-    except TypeError:
-        items = [paths]
+    if isinstance(paths, (bytes, bytearray)):
+        raise DocumentError(repr(bytes(paths)[:80]), "bytes are not a path",
+                            "give the path as a str, e.g. os.fsdecode(path)")
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else None
+    if items is None:
+        try:
+            items = list(paths)
+        except TypeError:
+            items = [paths]
     for item in items:
         if not isinstance(item, (str, os.PathLike)):
             raise DocumentError(repr(item), "not a path",
                                 "give a file or folder path, or a list of them")
+        if not os.fspath(item).strip():
+            # Path("") is the current folder: a refresh would mirror it and drop the rest.
+            raise DocumentError(repr(item), "an empty path",
+                                "give a file or folder path, or '.' for the current folder")
     return [Path(p) for p in items]
 
 

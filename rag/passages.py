@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunk import Chunk
+from .errors import IndexFormatError
 
 FILES = ("passages.json", "passages.npy", "passage_sentences.npy",
          "passage_sentence_offsets.npy", "passage_texts.bin", "passage_text_offsets.npy")
@@ -130,7 +131,7 @@ class PassageTable:
 
     def text(self, row: int) -> str:
         segment, first, end = self._text_at[row]
-        return self._segments[segment][first:end].decode("utf-8")
+        return decoded(self._segments[segment][first:end], "passage_texts.bin")
 
     def texts(self) -> Iterator[str]:
         """Every passage's text, in row order."""
@@ -243,6 +244,16 @@ class TextFile:
         file = getattr(self, "_file", None)
         if file is not None:
             file.close()
+
+
+def decoded(data: bytes, file_name: str) -> str:
+    """Text saved in an index file, decoded; IndexFormatError if the file was damaged."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IndexFormatError(f"The saved index is damaged: {file_name} holds bytes that are "
+                               f"not text ({error}). Rebuild it: briefing index PATHS --out "
+                               "FOLDER (Index.build, then save)") from None
 
 
 def read_file(path: Path, reader):

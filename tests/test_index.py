@@ -308,6 +308,33 @@ def test_open_never_rebuilds_an_index_of_a_newer_briefing(index, tmp_path, fake_
     assert folder_bytes(folder) == files
 
 
+@pytest.mark.parametrize("name", ["document_texts.bin", "passage_texts.bin"])
+def test_saved_texts_that_are_not_text_are_reported_not_crashed(index, tmp_path, name):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    data = bytearray((folder / name).read_bytes())
+    data[::7] = b"\xc6" * len(data[::7])  # same length: only reading the text shows it
+    (folder / name).write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=f"{name} holds bytes that are not text"):
+        loaded = rag.Index.load(folder)
+        for document in loaded.documents():
+            assert document.text
+        loaded.ask("What do owls eat?")
+        list(loaded._store.chunks)
+
+
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(index, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = [d.id for d in index.documents(with_text=False)]
+    for empty in ("", [" "], b"/tmp"):
+        with pytest.raises(rag.DocumentError, match="empty path|bytes are not a path"):
+            index.refresh(empty)
+    assert [d.id for d in index.documents(with_text=False)] == before
+    with pytest.raises(rag.DocumentError, match="empty path"):
+        rag.Index.build("")
+
+
 def test_documents_added_from_bytes_are_not_dropped_with_a_damaged_list(tmp_path, fake_settings):
     docs = tmp_path / "docs"
     docs.mkdir()
