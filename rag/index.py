@@ -284,8 +284,9 @@ class Index:
                 keep: Iterable[str | Path] = (),
                 progress: Progress = None) -> dict[str, list[str]]:
         """Make the index match the files under `paths` (default: the files and folders it
-        mirrors, `sources`; the seeds for an index that records none): add new, update
-        changed, drop gone.
+        mirrors, `sources`; the seeds for an index that holds nothing; nothing for one that
+        holds only documents added from bytes or memory): add new, update changed, drop
+        gone.
 
         Returns the ids `added`, `updated`, `removed` and `unchanged`. A path that does not
         exist raises DocumentError and changes nothing: a mistyped or unmounted folder is
@@ -295,6 +296,12 @@ class Index:
         from bytes or from memory (`add_bytes`, `add_documents`), which no file mirrors.
         Without `paths`, its own sources that are missing now are kept that way.
         """
+        if paths is None and not self.sources and len(self._documents):
+            # Documents added from bytes or memory, no file or folder mirrored: nothing to
+            # refresh. (The seeds go only into an index that holds nothing.)
+            with self._lock:
+                ids = [d.id for d in self._documents.all_facts()]
+            return {"added": [], "updated": [], "removed": [], "unchanged": ids}
         if paths is None and self.sources:
             # Its own sources: one that is gone (moved, unmounted, deleted) keeps its
             # documents as they are, as in Index.open; the others are refreshed.
@@ -862,6 +869,11 @@ class Index:
                         _save_opened(index, folder, must_save=must_save)
                         return index, {"added": [], "updated": [], "removed": [],
                                        "unchanged": [d.id for d in held]}
+        if not given and not recorded and not rebuilt and (folder / "manifest.json").exists():
+            # Saved mirroring no file or folder (documents added from bytes, or every file
+            # removed): used as saved. The seeds go only into a new folder.
+            return index, {"added": [], "updated": [], "removed": [],
+                           "unchanged": [d.id for d in index._documents.all_facts()]}
         if recorded and not paths and len(index._documents):
             # Moved or unmounted, not deleted one by one: keep what was indexed.
             log.warning("the documents the index in %s was built from are gone (%s); it is "

@@ -323,6 +323,23 @@ def test_saved_texts_that_are_not_text_are_reported_not_crashed(index, tmp_path,
         list(loaded._store.chunks)
 
 
+def test_an_index_of_uploads_alone_is_opened_as_saved_without_the_seeds(tmp_path, fake_settings):
+    index = rag.Index.empty(settings=fake_settings)
+    owls = index.add_bytes(b"Owls eat mice at night in the barn.", name="owls.txt")
+    index.save(tmp_path / "F")
+    opened, changes = rag.Index.open(None, tmp_path / "F", settings=fake_settings)
+    assert changes == {"added": [], "updated": [], "removed": [], "unchanged": [owls.id]}
+    assert opened.refresh() == changes
+    # Every document removed: an empty index stays empty.
+    opened.remove(owls.id)
+    opened.save(tmp_path / "F")
+    emptied, changes = rag.Index.open(None, tmp_path / "F", settings=fake_settings)
+    assert changes["added"] == [] and not emptied.documents(with_text=False)
+    # A new folder still gets the seeds.
+    _, changes = rag.Index.open(None, tmp_path / "new", settings=fake_settings)
+    assert len(changes["added"]) == 2
+
+
 def test_an_empty_path_is_refused_not_read_as_the_current_folder(index, tmp_path,
                                                                  monkeypatch):
     monkeypatch.chdir(tmp_path)
