@@ -248,6 +248,31 @@ def test_a_reload_brings_the_conversation_back_until_a_new_one_is_started(page):
     assert page.locator(".turn").count() == 0
 
 
+def test_a_reload_keeps_a_question_on_its_way_and_one_not_yet_asked(page):
+    box = page.locator("#question textarea")
+    box.fill("Who is Tongfi Kim?")
+    box.press("Enter")
+    # Kept in the tab as it is asked, not once answered: reloaded at once, it comes back.
+    page.wait_for_function("(sessionStorage.getItem('briefing-conversation') || '')"
+                           ".includes('Tongfi')")
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_function("document.querySelectorAll('.turn .answer').length == 1")
+    assert "Who is Tongfi Kim?" in page.locator(".turn").first.inner_text()
+    box = page.locator("#question textarea")
+    box.fill("A draft about Kamikawa")  # typed, not asked
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_function("document.querySelector('#question textarea')?.value == "
+                           "'A draft about Kamikawa'")
+    page.locator("#new-chat").click()
+    page.wait_for_selector(".conversation .empty")
+    assert page.locator("#question textarea").input_value() == ""
+    page.wait_for_timeout(500)
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea")
+    page.wait_for_timeout(1500)
+    assert page.locator("#question textarea").input_value() == ""
+
+
 def test_each_tab_of_a_browser_gets_its_own_conversation_back(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tabs = [context.new_page(), context.new_page()]

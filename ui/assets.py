@@ -31,6 +31,13 @@ document.addEventListener('keydown', (event) => {
     window.briefingAsked = box.value;
   }
 }, true);
+// What is typed and not yet asked outlives a reload (restored by KEPT_JS in ui/blocks.py).
+document.addEventListener('input', (event) => {
+  const box = event.target;
+  if (box.tagName === 'TEXTAREA' && box.closest('#question')) {
+    try { sessionStorage.setItem('briefing-draft', box.value); } catch (error) {}
+  }
+}, true);
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-doc]');
   if (!button || !element.contains(button)) return;
@@ -113,7 +120,11 @@ CSS = """
 /* Gradio's subdued grey is 2.5:1 on white: quotes shown as closest passages, labels and
    placeholders are read, so they get WCAG's 4.5:1 at least (gray-600: 7.6:1). */
 body:not(.dark) .gradio-container { --body-text-color-subdued: #4b5563;
-                                    --input-placeholder-color: #6b7280; }
+                                    --input-placeholder-color: #6b7280;
+                                    /* a checkbox's edge at 1.05:1 is invisible: gray-500 */
+                                    --checkbox-border-color: #6b7280;
+                                    --checkbox-border-color-hover: #4b5563;
+                                    --checkbox-border-color-focus: #1d4ed8; }
 .dark .gradio-container { --body-text-color-subdued: #d1d5db; --input-placeholder-color: #9ca3af; }
 /* Gradio's text box shows no focus ring of its own: keyboard users must see where they are. */
 #question textarea:focus-visible { outline: 2px solid var(--color-accent) !important;

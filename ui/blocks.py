@@ -81,16 +81,39 @@ TAKE_QUESTION_JS = """(question) => {
   window.briefingAsked = null;
   const asked = recorded && question.startsWith(recorded) ? recorded : question;
   const now = document.querySelector('#question textarea')?.value ?? '';
-  return [asked, now.startsWith(asked) ? now.slice(asked.length).trimStart() : ''];
+  const rest = now.startsWith(asked) ? now.slice(asked.length).trimStart() : '';
+  try {
+    // Kept at once, so that a reload before the answer comes asks it again; the saved
+    // conversation replaces this list when the answer is given (KEEP_JS).
+    const key = 'briefing-conversation';
+    const kept = JSON.parse(sessionStorage.getItem(key) || '[]');
+    if (asked.trim() && Array.isArray(kept)) {
+      kept.push({question: asked, doc_ids: []});
+      sessionStorage.setItem(key, JSON.stringify(kept));
+    }
+    sessionStorage.setItem('briefing-draft', rest);
+  } catch (error) {}
+  return [asked, rest];
 }"""
 # What a tab keeps across a reload, in its sessionStorage (per tab, and plain JSON that a
 # restarted server still reads); storage that is full or off keeps nothing.
 KEEP_JS = """(value) => {
   try { sessionStorage.setItem('%s', JSON.stringify(value ?? [])); } catch (error) {}
 }"""
+FORGET_DRAFT_JS = """() => {
+  try { sessionStorage.removeItem('briefing-draft'); } catch (error) {}
+}"""
 KEPT_JS = """() => {
   // The question box is named "Question" alone: its label also holds the Ask button.
-  document.querySelector('#question textarea')?.setAttribute('aria-label', 'Question');
+  const box = document.querySelector('#question textarea');
+  box?.setAttribute('aria-label', 'Question');
+  // What was typed and not yet asked before the reload (CONVERSATION_JS keeps it).
+  let draft = '';
+  try { draft = sessionStorage.getItem('briefing-draft') || ''; } catch (error) {}
+  if (box && draft && !box.value) {
+    box.value = draft;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }
   return ['briefing-conversation', 'briefing-uploads'].map((key) => {
     try { return JSON.parse(sessionStorage.getItem(key) || '[]'); } catch (error) { return []; }
   });
@@ -584,7 +607,8 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                 None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
         new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
                        **private).then(handlers.remember, [turns], kept, **keeping).then(
-            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
+            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping).then(
+            None, None, None, js=FORGET_DRAFT_JS, **keeping)
         chat.cite(handlers.open_source, None, viewer, **private)
         panel_out = [table, scope, pick]
         # Each drop is indexed in turn ("multiple": the default, "once", ignores files dropped
