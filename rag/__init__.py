@@ -13,6 +13,7 @@ from __future__ import annotations
 from .answer import Answer, Quote
 from .chunk import Chunk
 from .errors import (
+    ArgumentError,
     BriefingError,
     DocumentError,
     FileTooLargeError,
@@ -34,6 +35,7 @@ from .settings import Settings
 
 __all__ = [
     "Answer",
+    "ArgumentError",
     "BriefingError",
     "Chunk",
     "Document",

@@ -188,8 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args):
+    from .errors import ModelLoadError
     from .settings import Settings
 
+    model = args.model
+    if model and model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().exists():
+        # A folder that is not there: said now, before an index is built or rebuilt for it.
+        raise ModelLoadError(f"--model {model}: no such folder. Give a sentence-transformers "
+                             "model folder, or leave out --model for the bundled one.")
     given = {"model": args.model, "store": getattr(args, "store", None),
              "reader": getattr(args, "reader", False)}
     return Settings(**{k: v for k, v in given.items() if v})

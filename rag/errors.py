@@ -58,6 +58,10 @@ class StoreError(BriefingError, OSError):
     """The passage store (a Milvus server or Milvus Lite file) cannot be reached or used."""
 
 
+class ArgumentError(BriefingError, TypeError):
+    """An argument of the wrong kind: a list where one document id is wanted, no folder."""
+
+
 class SettingsError(BriefingError, ValueError):
     """A setting has a value Briefing cannot use."""
 

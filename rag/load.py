@@ -138,7 +138,14 @@ def expand_paths(paths: Iterable[str | Path], report: LoadReport) -> list[Path]:
             own = _briefing_folders(path)
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path).parts
-                if any(part.startswith(".") for part in relative) or not child.is_file():
+                if any(part.startswith(".") for part in relative) or child.is_dir():
+                    continue
+                if not child.is_file():
+                    if child.suffix.lower() in EXTENSIONS:  # said, not passed over in silence
+                        report.problems.append(DocumentError(
+                            str(child), "a link to nothing" if child.is_symlink()
+                            and not child.exists() else "not a regular file (a pipe, a socket "
+                            "or a device)", "point it at a file, or leave it out"))
                     continue
                 if own and any(parent in own for parent in child.parents):
                     continue  # an index saved among the documents, and its cache

@@ -832,7 +832,7 @@ def test_rag_saving_over_a_folder_of_other_files_is_refused_and_keeps_them(fake_
     (mine / "sub").mkdir(parents=True)
     (mine / "important.xlsx").write_bytes(b"keep me")
     (mine / "sub" / "notes.txt").write_text("keep me too", encoding="utf-8")
-    with pytest.raises(rag.IndexSaveError, match="not a Briefing index .*no manifest.json"):
+    with pytest.raises(rag.IndexSaveError, match="no saved index .no manifest.json.*would delete"):
         index.save(mine)
     assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*")) == [
         "important.xlsx", "sub", "sub/notes.txt"]
@@ -856,7 +856,7 @@ def test_cli_an_index_folder_holding_documents_is_not_overwritten(tmp_path, fake
     shutil.copytree(SEEDS, mine)
     before = sorted(p.name for p in mine.iterdir())
     code, out, err = run_cli("ask", "Who is Paul Poast?", index=mine)
-    assert code == 2 and out == "" and "not a Briefing index" in err
+    assert code == 2 and out == "" and "holds files but no saved index" in err
     assert len(err.splitlines()) == 1 and err.startswith("briefing: error: ")
     assert sorted(p.name for p in mine.iterdir()) == before
 
@@ -912,11 +912,14 @@ def test_a_document_id_that_is_not_usable_is_refused_and_nothing_added(fake_sett
 def test_rag_remove_and_load_name_a_wrong_argument(fake_settings):
     index = rag.Index.build([SEEDS], settings=fake_settings)
     doc_id = index.documents(with_text=False)[0].id
-    with pytest.raises(TypeError, match="remove takes one document id"):
+    with pytest.raises(rag.ArgumentError, match="remove takes one document id"):
         index.remove([doc_id])
     assert doc_id in {d.id for d in index.documents(with_text=False)}
-    with pytest.raises(TypeError, match="the index folder is empty"):
+    with pytest.raises(rag.ArgumentError, match="the index folder is empty"):
         rag.Index.load("")
+    # Both a BriefingError, as the README says every error is, and a TypeError.
+    assert issubclass(rag.ArgumentError, rag.BriefingError)
+    assert issubclass(rag.ArgumentError, TypeError)
     # A folder of documents is no index, and no place to build one either.
     with pytest.raises(rag.IndexFormatError, match="holds no saved index .* NEW_FOLDER"):
         rag.Index.load(SEEDS)
@@ -1478,3 +1481,13 @@ def test_taking_a_refused_file_out_of_the_upload_box_says_nothing_of_its_documen
     # The indexed one stays indexed when taken out: that the panel says.
     assert notes(handlers.forget_file(SimpleNamespace(file=SimpleNamespace(path=good)),
                                       session))[0] == out_of_the_box
+
+
+def test_a_model_folder_that_is_not_there_is_named_before_any_index_work(tmp_path, capsys):
+    from rag.cli import main
+
+    code = main(["ask", "Who is Paul Poast?", "--docs", str(SEEDS), "--index",
+                 str(tmp_path / "ix"), "--model", str(tmp_path / "no-model")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no such folder" in err and "briefing index" not in err
+    assert not (tmp_path / "ix").exists()

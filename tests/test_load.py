@@ -412,3 +412,17 @@ def test_folder_with_thousands_of_small_files(tmp_path):
     report = load_documents([tmp_path], max_bytes=MB)
     assert len(report.documents) == 2000 and report.problems == []
     assert report.documents[1234].text == "Note number 1234 says hello.\n"
+
+
+def test_a_pipe_or_a_dangling_link_in_a_folder_is_reported_not_passed_over(tmp_path):
+    import os
+
+    (tmp_path / "ok.txt").write_text("Owls eat mice at night.\n", "utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "folder.txt").mkdir()  # a folder named like a document is a folder
+    report = load_documents([tmp_path], max_bytes=1_000_000)
+    assert [d.title for d in report.documents] == ["Owls eat mice at night."]
+    problems = {os.path.basename(p.source): p.problem for p in report.problems}
+    assert problems == {"gone.txt": "a link to nothing",
+                        "pipe.txt": "not a regular file (a pipe, a socket or a device)"}
