@@ -368,7 +368,8 @@ answer in the first quote 0.7777 at 0, 0.7793 at 0.1, 0.7797 at 0.2; see README,
 
 def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int], ...]],
                     sentence_sims: list[np.ndarray], sentence_terms: list[list[list[str]]],
-                    query_terms: set[str], query: str = "") -> list[ScoredSentence]:
+                    query_terms: set[str], query: str = "", *,
+                    alone_sims: list[np.ndarray] | None = None) -> list[ScoredSentence]:
     """Every sentence of the candidate passages, scored and deduplicated, best first.
 
     A sentence without the number or time the query asks for (`answer_type_match`) loses
@@ -382,15 +383,19 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
     asks_type = not answer_type_match(query, "")  # asks for a number or a time
     best: dict[tuple[str, int, int], ScoredSentence] = {}
     neighbours: dict[tuple[str, int, int], set[tuple[int, int]]] = {}
-    for hit, spans, sims, terms in zip(hits, sentence_spans, sentence_sims, sentence_terms,
-                                       strict=True):
+    alone_sims = alone_sims if alone_sims is not None else sentence_sims
+    for hit, spans, sims, alone, terms in zip(hits, sentence_spans, sentence_sims, alone_sims,
+                                              sentence_terms, strict=True):
         passage = hit.score / top
-        for i, ((start, end), sim, words) in enumerate(zip(spans, sims, terms, strict=True)):
+        for i, ((start, end), sim, by_itself, words) in enumerate(
+                zip(spans, sims, alone, terms, strict=True)):
             key = (hit.doc_id, start, end)
             neighbours.setdefault(key, set()).update(spans[j] for j in (i - 1, i + 1)
                                                      if 0 <= j < len(spans))
             lexical = lexical_overlap(plain, words)
-            score = (SENTENCE_WEIGHTS["dense"] * float(sim)
+            # Embedded after the sentence before it, or alone: the closer of the two ranks
+            # it. (The abstention reads the first, `dense`, as its model was fitted on.)
+            score = (SENTENCE_WEIGHTS["dense"] * max(float(sim), float(by_itself))
                      + SENTENCE_WEIGHTS["lexical"] * lexical
                      + SENTENCE_WEIGHTS["passage"] * passage)
             text = hit.text[start - hit.start:end - hit.start]
@@ -704,6 +709,17 @@ _TITLE_WORDS = frozenset("""mr mrs ms miss dr prof professor president minister 
     councilor senator governor mayor deputy chief officer executive general sir dame lord
     lady judge justice secretary chair chairman chairwoman director ambassador
     spokesperson spokesman spokeswoman king queen prince princess pope""".split())
+_SPEECH = (r"(?:said|says|told|tells|added|adds|argued|argues|warned|warns|wrote|writes"
+           r"|stated|states|replied|explained|noted|insisted|claimed)")
+_SPEAKER_NAMED = re.compile(rf"(?-i:\b([A-Z][\w’'-]+)\s+{_SPEECH}\b|\b{_SPEECH}\s+"
+                            r"(?:(?:the|a|an)\s+)?(?:[A-Z][\w’'.-]*\s+)*([A-Z][\w’'-]+)"
+                            r"(?=\s*[,.;:)”\"]|\s+(?:who|in|at|on|of|from)\b|\s*$))")
+"""A speaker the quote itself names: "Nandakumar said", "said Poast", "said Chief Executive
+Officer Marisol Etxeberria" (the last capitalised word of the run)."""
+_PRONOUNS = frozenset("""i we you he she they it this that who monday tuesday wednesday
+    thursday friday saturday sunday january february march april may june july august
+    september october november december""".split())
+"""Capitalised words beside "said" that name no speaker ("She said", "said Tuesday")."""
 SPEAKER_LOOKBACK_SENTENCES = 2
 """A quote may follow the sentence naming its speaker ("He added that..."): the speaker is
 looked for in the quote and in up to this many sentences before it."""
@@ -728,6 +744,15 @@ def lacks_the_speaker(question: str, text: str, start: int, end: int) -> bool:
     speaker = asked_speaker(question)
     if not speaker:
         return False
+    if not set(speaker).isdisjoint(answer_terms([text[start:end]])[0]):
+        return False
+    quoted = [t for name in _SPEAKER_NAMED.findall(text[start:end])
+              if (name[0] or name[1]).lower() not in _PRONOUNS
+              for t in answer_terms([name[0] or name[1]])[0]]
+    if quoted:
+        # The quote names someone else as saying it ("Nandakumar said the cut..."), whoever
+        # the sentences before it name.
+        return True
     before = re.split(r"(?<=[.!?\n])\s+", text[max(0, start - 600):start].rstrip())
     window = " ".join(before[-SPEAKER_LOOKBACK_SENTENCES:]) + " " + text[start:end]
     return set(speaker).isdisjoint(answer_terms([window])[0])

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -22,8 +23,9 @@ from . import answer as answering
 from .answer import Answer
 from .chunk import Chunk, chunk_document, is_item
 from .document_table import DocumentTable
-from .embed import Embedder, EmbeddingCache, Progress
+from .embed import Embedder, EmbeddingCache, Progress, text_hash
 from .errors import (
+    ArgumentError,
     BriefingError,
     DocumentError,
     IndexFormatError,
@@ -57,6 +59,9 @@ from .store import Store, create_store, load_store
 
 log = logging.getLogger(__name__)
 
+ALONE_REMEMBERED = 50_000
+"""Sentence vectors embedded alone kept in memory (about 75 MB at 384 dimensions)."""
+
 FORMAT = "briefing-index"
 FORMAT_VERSION = 3
 READABLE_VERSIONS = (2, 3)
@@ -81,6 +86,8 @@ class Index:
         self._documents = documents
         self._embedder = embedder
         self._lock = threading.RLock()
+        self._alone: OrderedDict[str, np.ndarray] = OrderedDict()
+        """Vectors of sentences embedded alone (`_alone_sims`), most recently used last."""
         self.problems: list[DocumentError] = []
         """Files the last build or add could not load, each with the reason."""
         self.sources: list[str] = []
@@ -268,7 +275,7 @@ class Index:
     def remove(self, doc_id: str) -> Document:
         """Remove a document and its passages. Raises UnknownDocumentError."""
         if not isinstance(doc_id, str):
-            raise TypeError(f"remove takes one document id (a str), got {doc_id!r}; "
+            raise ArgumentError(f"remove takes one document id (a str), got {doc_id!r}; "
                             "remove several one at a time")
         with self._lock:
             document = self.document(doc_id)
@@ -577,9 +584,11 @@ class Index:
         spans = [c.sentences for c in chunks]
         matrices = self._embed_missing_sentences(chunks, matrices, texts)
         sims = [m @ vector for m in matrices]
+        alone = self._alone_sims(chunks, texts, vector)
         terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
                  for h, sp in zip(hits, spans, strict=True)]
-        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query)
+        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query,
+                                           alone_sims=alone)
         names = names_in(query)
         asked = query_terms - answering.question_words()
         if s.reader:
@@ -673,6 +682,39 @@ class Index:
         for i, w in zip(missing, wanted, strict=True):
             filled[i], start = vectors[start:start + len(w)], start + len(w)
         return filled
+
+    def _alone_sims(self, chunks: Sequence[Chunk], texts: dict[str, str],
+                    vector: np.ndarray) -> list[np.ndarray]:
+        """Each candidate sentence's cosine to the query with the sentence embedded alone.
+
+        A sentence is indexed after the one before it, whose context finds "said Poast, who
+        researches alliances" for "What does the Chicago professor study?"; but the context
+        also drowns a sentence that says it all itself ("The trial was conducted at Uppsala
+        University Hospital" after a list of outcomes). Its score takes the better of the
+        two. Embedded when first a candidate, and remembered (ALONE_REMEMBERED)."""
+        wanted: dict[str, str] = {}
+        keys = []
+        for chunk in chunks:
+            text = texts[chunk.doc_id]
+            row = [text_hash(text[a:b]) for a, b in chunk.sentences]
+            keys.append(row)
+            for key, (a, b) in zip(row, chunk.sentences, strict=True):
+                if key not in self._alone:
+                    wanted[key] = text[a:b]
+        with self._lock:
+            missing = {k: t for k, t in wanted.items() if k not in self._alone}
+        if missing:
+            vectors = self._embedder.embed_documents(list(missing.values()), progress=False)
+            with self._lock:
+                self._alone.update(zip(missing, vectors, strict=True))
+        with self._lock:
+            for row in keys:
+                for key in row:
+                    self._alone.move_to_end(key)
+            while len(self._alone) > ALONE_REMEMBERED:
+                self._alone.popitem(last=False)
+            return [np.array([float(self._alone[k] @ vector) for k in row], dtype=np.float32)
+                    if row else np.zeros(0, dtype=np.float32) for row in keys]
 
     def _positive(self, value: int | None, default: int, name: str) -> int:
         if value is None:
@@ -1110,9 +1152,10 @@ def _as_paths(paths) -> list[Path]:
 
 def _folder(folder) -> Path:
     if not isinstance(folder, (str, os.PathLike)):
-        raise TypeError(f"the index folder must be a path (str or pathlib.Path), got {folder!r}")
+        raise ArgumentError(f"the index folder must be a path (str or pathlib.Path), got "
+                            f"{folder!r}")
     if not str(folder).strip():
-        raise TypeError("the index folder is empty: give a folder such as .briefing/index")
+        raise ArgumentError("the index folder is empty: give a folder such as .briefing/index")
     path = Path(folder).expanduser()
     if not path.absolute().name:
         raise IndexFormatError(f"{folder} is the root folder; an index goes in a folder of its "
@@ -1153,9 +1196,9 @@ def _check_save_target(folder: Path) -> None:
                              "folder; choose a new or empty folder")
     if folder.is_dir() and not (folder / "manifest.json").exists() and any(folder.iterdir()):
         raise IndexSaveError(
-            f"{folder} already holds files and is not a Briefing index (it has no "
-            "manifest.json), so saving there would delete them; choose a new or empty "
-            "folder for the index")
+            f"{folder} holds files but no saved index (no manifest.json), and an index saved "
+            "there would delete them: give the folder an index was saved in, or a new or "
+            "empty folder for one")
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

@@ -80,9 +80,9 @@ def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
 
 
 def rank_sentences(text: str, spans: tuple[tuple[int, int], ...], sims: list[float],
-                   question: str) -> list:
+                   question: str, alone: list[float] | None = None) -> list:
     """`rag.answer.score_sentences` on one passage holding all of `text`, whose sentences
-    (`spans`) are as close to `question` as `sims` says."""
+    (`spans`) are as close to `question` as `sims` says (and `alone`, embedded alone)."""
     from rag import answer
     from rag.retrieve import Hit
 
@@ -91,7 +91,8 @@ def rank_sentences(text: str, spans: tuple[tuple[int, int], ...], sims: list[flo
     terms = answer.answer_terms([text[a:b] for a, b in spans])
     query_terms = set(answer.answer_terms([question])[0])
     return answer.score_sentences([hit], [spans], [np.array(sims)], [terms], query_terms,
-                                  question)
+                                  question, alone_sims=None if alone is None
+                                  else [np.array(alone)])
 
 
 def free_port() -> int:

@@ -151,6 +151,25 @@ def test_the_same_sentence_in_another_document_is_cited_as_also_in(fake_settings
     assert cited["citation"] == also.citation()
 
 
+def test_a_sentence_ranks_by_the_closer_of_its_vectors_with_and_without_context():
+    text = "Outcomes included body weight. The trial ran at Uppsala University Hospital."
+    spans = ((0, 30), (31, len(text)))
+    question = "Where did the trial run?"
+    with_context = rank_sentences(text, spans, [1.5, 0.3], question)
+    assert with_context[0].start == 0
+    alone = rank_sentences(text, spans, [1.5, 0.3], question, alone=[0.5, 1.6])
+    assert alone[0].start == 31
+    assert alone[0].dense == 0.3  # what the abstention reads: the vector it was fitted on
+
+
+def test_sentences_embedded_alone_are_remembered(index):
+    answer = index.ask("What do owls eat?")
+    remembered = len(index._alone)
+    assert remembered and answer.quotes
+    index.ask("What do owls eat?")
+    assert len(index._alone) == remembered  # not embedded again
+
+
 def test_a_file_name_that_is_not_utf8_is_indexed_and_saved(tmp_path, fake_settings):
     import os
 
@@ -811,6 +830,20 @@ def test_what_someone_said_is_not_answered_with_another_persons_words(fake_setti
     start = text.index("MORETTI")
     assert not lacks_the_speaker("What did Moretti think of it?", text, start, len(text))
     assert lacks_the_speaker("What did Brannigan think of it?", text, start, len(text))
+    # A quote that names someone else as its speaker is theirs, whoever comes before it;
+    # "She said" and "said Seoul would" name no speaker.
+    minutes = ("Councillor Ed Sorensen opposed the cut. Nandakumar said the cut would close "
+               "two pools. She said the pools were old.")
+    cut = minutes.index("Nandakumar")
+    assert lacks_the_speaker("What did Ed Sorensen say about the cut?", minutes, cut,
+                             minutes.index(" She"))
+    assert not lacks_the_speaker("What did Nandakumar say about the cut?", minutes, cut,
+                                 minutes.index(" She"))
+    pools = minutes.index("She")
+    assert not lacks_the_speaker("What did Nandakumar say about the pools?", minutes, pools,
+                                 len(minutes))
+    news = "Putin, who went to Hanoi, said Seoul would be making a big mistake."
+    assert not lacks_the_speaker("What did Putin say?", news, 0, len(news))
 
 
 def test_an_amount_in_another_unit_does_not_answer_how_many_units(fake_settings):
