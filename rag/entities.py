@@ -76,11 +76,6 @@ _WHO_MAKES = re.compile(r"^\W*who (makes|made|manufactures|manufactured|produces
                         r"|commissions|commissioned|funds|funded|sponsors|sponsored|finances"
                         r"|financed)\b",
                         re.IGNORECASE)
-# "Who led the study?", "Who did the dating?", "Whom did she marry?": someone named, a
-# person or a body (a firm, a country); not "Who is Paul Poast?", which asks what he is.
-_WHO_DID = re.compile(r"^\W*(?:by |to |with |for |from )?whom?\s+(?!(?:is|was|are|were|else"
-                      r"|'s|’s)\b)[a-z]+\b", re.IGNORECASE)
-DOER = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT"})
 # Up to three words between the question word and the noun, none of them a verb, an
 # article or a preposition: "What freedom do the countries keep?" asks for a freedom, "What
 # percentage of schools...?" for a number, "What kind of company...?" for a kind.
@@ -119,8 +114,6 @@ def _asked(question: str) -> tuple[frozenset[str] | None, str | None]:
         return PERSON, match.group("role")
     if _WHO_MAKES.search(question):
         return ORGANISATION, None
-    if _WHO_DID.search(question):
-        return DOER, None
     if _WHICH_PLACE.search(question):
         return PLACE, None
     if _WHICH_ORGANISATION.search(question):

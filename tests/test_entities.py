@@ -3,7 +3,7 @@
 import pytest
 
 from rag import entities
-from rag.entities import ANY_NAME, DOER, ORGANISATION, PERSON, PLACE, asked_names, asked_role
+from rag.entities import ANY_NAME, ORGANISATION, PERSON, PLACE, asked_names, asked_role
 
 from .helpers import rank_sentences
 
@@ -22,14 +22,10 @@ from .helpers import rank_sentences
     ("Which country was the first to invoke Article 5?", PLACE),
     ("In which Vietnamese city did Putin stop?", PLACE),
     ("What state is Chicago in?", PLACE),
-    # "Who" and a verb asks for someone named: a person or a body.
-    ("Who led the seagrass study?", DOER),
-    ("Who did the radiocarbon dating?", DOER),
-    ("Whom did she marry?", DOER),
-    ("Who will operate the vehicle in November?", DOER),
     # Asks for no name:
     ("Who is Paul Poast?", None),                     # a description of a named person
-    ("Who else was unnerved by it?", None),
+    # "Who" and a verb: checking for a name refused too many of SQuAD's (see README).
+    ("Who led the seagrass study?", None),
     ("Which South Korean official called the treaty troubling?", None),  # a role will do
     ("Which University of Chicago professor commented?", None),  # asks for a professor
     ("What freedom do the countries keep under the commitment?", None),  # asks for a freedom
