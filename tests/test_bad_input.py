@@ -581,6 +581,14 @@ def test_the_viewer_clamps_any_offsets(handlers, library, data):
     assert html.unescape(text) == document.text  # the whole document, nothing lost
 
 
+def test_the_viewer_marks_a_closest_passage_only_when_told_so_exactly(handlers, library):
+    document = library.index.documents()[0]
+    cited = {"doc": document.id, "start": 0, "end": 20, "pstart": 0, "pend": 40}
+    assert "mark class=\"hl closest\"" in viewer(handlers, {**cited, "closest": True})
+    for flag in (False, "true", 1, None, [True]):
+        assert '<mark class="hl">' in viewer(handlers, {**cited, "closest": flag})
+
+
 @pytest.mark.parametrize("data", [None, "doc", ["doc"], 5])
 def test_the_viewer_ignores_event_data_that_is_not_an_object(handlers, data):
     # Only a hand-made request sends these; before, they raised AttributeError.

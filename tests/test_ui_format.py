@@ -155,11 +155,11 @@ def test_abstention_says_so_and_shows_the_closest_passages_unhighlighted():
         '<p class="closest-label">Closest passages, which do not answer it:</p>'
         '<ol class="quotes"><li class="quote"><blockquote>It closed later.'
         '<button type="button" class="cite" data-doc="notes-1" data-start="66" data-end="82" '
-        'data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this passage" aria-label="Source 1: Notes &lt;1&gt;">[1]</button>'
+        'data-pstart="66" data-pend="82" data-closest="1" title="Open Notes &lt;1&gt; at this passage" aria-label="Source 1: Notes &lt;1&gt;">[1]</button>'
         "</blockquote></li></ol>"
         '<div class="sources"><span class="sources-title">Sources</span><ol>'
         '<li><button type="button" class="source" data-doc="notes-1" data-start="66" '
-        'data-end="82" data-pstart="66" data-pend="82" title="Open Notes &lt;1&gt; at this '
+        'data-end="82" data-pstart="66" data-pend="82" data-closest="1" title="Open Notes &lt;1&gt; at this '
         'passage">[1] Notes &lt;1&gt;, paragraph 3</button></li></ol></div></div></div>')
     assert "<mark>" not in html
 
@@ -260,6 +260,13 @@ def test_a_huge_question_is_shown_shortened():
     assert html == ('<div class="turn"><div class="question"><span class="who">You</span>'
                     f'<p>{"x" * 300}…</p></div><div class="answer error" role="alert">too long'
                     "</div></div>")
+    # An answered long question can be read whole, on request.
+    long = "Given " + "the background, " * 40 + "who is Paul Poast?"
+    answer = rag.Answer(question=long, query=long, quotes=(), abstained=True)
+    html = answer_html(Turn(question=long, answer=answer))
+    assert ('<details class="whole-question"><summary>Show the whole question</summary>'
+            f"<p>{long}</p></details>") in html
+    assert "whole-question" not in answer_html(Turn(question="Who?", answer=answer))
 
 
 def test_conversation_is_the_turns_in_order_or_an_invitation():
@@ -375,6 +382,15 @@ def test_document_viewer_shades_the_passage_marks_the_sentence_and_escapes():
         '<span class="passage">The harbour opened in 1850. </span>'
         '<mark class="hl">Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>'
         "\n\nIt closed later.\n</div></div>")
+
+
+def test_document_viewer_marks_a_closest_passage_as_no_answer():
+    # Opened from an abstention, the sentence is not marked as an answer is.
+    html = document_html(NOTES, passage=(11, 64), sentence=(39, 64), closest=True)
+    assert '<mark class="hl closest">Ships &lt;b&gt;came&lt;/b&gt; &amp; went.</mark>' in html
+    assert ("paragraph 2, chars 39-64 · the closest passage, which does not answer the "
+            "question</p>") in html
+    assert '<mark class="hl">' not in html
 
 
 def test_document_viewer_labels_pdf_pages_even_inside_a_highlight():

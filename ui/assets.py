@@ -44,7 +44,8 @@ element.addEventListener('click', (event) => {
   const d = button.dataset;
   window.briefingCitation = button;  // where the viewer's "Back to the answer" returns
   trigger('cite', {doc: d.doc, start: Number(d.start), end: Number(d.end),
-                   pstart: Number(d.pstart), pend: Number(d.pend)});
+                   pstart: Number(d.pstart), pend: Number(d.pend),
+                   closest: d.closest === '1'});
 });
 // Screen readers are told of each reply: the conversation is drawn anew each time, so the
 // announcement lives in an element of its own that stays.
@@ -161,6 +162,9 @@ body:not(.dark) .gradio-container button.source { color: #1d4ed8; }
 .quote mark, .doc-text mark.hl { background: #fde68a; color: #1f2937; border-radius: 2px;
                                  padding: 0 1px; }
 .quote mark { font-weight: 500; }
+.whole-question summary { cursor: pointer; font-size: 0.85rem; }
+.whole-question p { white-space: pre-wrap; }
+.doc-text mark.hl.closest { background: #e5e7eb; outline: 1px dashed #6b7280; }
 button.cite { border: none; background: none; color: var(--color-accent); font-weight: 600;
               cursor: pointer; padding: 0 0.15rem; font-size: 0.9em; }
 button.cite:hover, button.source:hover { text-decoration: underline; }

@@ -306,7 +306,8 @@ class Handlers:
         passage = (offset("pstart"), offset("pend"))
         sentence = (offset("start"), offset("end"))
         return document_html(document, passage=passage if passage[1] > passage[0] else None,
-                             sentence=sentence if sentence[1] > sentence[0] else None)
+                             sentence=sentence if sentence[1] > sentence[0] else None,
+                             closest=data.get("closest") is True)
 
     # --- documents ----------------------------------------------------------------------------
 

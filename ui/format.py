@@ -85,6 +85,14 @@ def shorten(text: str, limit: int = QUESTION_SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
+def _whole(question: str) -> str:
+    """A long question cut in its bubble can still be read whole, on request."""
+    if shorten(question) == question:
+        return ""
+    return ('<details class="whole-question"><summary>Show the whole question</summary>'
+            f"<p>{escape(question)}</p></details>")
+
+
 def human_size(size: int) -> str:
     """1536 -> '1.5 KB': sizes as people read them (1 KB = 1024 bytes, as file managers do)."""
     if size < 1024:
@@ -218,15 +226,17 @@ def unwrapped(text: str, source: str) -> str:
 
 
 def cite_button(number: int, hit: rag.Hit, start: int, end: int, *, label: str = "",
-                css: str = "cite") -> str:
-    """A button that opens the document at the cited place; `label` defaults to '[n]'."""
+                css: str = "cite", closest: bool = False) -> str:
+    """A button that opens the document at the cited place; `label` defaults to '[n]'.
+    `closest`: the place is a closest passage of an abstention, not an answer."""
     text = label or f"[{number}]"
     # "[1]" alone says nothing to a screen reader: it is named by its source.
     named = "" if label else f' aria-label="Source {number}: {escape(hit.title)}"'
+    flag = ' data-closest="1"' if closest else ""
     return (f'<button type="button" class="{css}" data-doc="{escape(hit.doc_id)}" '
             f'data-start="{start}" data-end="{end}" data-pstart="{hit.start}" '
-            f'data-pend="{hit.end}" title="Open {escape(hit.title)} at this passage"{named}>'
-            f"{escape(text)}</button>")
+            f'data-pend="{hit.end}"{flag} title="Open {escape(hit.title)} at this passage"'
+            f"{named}>{escape(text)}</button>")
 
 
 # --- answers and conversations ------------------------------------------------------------
@@ -239,7 +249,9 @@ def answer_html(turn: Turn) -> str:
              else '<div class="turn unsaved">']
     if turn.question.strip():
         parts.append(f'<div class="question"><span class="who">You</span>'
-                     f"<p>{escape(shorten(turn.question))}</p></div>")
+                     f"<p>{escape(shorten(turn.question))}</p>"
+                     # (a question refused as too long is not shown whole)
+                     f"{_whole(turn.question) if turn.answer else ''}</div>")
     answer = turn.answer
     if turn.pending:
         parts.append('<div class="pending" role="status">Searching the documents…</div>')
@@ -260,7 +272,7 @@ def answer_html(turn: Turn) -> str:
     parts.append('<ol class="quotes">')
     windows = context_windows(items) if not answer.abstained else []
     for number, (hit, start, end) in enumerate(items, start=1):
-        marker = cite_button(number, hit, start, end)
+        marker = cite_button(number, hit, start, end, closest=answer.abstained)
         # A closest passage is not an answer: nothing in it is highlighted as one.
         if answer.abstained:
             shown = escape(hit.text[start - hit.start:end - hit.start]) + marker
@@ -275,11 +287,14 @@ def answer_html(turn: Turn) -> str:
                 zip(items, also_in(answer), strict=True), start=1):
             where = turn.places[number - 1] if number <= len(turn.places) else ""
             label = f"[{number}] {_titled(hit.title, where)}"
-            parts.append(f"<li>{cite_button(number, hit, start, end, label=label, css='source')}")
+            source = cite_button(number, hit, start, end, label=label, css="source",
+                                 closest=answer.abstained)
+            parts.append(f"<li>{source}")
             if also:
                 buttons = ", ".join(
                     cite_button(number, a.hit, a.start, a.end, css="source also",
-                                label=_titled(a.hit.title, _also_place(turn, number, i)))
+                                label=_titled(a.hit.title, _also_place(turn, number, i)),
+                                closest=answer.abstained)
                     for i, a in enumerate(also))
                 parts.append(f'<span class="also-in">also in {buttons}</span>')
             parts.append("</li>")
@@ -369,8 +384,9 @@ VIEWER_MAX_CHARS = 200_000
 
 
 def document_html(document: rag.Document, *, passage: tuple[int, int] | None = None,
-                  sentence: tuple[int, int] | None = None) -> str:
-    """The whole document, with the cited passage shaded and the cited sentence marked.
+                  sentence: tuple[int, int] | None = None, closest: bool = False) -> str:
+    """The whole document, with the cited passage shaded and the cited sentence marked:
+    as an answer, or (`closest`) in gray, as a closest passage that does not answer.
 
     PDF-derived text is labelled with its page numbers. The text is cut into flat runs
     at every boundary (page starts, passage, sentence), so no element ever has to span
@@ -397,7 +413,8 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
             runs.append(f'<span class="page-label">Page {page_starts[a]}</span>')
         chunk = escape(text[a:b])
         if sentence and sentence[0] <= a < sentence[1]:
-            runs.append(f'<mark class="hl">{chunk}</mark>')
+            runs.append(f'<mark class="hl closest">{chunk}</mark>' if closest
+                        else f'<mark class="hl">{chunk}</mark>')
         elif passage and passage[0] <= a < passage[1]:
             runs.append(f'<span class="passage">{chunk}</span>')
         else:
@@ -405,6 +422,8 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
     where = ""
     if sentence:
         where = f" · {place(document, *sentence)}, chars {sentence[0]}-{sentence[1]}"
+        if closest:
+            where += " · the closest passage, which does not answer the question"
     if shown != (0, len(text)):
         where += (f" · a long document: characters {shown[0]}-{shown[1]} of {len(text)} "
                   "are shown")
