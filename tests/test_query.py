@@ -7,6 +7,7 @@ from rag.query import (
     acronyms_asked,
     acronyms_in,
     clean_query,
+    compatible,
     expand_acronyms,
     followup_names,
     names_in,
@@ -116,6 +117,9 @@ def test_names_in_question():
     ("And Japan?", ["What did the Camp David commitment say about consulting?"],
      "What did the Camp David commitment say about consulting Japan?"),
     ("And Tongfi Kim?", ["What does Paul Poast research?"], "What does Tongfi Kim research?"),
+    # A place stands in for no part of a title the recogniser finds no name in.
+    ("What about Japan?", ["When was the Commitment to Consult issued?"],
+     "When was the Commitment to Consult issued Japan?"),
     # "he" or "she" is a person, not a country or a people, to the recogniser.
     ("What did he say?", ["Why did Japan protest?"], "Why did Japan protest: What did he say?"),
     ("Where did he travel next?", ["What did Putin do in Pyongyang?"],
@@ -196,3 +200,16 @@ def test_acronyms_are_expanded_once_and_only_where_the_passages_spell_them_out()
 ])
 def test_followup_names(question, expected):
     assert followup_names(question) == expected
+
+
+@pytest.mark.parametrize(("typed", "searched"), [
+    ("What did Kamikawa say? 😀", "What did Kamikawa say?"),
+    ("<img src=x onerror=alert(1)> What did Kamikawa say?", "What did Kamikawa say?"),
+    ("Who is ☀️ Poast 👍🏽?", "Who is Poast?"),
+    ("How hot is 45°C?", "How hot is 45°C?"),
+    ("Is 3 < 5 and 7 > 2?", "Is 3 < 5 and 7 > 2?"),
+    ("Ｐｏａｓｔ ﬁnds?", "Poast finds?"),
+    ("😀", "😀"),  # nothing else: left for the empty-question message
+])
+def test_markup_and_emoji_are_not_searched(typed, searched):
+    assert compatible(typed) == searched
