@@ -126,8 +126,10 @@ def compatible(query: str) -> str:
     the plain letters that documents and the embedding model's vocabulary use; without
     markup tags or emoji, unless nothing else is left."""
     plain = unicodedata.normalize("NFKC", query)
-    stripped = re.sub(r"\s+(?=[?!.,;:]|$)", "",
-                      " ".join(_EMOJI.sub(" ", _MARKUP.sub(" ", plain)).split()))
+    stripped = _EMOJI.sub(" ", _MARKUP.sub(" ", plain))
+    if stripped == plain:
+        return plain
+    stripped = re.sub(r"\s+(?=[?!.,;:]|$)", "", " ".join(stripped.split()))
     return stripped if re.search(r"\w", stripped) else plain
 
 
