@@ -187,6 +187,9 @@ class ScoredSentence:
     """What the answer-type and heading checks took off the score."""
     heading: bool = False
     """A short line that does not end as a sentence: a title, a heading, a dateline."""
+    refers_back: bool = False
+    """It calls someone the question names "she" or "he" (`referred_terms`): quoted, it
+    takes in the sentence before it that gives the name."""
 
     @property
     def relevance(self) -> float:
@@ -369,7 +372,8 @@ answer in the first quote 0.7777 at 0, 0.7793 at 0.1, 0.7797 at 0.2; see README,
 def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int], ...]],
                     sentence_sims: list[np.ndarray], sentence_terms: list[list[list[str]]],
                     query_terms: set[str], query: str = "", *,
-                    alone_sims: list[np.ndarray] | None = None) -> list[ScoredSentence]:
+                    alone_sims: list[np.ndarray] | None = None,
+                    referred: list[list[list[str]]] | None = None) -> list[ScoredSentence]:
     """Every sentence of the candidate passages, scored and deduplicated, best first.
 
     A sentence without the number or time the query asks for (`answer_type_match`) loses
@@ -384,19 +388,23 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
     best: dict[tuple[str, int, int], ScoredSentence] = {}
     neighbours: dict[tuple[str, int, int], set[tuple[int, int]]] = {}
     alone_sims = alone_sims if alone_sims is not None else sentence_sims
-    for hit, spans, sims, alone, terms in zip(hits, sentence_spans, sentence_sims, alone_sims,
-                                              sentence_terms, strict=True):
+    referred = referred if referred is not None else [[[]] * len(t) for t in sentence_terms]
+    for hit, spans, sims, alone, terms, names in zip(hits, sentence_spans, sentence_sims,
+                                                     alone_sims, sentence_terms, referred,
+                                                     strict=True):
         passage = hit.score / top
-        for i, ((start, end), sim, by_itself, words) in enumerate(
-                zip(spans, sims, alone, terms, strict=True)):
+        for i, ((start, end), sim, by_itself, words, named) in enumerate(
+                zip(spans, sims, alone, terms, names, strict=True)):
             key = (hit.doc_id, start, end)
             neighbours.setdefault(key, set()).update(spans[j] for j in (i - 1, i + 1)
                                                      if 0 <= j < len(spans))
             lexical = lexical_overlap(plain, words)
             # Embedded after the sentence before it, or alone: the closer of the two ranks
             # it. (The abstention reads the first, `dense`, as its model was fitted on.)
+            # Likewise the names a "she" sentence refers to count in its rank only.
             score = (SENTENCE_WEIGHTS["dense"] * max(float(sim), float(by_itself))
-                     + SENTENCE_WEIGHTS["lexical"] * lexical
+                     + SENTENCE_WEIGHTS["lexical"] * (lexical_overlap(plain, [*words, *named])
+                                                      if named else lexical)
                      + SENTENCE_WEIGHTS["passage"] * passage)
             text = hit.text[start - hit.start:end - hit.start]
             typed = not asks_type or bool(answer_type_match(query, text))
@@ -422,7 +430,7 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             if key not in best or score > best[key].score:
                 best[key] = ScoredSentence(
                     hit, start, end, float(sim), lexical, score, tuple(words), typed=typed,
-                    penalty=penalty,
+                    penalty=penalty, refers_back=bool(named),
                     heading=asks or title or (not ends_as_sentence
                                               and _words(text) < HEADING_MAX_WORDS
                                               and not _LIST_ITEM.search(text)))
@@ -506,6 +514,7 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
     quotes: list[Quote] = []
     by_text: dict[str, int] = {}
     used: set[tuple[str, int, int]] = set()
+    by_key = {(s.hit.doc_id, s.start, s.end): s for s in scored}
     for rank, sentence in enumerate(scored):
         key = (sentence.hit.doc_id, sentence.start, sentence.end)
         if key in used or _words(document_texts[key[0]][key[1]:key[2]]) < MIN_QUOTE_WORDS:
@@ -550,6 +559,20 @@ def pick_quotes(scored: list[ScoredSentence], document_texts: dict[str, str], *,
                 used.add(other_key)
                 joined = other
                 break
+        if joined is None and sentence.refers_back:
+            # "She added that no farm would be left behind." alone leaves the reader asking
+            # who: the sentence before it, naming her, comes with it.
+            previous = max((n for n in sentence.neighbours if n[1] <= start), default=None)
+            before = previous and by_key.get((key[0], *previous))
+            text = document_texts[key[0]]
+            if (before
+                    and (key[0], before.start, before.end) not in used
+                    and _said(text[before.start:before.end]) not in by_text
+                    and not before.heading and mentions_any(text[before.start:before.end], names)
+                    and "\n\n" not in text[before.end:start]):
+                start = before.start
+                used.add((key[0], before.start, before.end))
+                joined = before
         if len(quotes) >= limit:
             continue  # still read: the same words elsewhere are cited as "also in"
         text = document_texts[sentence.hit.doc_id][start:end]
@@ -1017,3 +1040,109 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
         "unmatched_terms": float(keyword.unmatched_content_terms()),
         "unmatched_names": float(keyword.unmatched_names()),
     }
+
+
+# "She married the painter Declan Rourke" answers "Who was Orla Fennimore's husband?" in a
+# biography where "She" is Fennimore, but shares none of the name's words, so any sentence
+# that names her outranks it. A sentence whose first reference to anyone is "he", "she",
+# "his" or "her" is read with the names of the sentence it refers back to: the nearest
+# before it, past headings and other such sentences, that names someone the question does.
+_PERSONAL_PRONOUN = frozenset({"he", "she"})
+_POSSESSIVE_OPENING = frozenset({"his", "her"})
+"""A sentence opening on "His" or "Her" ("Her 1979 book sold...") is about that person too;
+inside a sentence they, and "him", are more often an object ("walked him to the door")."""
+_NOT_A_NAME = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "i"})
+_REFERENCE_WORD = re.compile(r"[^\W\d_][\w’'-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+|\n\s*")
+REFERS_BACK_SENTENCES = 8
+"""Sentences walked back from a "she" sentence for the name it refers to."""
+REFERS_BACK_CHARS = 3000
+
+
+def starts_with_pronoun(sentence: str) -> bool:
+    """Whether the first person `sentence` refers to is "he" or "she", before any
+    capitalised word but its first ("In 1967 she joined..."), or it opens on "His" or
+    "Her" ("Her book sold...")."""
+    for i, match in enumerate(_REFERENCE_WORD.finditer(sentence)):
+        word = match.group().lower()
+        if word in _PERSONAL_PRONOUN or (i == 0 and word in _POSSESSIVE_OPENING):
+            return True
+        if match.group()[0].isupper() and word not in _NOT_A_NAME and not (
+                i == 0 and word in _stop_words()):
+            return False
+    return False
+
+
+def first_named(sentence: str) -> str:
+    """The first name `sentence` gives, as its run of capitalised words ("Luis Pereira" of
+    "The claimant, Luis Pereira, worked..."), passing over a possessive ("Brightwell's head
+    of safety, Dana Whitfield, said": "Dana Whitfield"); empty when "he" or "she" comes
+    first, or no name."""
+    run: list[str] = []
+    end = 0
+    for i, match in enumerate(_REFERENCE_WORD.finditer(sentence)):
+        word = match.group()
+        if run and sentence[end:match.start()].strip():  # a comma or bracket ends a name
+            return " ".join(run)
+        end = match.end()
+        capitalised = word[0].isupper() and word.lower() not in _NOT_A_NAME and not (
+            i == 0 and word.lower() in _stop_words())
+        if not run and (word.lower() in _PERSONAL_PRONOUN
+                        or (i == 0 and word.lower() in _POSSESSIVE_OPENING)):
+            return ""
+        if capitalised:
+            run.append(word)
+            if re.search(r"['’]s?$", word):  # a possessive: the name is whose, not who
+                run = []
+            continue
+        if run:
+            return " ".join(run)
+    return " ".join(run)
+
+
+def referent_names(text: str, start: int, names: Iterable[str]) -> list[str]:
+    """The names of `names` that a "she" sentence starting at `start` of `text` refers to:
+    those named by the nearest sentence before it that names anyone, passing over headings
+    and sentences that themselves begin with "he" or "she". Empty when that sentence names
+    none of them, or none is found close enough."""
+    names = [n for n in names if any(len(w) >= 3 for w in _WORD.findall(n))]
+    if not names:
+        return []
+    before = text[max(0, start - REFERS_BACK_CHARS):start]
+    pieces = [p.strip() for p in _SENTENCE_END.split(before)]
+    walked = 0
+    for piece in reversed(pieces):
+        if not piece or not _REFERENCE_WORD.search(piece):
+            continue
+        heading = not _ENDS_AS_SENTENCE.search(piece) and _words(piece) < HEADING_MAX_WORDS
+        if not heading and not starts_with_pronoun(piece):
+            # The subject is who it names first; a sentence naming no one ends the search.
+            subject = first_named(piece)
+            return [n for n in names if subject and mentions_any(subject, [n])]
+        walked += 1
+        if walked >= REFERS_BACK_SENTENCES:
+            return []
+    return []
+
+
+def referred_terms(text: str, spans: Iterable[tuple[int, int]], terms: list[list[str]],
+                   names: list[str]) -> list[list[str]]:
+    """For each sentence (its span in `text` and its terms), the terms of the question's
+    names it refers to as "she" or "he" without giving them; empty for the others."""
+    name_terms = {n: answer_terms([n])[0] for n in names}
+    given = {t for ts in name_terms.values() for t in ts}
+    return [[t for n in referent_names(text, start, names) for t in name_terms[n]]
+            if given and given.isdisjoint(words) and starts_with_pronoun(text[start:end])
+            else [] for (start, end), words in zip(spans, terms, strict=True)]
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    """English function words ("From", "After", "During"): a sentence's first word is
+    capitalised whether or not it is a name. spaCy's list, which is larger than BM25's."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)

@@ -587,9 +587,12 @@ class Index:
         alone = self._alone_sims(chunks, texts, vector)
         terms = [answering.answer_terms([texts[h.doc_id][a:b] for a, b in sp])
                  for h, sp in zip(hits, spans, strict=True)]
-        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query,
-                                           alone_sims=alone)
         names = names_in(query)
+        # A sentence that calls the question's subject "she" ranks as if it gave her name.
+        referred = [answering.referred_terms(texts[h.doc_id], sp, words, names)
+                    for h, sp, words in zip(hits, spans, terms, strict=True)]
+        scored = answering.score_sentences(hits, spans, sims, terms, query_terms, query,
+                                           alone_sims=alone, referred=referred)
         asked = query_terms - answering.question_words()
         if s.reader:
             from .reader import CANDIDATES, rerank, shared_reader

@@ -119,4 +119,5 @@ def test_with_logins_the_app_refuses_clients_without_one(tmp_path, fake_settings
         client = gradio_client.Client(url, auth=("ana", "s3cret:with:colons"), verbose=False)
         result = client.predict("Who is Ines Varga?", json.dumps([]), api_name="/ask")
         assert result["quotes"][0]["text"] == (
-            "The harbour master, Ines Varga, has run the port since 2019.")
+            "The harbour master, Ines Varga, has run the port since 2019. She inspects the "
+            "cranes every Monday.")
