@@ -1057,15 +1057,21 @@ _NOT_A_NAME = frozenset({
     "october", "november", "december", "i"})
 _REFERENCE_WORD = re.compile(r"[^\W\d_][\w’'-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+|\n\s*")
-REFERS_BACK_SENTENCES = 8
-"""Sentences walked back from a "she" sentence for the name it refers to."""
-REFERS_BACK_CHARS = 3000
+_OPENING_THEN_PRONOUN = re.compile(r"[^,.;:!?\"“”]{0,100},\s+(?:he|she)\b")
+"""An opening phrase, then "he" or "she": "Born in the mining town of Kiruna, he was..."."""
+_MENTIONS_PERSON = re.compile(r"\b(?:he|she|his|her|him)\b", re.IGNORECASE)
+REFERS_BACK_SENTENCES = 20
+"""Sentences walked back from a "she" sentence for the name it refers to: a profile may
+call its subject "he" for paragraphs on end."""
+REFERS_BACK_CHARS = 6000
 
 
 def starts_with_pronoun(sentence: str) -> bool:
     """Whether the first person `sentence` refers to is "he" or "she", before any
     capitalised word but its first ("In 1967 she joined..."), or it opens on "His" or
     "Her" ("Her book sold...")."""
+    if _OPENING_THEN_PRONOUN.match(sentence):
+        return True
     for i, match in enumerate(_REFERENCE_WORD.finditer(sentence)):
         word = match.group().lower()
         if word in _PERSONAL_PRONOUN or (i == 0 and word in _POSSESSIVE_OPENING):
@@ -1076,17 +1082,21 @@ def starts_with_pronoun(sentence: str) -> bool:
     return False
 
 
-def first_named(sentence: str) -> str:
+def first_named(sentence: str, context: str = "") -> str:
     """The first name `sentence` gives, as its run of capitalised words ("Luis Pereira" of
     "The claimant, Luis Pereira, worked..."), passing over a possessive ("Brightwell's head
     of safety, Dana Whitfield, said": "Dana Whitfield"); empty when "he" or "she" comes
-    first, or no name."""
+    first, or no name. A lone capitalised word opening the sentence ("Colleagues said...")
+    is a name only where `context` (the text around) capitalises it mid-sentence too."""
+    if _OPENING_THEN_PRONOUN.match(sentence):
+        return ""
     run: list[str] = []
     end = 0
-    for i, match in enumerate(_REFERENCE_WORD.finditer(sentence)):
+    matches = list(_REFERENCE_WORD.finditer(sentence))
+    for i, match in enumerate(matches):
         word = match.group()
         if run and sentence[end:match.start()].strip():  # a comma or bracket ends a name
-            return " ".join(run)
+            break
         end = match.end()
         capitalised = word[0].isupper() and word.lower() not in _NOT_A_NAME and not (
             i == 0 and word.lower() in _stop_words())
@@ -1099,33 +1109,66 @@ def first_named(sentence: str) -> str:
                 run = []
             continue
         if run:
-            return " ".join(run)
+            break
+    if matches and run == [matches[0].group()] and context and not re.search(
+            rf"[\w,;:] {re.escape(run[0])}\b", context):
+        # "Colleagues", "Born": capitalised only as a sentence's first word.
+        return first_named(sentence[matches[0].end():]) if len(matches) > 1 else ""
     return " ".join(run)
 
 
 def referent_names(text: str, start: int, names: Iterable[str]) -> list[str]:
-    """The names of `names` that a "she" sentence starting at `start` of `text` refers to:
-    those named by the nearest sentence before it that names anyone, passing over headings
-    and sentences that themselves begin with "he" or "she". Empty when that sentence names
-    none of them, or none is found close enough."""
+    """The names of `names` that a "she" sentence starting at `start` of `text` refers to
+    (`referred_subject`); empty when it refers to none of them."""
     names = [n for n in names if any(len(w) >= 3 for w in _WORD.findall(n))]
-    if not names:
-        return []
+    subject = referred_subject(text, start) if names else ""
+    return [n for n in names if subject and mentions_any(subject, [n])]
+
+
+def referred_subject(text: str, start: int) -> str:
+    """Who a "she" sentence starting at `start` of `text` refers to: the name the nearest
+    sentence before it gives first (`first_named`), passing over headings and sentences
+    that themselves begin with "he" or "she". Empty when that sentence names no one first,
+    or none is found close enough."""
     before = text[max(0, start - REFERS_BACK_CHARS):start]
-    pieces = [p.strip() for p in _SENTENCE_END.split(before)]
     walked = 0
-    for piece in reversed(pieces):
+    for piece in reversed([p.strip() for p in _SENTENCE_END.split(before)]):
         if not piece or not _REFERENCE_WORD.search(piece):
             continue
         heading = not _ENDS_AS_SENTENCE.search(piece) and _words(piece) < HEADING_MAX_WORDS
-        if not heading and not starts_with_pronoun(piece):
-            # The subject is who it names first; a sentence naming no one ends the search.
-            subject = first_named(piece)
-            return [n for n in names if subject and mentions_any(subject, [n])]
+        if not heading:
+            # The subject is who it names first. A sentence naming no one ends the search,
+            # unless it too speaks of a "he" or "she" ("A footbridge he designed...").
+            subject = first_named(piece, text)
+            if subject or not _MENTIONS_PERSON.search(piece):
+                return subject
         walked += 1
         if walked >= REFERS_BACK_SENTENCES:
-            return []
-    return []
+            return ""
+    return ""
+
+
+SUBJECT_GIVEN_MIN_WORDS = 6
+"""A shorter "he" sentence ("He was 86.") is embedded as it stands: with the name in its
+place, the name alone would make it close to any question about that person."""
+
+
+def names_by_pronoun(sentence: str) -> bool:
+    """Whether `sentence` is read alone with the name its "he" or "she" stands for: it
+    opens on the pronoun (`starts_with_pronoun`) and says enough besides."""
+    return _words(sentence) >= SUBJECT_GIVEN_MIN_WORDS and starts_with_pronoun(sentence)
+
+
+def with_subject(sentence: str, subject: str) -> str:
+    """`sentence` with the "he" or "she" it opens on (or its opening "His"/"Her") given as
+    `subject`: "He is succeeded by Amina Rask." -> "Karsten Ølberg is succeeded by Amina
+    Rask.", the sentence as it reads on its own."""
+    for i, match in enumerate(_REFERENCE_WORD.finditer(sentence)):
+        word = match.group().lower()
+        if word in _PERSONAL_PRONOUN or (i == 0 and word in _POSSESSIVE_OPENING):
+            name = subject if word in _PERSONAL_PRONOUN else f"{subject}’s"
+            return sentence[:match.start()] + name + sentence[match.end():]
+    return sentence
 
 
 def referred_terms(text: str, spans: Iterable[tuple[int, int]], terms: list[list[str]],

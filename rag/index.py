@@ -699,11 +699,17 @@ class Index:
         keys = []
         for chunk in chunks:
             text = texts[chunk.doc_id]
-            row = [text_hash(text[a:b]) for a, b in chunk.sentences]
+            # A sentence that calls someone "he" or "she" reads alone with the name in its
+            # place ("He is succeeded by Amina Rask" as "Karsten Ølberg is succeeded...").
+            alone = [answering.with_subject(text[a:b], subject)
+                     if answering.names_by_pronoun(text[a:b])
+                     and (subject := answering.referred_subject(text, a)) else text[a:b]
+                     for a, b in chunk.sentences]
+            row = [text_hash(t) for t in alone]
             keys.append(row)
-            for key, (a, b) in zip(row, chunk.sentences, strict=True):
+            for key, sentence in zip(row, alone, strict=True):
                 if key not in self._alone:
-                    wanted[key] = text[a:b]
+                    wanted[key] = sentence
         with self._lock:
             missing = {k: t for k, t in wanted.items() if k not in self._alone}
         if missing:

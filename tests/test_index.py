@@ -1426,6 +1426,22 @@ def test_a_sentence_that_calls_the_subject_she_holds_her_name():
     news = "Kim Jong Un spoke first. Putin then took the floor. He praised the treaty."
     assert referent_names(news, news.index("He"), ["Kim Jong Un"]) == []
 
+    # Read alone, such a sentence has the name in the pronoun's place (when long enough).
+    from rag.answer import names_by_pronoun, referred_subject, with_subject
+
+    assert referred_subject(biography, retired) == "Orla Fennimore"
+    assert with_subject("In 1967 she joined the Institute.", "Orla Fennimore") == \
+        "In 1967 Orla Fennimore joined the Institute."
+    assert with_subject("Her book sold well.", "Orla Fennimore") == \
+        "Orla Fennimore’s book sold well."
+    assert names_by_pronoun("In 1967 she joined the Marine Institute.")
+    assert not names_by_pronoun("He was 86.")  # the name alone would make it close
+    obituary = ("Teodor Lindqvist died on 2 October. Born in Kiruna, he was the youngest of "
+                "five. Colleagues remembered his temper. A footbridge he designed bounced. "
+                "He wrote a memoir.")
+    assert referred_subject(obituary, obituary.index("He wrote")) == "Teodor Lindqvist"
+    assert first_named("Colleagues remembered his temper.", obituary) == ""
+    assert first_named("Born in Kiruna, he was the youngest.") == ""
     born = (biography.index("Orla Fennimore was"), biography.index(" She studied"))
     assert referred_terms(biography, [born, (retired, len(biography))],
                           [["orla", "fennimor", "born", "cobh"], ["retir", "2003"]],
@@ -1437,3 +1453,11 @@ def test_a_sentence_that_calls_the_subject_she_holds_her_name():
     index.add_bytes(biography.encode(), name="fennimore.md")
     answer = index.ask("When did Orla Fennimore retire?")
     assert answer.quotes[0].text == "She retired in 2003." and not answer.abstained
+    # Read alone as "Teodor Lindqvist's daughter, Marta, said...": first, where the
+    # sentence naming him came first before.
+    index.add_bytes(b"Teodor Lindqvist, whose bridges carry traffic across three continents, "
+                    b"died on 2 October at his home in Uppsala. He was 86. His daughter, "
+                    b"Marta, said the cause was heart failure.\n\nBorn in Kiruna, he was the "
+                    b"youngest of five children.", name="obituary.txt")
+    answer = index.ask("What was the cause of Teodor Lindqvist's death?")
+    assert "the cause was heart failure" in answer.quotes[0].text
