@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -802,6 +803,7 @@ class Index:
                     self._store.save(staging)
                     self._documents.save(staging)
                     manifest = self.manifest()
+                manifest["text_digests"] = text_digests(staging)
                 # The manifest goes last: a folder without one is never taken for an index.
                 (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
                 _fsync_tree(staging)
@@ -845,6 +847,7 @@ class Index:
         cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite") if cache_dir else None
         embedder = Embedder(settings.model, batch_size=settings.batch_size, cache=cache)
         try:
+            _check_text_digests(folder, manifest)
             documents = DocumentTable.load(folder)
             store = load_store(settings, folder, manifest["dimension"])
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
@@ -1095,10 +1098,52 @@ def _sources_of(documents: Iterable[Document | str | None], folder: str | Path) 
     return derived
 
 
+TEXT_FILES = ("document_texts.bin", "passage_texts.bin")
+"""The saved texts, read a slice at a time as answers need them: a damaged byte would be
+quoted as the document's words, so a save records their digests and a load checks them."""
+
+
+def text_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of each of TEXT_FILES in `folder` (those there: a Milvus store keeps its
+    passages' texts itself)."""
+    digests = {}
+    for name in TEXT_FILES:
+        path = folder / name
+        if path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as file:
+                while block := file.read(1 << 20):
+                    digest.update(block)
+            digests[name] = digest.hexdigest()
+    return digests
+
+
+def _check_text_digests(folder: Path, manifest: dict) -> None:
+    """ValueError naming a saved text file that is not what was saved (an index saved
+    before digests were recorded is not checked)."""
+    recorded = manifest.get("text_digests")
+    if not isinstance(recorded, dict):
+        return
+    found = text_digests(folder)
+    for name, digest in recorded.items():
+        if name not in found:
+            raise ValueError(f"{name} is missing")
+        if found[name] != digest:
+            raise ValueError(f"{name} is not the file that was saved (its digest differs)")
+
+
 def _saved_documents(folder: Path) -> list[Document]:
     """The documents, with their texts, of the index saved in `folder`, read without its
-    manifest; none when they cannot be read."""
+    manifest; none when they cannot be read, or the texts are not those saved."""
     try:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        recorded = manifest.get("text_digests") if isinstance(manifest, dict) else None
+        if isinstance(recorded, dict) and "document_texts.bin" in recorded and \
+                text_digests(folder).get("document_texts.bin") != recorded["document_texts.bin"]:
+            raise ValueError("document_texts.bin is not the file that was saved")
         return list(DocumentTable.load(folder).documents())
     except (OSError, ValueError, KeyError, TypeError) as error:
         log.warning("the documents of the index in %s cannot be read: %s", folder, error)

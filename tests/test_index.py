@@ -397,6 +397,28 @@ def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
     assert rag.Index.load(folder).search("harbour", k=1) == reopened.search("harbour", k=1)
 
 
+def test_saved_texts_overwritten_in_place_are_found_out(index, tmp_path, fake_settings):
+    # Bytes changed without changing a file's length: before, the index opened as
+    # "unchanged" and quoted the changed words, or failed on every question.
+    folder = tmp_path / "ix"
+    index.save(folder)
+    texts = folder / "passage_texts.bin"
+    texts.write_bytes(texts.read_bytes().replace(b"harbour", b"harb0ur"))
+    with pytest.raises(IndexFormatError, match="passage_texts.bin is not the file that was saved"):
+        rag.Index.load(folder)
+    reopened, _ = rag.Index.open(None, folder, settings=fake_settings)  # rebuilt from the texts
+    assert "harbour" in reopened.search("harbour", k=1)[0].text
+
+    documents = folder / "document_texts.bin"
+    documents.write_bytes(documents.read_bytes().replace(b"harbour", b"harb0ur"))
+    with pytest.raises(IndexFormatError, match="document_texts.bin is not the file"):
+        rag.Index.open(None, folder, settings=fake_settings)  # nothing to rebuild it from
+    reopened, changes = rag.Index.open([DATA], folder, settings=fake_settings)
+    assert len(changes["added"]) == 3 and "harb0ur" not in "".join(
+        d.text for d in reopened.documents())
+    assert "text_digests" in json.loads((folder / "manifest.json").read_text())
+
+
 def test_a_damaged_manifest_never_turns_the_index_into_the_seeds(tmp_path, fake_settings,
                                                                  monkeypatch):
     """The index is rebuilt from the documents it held (texts added from bytes too), and
