@@ -155,8 +155,12 @@ def expand_paths(paths: Iterable[str | Path], report: LoadReport) -> list[Path]:
                     report.problems.append(UnsupportedFileError(
                         str(child), f"'{child.suffix or child.name}' files are not read",
                         f"supported types: {SUPPORTED}"))
-        elif path.exists():
+        elif path.is_file():
             files.append(path)
+        elif path.exists():  # reading a pipe named directly would wait for a writer forever
+            report.problems.append(DocumentError(
+                str(path), "not a regular file (a pipe, a socket or a device)",
+                "point it at a file, or leave it out"))
         else:
             report.problems.append(DocumentError(
                 str(path), "no such file or folder", "check the path"))

@@ -426,3 +426,13 @@ def test_a_pipe_or_a_dangling_link_in_a_folder_is_reported_not_passed_over(tmp_p
     problems = {os.path.basename(p.source): p.problem for p in report.problems}
     assert problems == {"gone.txt": "a link to nothing",
                         "pipe.txt": "not a regular file (a pipe, a socket or a device)"}
+
+
+def test_a_pipe_named_directly_is_reported_not_read(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")  # before, reading it waited for a writer forever
+    report = load_documents([tmp_path / "pipe.txt"], max_bytes=1_000_000)
+    assert report.documents == []
+    assert [p.problem for p in report.problems] == [
+        "not a regular file (a pipe, a socket or a device)"]
