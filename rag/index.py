@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -95,6 +96,9 @@ class Index:
         """The files and folders this index mirrors (absolute paths): those it was built or
         last refreshed from, and those added since. Saved with it: `Index.open` without
         paths brings it up to date with these."""
+        self._saved_as: tuple[Path, str] | None = None
+        """The folder this index was loaded from or last saved to, and that save's id: a
+        save there after another process saved would drop that process's changes."""
 
     # --- construction -------------------------------------------------------------------
 
@@ -790,6 +794,7 @@ class Index:
         # One save of a folder at a time, from any thread or process: two swapping it in
         # at once removed each other's files.
         with _folder_lock(folder, exclusive=True):
+            self._check_not_saved_since(folder)
             try:
                 _remove_abandoned_saves(folder)
                 staging = Path(tempfile.mkdtemp(
@@ -804,10 +809,12 @@ class Index:
                     self._documents.save(staging)
                     manifest = self.manifest()
                 manifest["text_digests"] = text_digests(staging)
+                manifest["save_id"] = uuid.uuid4().hex
                 # The manifest goes last: a folder without one is never taken for an index.
                 (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
                 _fsync_tree(staging)
                 _swap_in(staging, folder)
+                self._saved_as = (folder.resolve(), manifest["save_id"])
             except BaseException as error:
                 shutil.rmtree(staging, ignore_errors=True)
                 if isinstance(error, OSError) and not isinstance(error, BriefingError):
@@ -815,6 +822,22 @@ class Index:
                                          f"{error.strerror or error}") from error
                 raise
         return folder
+
+    def _check_not_saved_since(self, folder: Path) -> None:
+        """IndexSaveError when another process (or another Index) saved `folder` after
+        this index was loaded from it or last saved it: each save writes what its own
+        process holds, so saving now would silently drop that save's changes."""
+        if self._saved_as is None or self._saved_as[0] != folder.resolve():
+            return
+        try:
+            current = json.loads((folder / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return  # gone or damaged: nothing there to keep
+        if isinstance(current, dict) and str(current.get("save_id", "")) != self._saved_as[1]:
+            raise IndexSaveError(
+                f"The index in {folder} was saved by another process after this one loaded "
+                "it; saving now would drop that save's changes. Load it again (Index.load or "
+                "Index.open, or restart) and redo this change.")
 
     @classmethod
     def load(cls, folder: str | Path, *, settings: Settings | None = None,
@@ -859,6 +882,7 @@ class Index:
             raise IndexFormatError(f"The index in {folder} is damaged: documents.jsonl does not "
                                    f"match manifest.json. Rebuild it: briefing index --out {folder}")
         index = cls(settings=settings, store=store, documents=documents, embedder=embedder)
+        index._saved_as = (folder.resolve(), str(manifest.get("save_id", "")))
         index.sources = [p for p in manifest.get("sources", ()) if isinstance(p, str)]
         return index
 

@@ -334,6 +334,12 @@ def test_saved_texts_that_are_not_text_are_reported_not_crashed(index, tmp_path,
     data = bytearray((folder / name).read_bytes())
     data[::7] = b"\xc6" * len(data[::7])  # same length: only reading the text shows it
     (folder / name).write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=f"{name} is not the file that was saved"):
+        rag.Index.load(folder)
+    # Saved before digests were recorded: reading the text shows it.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["text_digests"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexFormatError, match=f"{name} holds bytes that are not text"):
         loaded = rag.Index.load(folder)
         for document in loaded.documents():
@@ -395,6 +401,25 @@ def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
     # Rebuilt from the documents it held, which its files have not changed since.
     assert len(changes["unchanged"]) == 3 and not changes["added"] + changes["removed"]
     assert rag.Index.load(folder).search("harbour", k=1) == reopened.search("harbour", k=1)
+
+
+def test_a_save_never_drops_another_processs_save(index, tmp_path):
+    folder = tmp_path / "ix"
+    index.save(folder)
+    first, second = rag.Index.load(folder), rag.Index.load(folder)
+    first.add_bytes(b"Owls hunt at night.", name="owls.txt")
+    first.save(folder)
+    second.add_bytes(b"Bats hunt at dusk.", name="bats.txt")
+    with pytest.raises(rag.IndexSaveError, match="saved by another process after this one "
+                                                  "loaded it"):
+        second.save(folder)
+    first.add_bytes(b"Moles dig.", name="moles.txt")
+    first.save(folder)  # its own saves follow one another
+    titles = {d.title for d in rag.Index.load(folder).documents()}
+    assert {"Owls hunt at night.", "Moles dig."} <= titles and "Bats hunt at dusk." not in titles
+    second.save(tmp_path / "elsewhere")  # another folder: nothing to drop
+    with pytest.raises(rag.IndexSaveError):
+        index.save(folder)  # it saved there first, before the others
 
 
 def test_saved_texts_overwritten_in_place_are_found_out(index, tmp_path, fake_settings):
