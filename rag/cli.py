@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"briefing: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # Saves are atomic: an interrupted one leaves the index as it was last saved.
+        print("briefing: interrupted (an index folder keeps its last complete save)",
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of our output left (`briefing ask ... | head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1499,3 +1499,15 @@ def test_a_model_folder_that_is_not_there_is_named_before_any_index_work(tmp_pat
     err = capsys.readouterr().err
     assert code == 2 and "no such folder" in err and "briefing index" not in err
     assert not (tmp_path / "ix").exists()
+
+
+def test_an_interrupted_command_says_so(monkeypatch, capsys, tmp_path):
+    import rag.index
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rag.index.Index, "open", interrupted)
+    assert cli(["index", str(tmp_path), "--index", str(tmp_path / "ix")]) == 130
+    assert capsys.readouterr().err == (
+        "briefing: interrupted (an index folder keeps its last complete save)\n")
