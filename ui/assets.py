@@ -163,8 +163,9 @@ body:not(.dark) .gradio-container button.source { color: #1d4ed8; }
                                  padding: 0 1px; }
 .quote mark { font-weight: 500; }
 .whole-question summary { cursor: pointer; font-size: 0.85rem; }
+.question p:has(+ .whole-question[open]) { display: none; }  /* the cut one, once opened */
 .whole-question p { white-space: pre-wrap; }
-.doc-text mark.hl.closest { background: #e5e7eb; outline: 1px dashed #6b7280; }
+.doc-text mark.hl.closest { background: #e5e7eb; }
 button.cite { border: none; background: none; color: var(--color-accent); font-weight: 600;
               cursor: pointer; padding: 0 0.15rem; font-size: 0.9em; }
 button.cite:hover, button.source:hover { text-decoration: underline; }
