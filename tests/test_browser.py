@@ -256,7 +256,13 @@ def test_a_reload_keeps_a_question_on_its_way_and_one_not_yet_asked(page):
     page.wait_for_function("(sessionStorage.getItem('briefing-conversation') || '')"
                            ".includes('Tongfi')")
     page.reload(wait_until="domcontentloaded")
-    page.wait_for_function("document.querySelectorAll('.turn .answer').length == 1")
+    try:  # asked again after the reload, on a machine perhaps busy with other tests
+        page.wait_for_function("document.querySelectorAll('.turn .answer').length == 1",
+                               timeout=90_000)
+    except Exception as error:  # say what the page showed instead
+        shown = page.locator(".conversation").inner_text()[:600]
+        raise AssertionError(f"{page.locator('.turn').count()} turns after the reload, "
+                             f"{page.locator('.turn .answer').count()} answered: {shown}") from error
     assert "Who is Tongfi Kim?" in page.locator(".turn").first.inner_text()
     box = page.locator("#question textarea")
     box.fill("A draft about Kamikawa")  # typed, not asked
