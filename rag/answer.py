@@ -1044,9 +1044,11 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
 
 # "She married the painter Declan Rourke" answers "Who was Orla Fennimore's husband?" in a
 # biography where "She" is Fennimore, but shares none of the name's words, so any sentence
-# that names her outranks it. A sentence whose first reference to anyone is "he", "she",
-# "his" or "her" is read with the names of the sentence it refers back to: the nearest
-# before it, past headings and other such sentences, that names someone the question does.
+# that names her outranks it. A sentence whose first reference to anyone is "he" or "she"
+# (or that opens on "His" or "Her") is read as referring to the name the nearest sentence
+# before it gives first (`referred_subject`): it ranks as if it held that name
+# (`referred_terms`), is embedded alone with the name in the pronoun's place (`with_subject`,
+# in rag.index), and is quoted with the sentence before it that gives the name.
 _PERSONAL_PRONOUN = frozenset({"he", "she"})
 _POSSESSIVE_OPENING = frozenset({"his", "her"})
 """A sentence opening on "His" or "Her" ("Her 1979 book sold...") is about that person too;
@@ -1131,6 +1133,7 @@ def referred_subject(text: str, start: int) -> str:
     that themselves begin with "he" or "she". Empty when that sentence names no one first,
     or none is found close enough."""
     before = text[max(0, start - REFERS_BACK_CHARS):start]
+    around = before + text[start:start + REFERS_BACK_CHARS]  # not a whole long document
     walked = 0
     for piece in reversed([p.strip() for p in _SENTENCE_END.split(before)]):
         if not piece or not _REFERENCE_WORD.search(piece):
@@ -1139,7 +1142,7 @@ def referred_subject(text: str, start: int) -> str:
         if not heading:
             # The subject is who it names first. A sentence naming no one ends the search,
             # unless it too speaks of a "he" or "she" ("A footbridge he designed...").
-            subject = first_named(piece, text)
+            subject = first_named(piece, around)
             if subject or not _MENTIONS_PERSON.search(piece):
                 return subject
         walked += 1
