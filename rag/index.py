@@ -260,6 +260,7 @@ class Index:
         view = Index(settings=settings, store=self._store, documents=self._documents,
                      embedder=self._embedder)
         view._lock = self._lock
+        view._saved_as = self._saved_as  # saved in its stead (`serve --reader`), it checks too
         return view
 
     def add_bytes(self, data: bytes, *, name: str, source: str | None = None) -> Document:

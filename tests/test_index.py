@@ -417,6 +417,8 @@ def test_a_save_never_drops_another_processs_save(index, tmp_path):
     first.save(folder)  # its own saves follow one another
     titles = {d.title for d in rag.Index.load(folder).documents()}
     assert {"Owls hunt at night.", "Moles dig."} <= titles and "Bats hunt at dusk." not in titles
+    with pytest.raises(rag.IndexSaveError):  # a view of it checks as it would
+        second.configure(top_k=3).save(folder)
     second.save(tmp_path / "elsewhere")  # another folder: nothing to drop
     with pytest.raises(rag.IndexSaveError):
         index.save(folder)  # it saved there first, before the others
