@@ -100,7 +100,15 @@ TAKE_QUESTION_JS = """(question) => {
 KEEP_JS = """(value) => {
   try { sessionStorage.setItem('%s', JSON.stringify(value ?? [])); } catch (error) {}
 }"""
+# "New conversation" empties the box in the page as it is clicked: a draft restored after a
+# reload (KEPT_JS) that the page's state had not yet taken in stayed in the box when only
+# the server's reply emptied it.
 FORGET_DRAFT_JS = """() => {
+  const box = document.querySelector('#question textarea');
+  if (box && box.value) {
+    box.value = '';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }
   try { sessionStorage.removeItem('briefing-draft'); } catch (error) {}
 }"""
 KEPT_JS = """() => {
@@ -607,7 +615,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                 **answering).then(handlers.remember, [turns], kept, **keeping).then(
                 None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
         new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
-                       **private).then(handlers.remember, [turns], kept, **keeping).then(
+                       js=FORGET_DRAFT_JS, **private).then(handlers.remember, [turns], kept, **keeping).then(
             None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping).then(
             None, None, None, js=FORGET_DRAFT_JS, **keeping)
         chat.cite(handlers.open_source, None, viewer, **private)
