@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime, timezone
@@ -203,17 +203,20 @@ class Index:
         return [c for c in chunks if doc_id is None or c.doc_id == doc_id]
 
     def add(self, paths: str | Path | Iterable[str | Path], *,
-            progress: Progress = None) -> LoadReport:
+            progress: Progress = None, names: Mapping[str | Path, str] | None = None) -> LoadReport:
         """Add (or update, when the file changed) the documents under `paths`.
 
         Returns what was loaded and what could not be; nothing already indexed is lost.
-        A path that does not exist raises DocumentError and adds nothing.
+        A path that does not exist raises DocumentError and adds nothing. `names` gives the
+        name a file is known by where it is stored under another (an upload kept under a
+        generated name): a document with no title line is titled by it.
         """
         if paths is None:
             raise DocumentError("None", "add needs the files or folders to add",
                                 "give a path or a list of them")
         _require_existing(paths, doing="add")
-        report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
+        report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes,
+                                names=names)
         failed = self._index_documents(report.documents, progress=progress)
         report.documents = [d for d in report.documents
                             if not any(p.source == d.source for p in failed)]

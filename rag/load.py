@@ -13,7 +13,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from html import escape as html_escape
@@ -99,12 +99,17 @@ class LoadReport:
     problems: list[DocumentError] = field(default_factory=list)
 
 
-def load_documents(paths: Iterable[str | Path], *, max_bytes: int) -> LoadReport:
+def load_documents(paths: Iterable[str | Path], *, max_bytes: int,
+                   names: Mapping[Path, str] | None = None) -> LoadReport:
     """Load every supported file under `paths` (files or folders, searched recursively).
 
     A file that cannot be loaded is reported in `LoadReport.problems`, never dropped
     silently; hidden files and folders (names starting with '.') are not searched.
+    `names` gives the name a file is known by where it is stored under another (an upload
+    kept as "80af75….txt" is "reservoir-update.txt"), keyed by resolved path: a document
+    whose text opens with no title line is titled by that name.
     """
+    names = {Path(k).resolve(): v for k, v in (names or {}).items()}
     report = LoadReport()
     seen: set[Path] = set()
     for path in expand_paths(paths, report):
@@ -115,7 +120,8 @@ def load_documents(paths: Iterable[str | Path], *, max_bytes: int) -> LoadReport
         try:
             # Its source is recorded whole: a relative one would name another file (or
             # none) once the index is used from another folder.
-            report.documents.append(load_file(resolved, max_bytes=max_bytes))
+            report.documents.append(load_file(resolved, max_bytes=max_bytes,
+                                              name=names.get(resolved)))
         except DocumentError as error:
             log.warning("skipped %s", error)
             report.problems.append(error)
@@ -184,8 +190,9 @@ def _briefing_folders(root: Path) -> set[Path]:
     return found
 
 
-def load_file(path: str | Path, *, max_bytes: int) -> Document:
-    """Load one file. Raises `DocumentError` (or a subclass) naming the file and the fix."""
+def load_file(path: str | Path, *, max_bytes: int, name: str | None = None) -> Document:
+    """Load one file; `name` (default: the file's) titles a document with no title line.
+    Raises `DocumentError` (or a subclass) naming the file and the fix."""
     path = Path(path)
     kind = kind_of(path.name, source=str(path))
     try:
@@ -198,7 +205,7 @@ def load_file(path: str | Path, *, max_bytes: int) -> Document:
     except OSError as error:
         raise DocumentError(str(path), f"cannot be read: {error.strerror or error}",
                             "check that it exists and is readable") from error
-    return load_bytes(data, name=path.name, source=str(path), kind=kind,
+    return load_bytes(data, name=name or path.name, source=str(path), kind=kind,
                       doc_id=document_id(path), max_bytes=max_bytes)
 
 
@@ -221,6 +228,8 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
             text, title = read_html(raw)
         elif kind is Kind.MARKDOWN:
             text, title = read_markdown(raw)
+            if not _reads_as_title(title) and text.strip() != title:
+                title = Path(name).name  # prose from the first line on, as in a text file
         else:
             text = normalize_text(raw)
             title = first_line_title(text)
@@ -232,7 +241,7 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
     stem = Path(name).stem
     return Document(
         id=doc_id or f"{slug(stem)}-{checksum[:8]}",
-        title=title or stem,
+        title=title or Path(name).name,
         source=source,
         kind=kind,
         text=text,
@@ -524,8 +533,8 @@ def read_html(raw: str) -> tuple[str, str]:
         if paragraph:
             paragraphs.append(paragraph)
     text = normalize_text("\n\n".join(paragraphs).replace(_INDENT, " ")) if paragraphs else ""
-    if not title and paragraphs:
-        title = paragraphs[0][:200]
+    if not title and paragraphs and _reads_as_title(first_line_title(paragraphs[0])):
+        title = paragraphs[0][:200]  # else titled by its file's name, as a text file is
     return text, first_line_title(title) if title else ""
 
 
@@ -682,7 +691,8 @@ def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...]
     meta_title = _WORD_PROCESSOR.sub("", str(meta_title)).strip()
     if _FILE_NAME.match(meta_title) or _NO_TITLE.match(meta_title) or _URL.match(meta_title):
         meta_title = ""  # a file's name, "Untitled", a browser's "about:blank" or a page's URL
-    title = meta_title[:200] or first_line
+    # Prose from the first line on is no title: titled by the file's name, as a text file.
+    title = meta_title[:200] or (first_line if _reads_as_title(first_line) else "")
     return text, tuple(pages), title
 
 

@@ -68,6 +68,24 @@ def test_an_upload_is_stored_under_a_generated_name_searchable_and_saved(tmp_pat
     assert changes["added"] == changes["removed"] == changes["updated"] == []
 
 
+def test_an_upload_with_no_title_line_is_titled_by_the_name_it_was_uploaded_under(
+        tmp_path, library, fake_settings):
+    # A browser review found "80af75279f0f7d78418bff45.txt", the stored copy's name, as the
+    # title in the table, the pickers, the citations and the viewer.
+    prose = ("The Lindmark reservoir stood at 23 percent of capacity at the end of February, "
+             "the lowest level recorded since measurements began in 1961.\n\nMore later.\n")
+    for name in ("reservoir-update.txt", "reservoir notes.md"):
+        document = library.add_upload(upload_file(tmp_path, name, prose.encode()), name=name)
+        assert document.title == name
+        prose = prose.replace("1961", "1962")  # not the same bytes again
+    html = f"<html><body><p>{prose.splitlines()[0]}</p></body></html>".encode()
+    document = library.add_upload(upload_file(tmp_path, "level.html", html), name="level.html")
+    assert document.title == "level.html"
+    assert titles(library)[-3:] == ["reservoir-update.txt", "reservoir notes.md", "level.html"]
+    reopened, _ = Library.open([UI_DATA], library.index_dir, settings=fake_settings)
+    assert titles(reopened)[-3:] == ["reservoir-update.txt", "reservoir notes.md", "level.html"]
+
+
 def test_a_pdf_upload_keeps_its_pages(tmp_path, library):
     pdf = make_pdf(["Cover page.", "The turnip harvest is blue."], title="Turnips")
     document = library.add_upload(upload_file(tmp_path, "t.pdf", pdf), name="t.pdf")

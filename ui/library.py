@@ -168,7 +168,7 @@ class Library:
         # Errors name the uploader's file, never the generated one in the uploads folder;
         # the log, whose loader warnings name the stored copy, says which upload it was.
         try:
-            report = self.index.add([stored], progress=progress)
+            report = self.index.add([stored], progress=progress, names={stored: name})
         except rag.DocumentError as error:  # every passage failed to embed
             log.warning("upload %r (stored as %s) not added: %s", name, stored.name, error)
             raise type(error)(name, error.problem, error.fix) from error
