@@ -12,6 +12,7 @@ beside it, so that words and meaning both match.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -117,6 +118,12 @@ def clean_history(history: object, *, max_chars: int) -> list[str]:
 # "☀️") are no words of it: searched, they moved the question's vector and added terms
 # found nowhere, enough to turn an answer into "the documents don't cover this".
 _MARKUP = re.compile(r"</?[A-Za-z!][^<>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+"""A pasted script or style element, whose content is no more a question's words than
+its tags are ("<script>alert(1)</script>Who is Paul Poast?")."""
+_EMPHASIS = re.compile(r"(?<![\w*_`])[*_`]+(?=\w)|(?<=\w)[*_`]+(?![\w*_`])")
+"""Markdown's emphasis and code marks around words, as pasted from notes ("Who is _Poast_?",
+"**Kim**"): "_poast_" is no word of any document. Not inside a word ("max_file_bytes")."""
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0E\uFE0F]")
 
 
@@ -124,9 +131,12 @@ def compatible(query: str) -> str:
     """The query as it is searched: in Unicode's compatibility form (NFKC), where full-width
     letters typed with an Asian keyboard ("Ｐｏａｓｔ"), ligatures ("ﬁ") and the like become
     the plain letters that documents and the embedding model's vocabulary use; without
-    markup tags or emoji, unless nothing else is left."""
+    markup tags (and scripts), Markdown's emphasis marks or emoji, unless nothing else is
+    left."""
     plain = unicodedata.normalize("NFKC", query)
-    stripped = _EMOJI.sub(" ", _MARKUP.sub(" ", plain))
+    # An escaped tag ("&lt;b&gt;Kim&lt;/b&gt;") is a tag, and "&amp;" is "&".
+    unescaped = html.unescape(plain) if "&" in plain else plain
+    stripped = _EMPHASIS.sub(" ", _EMOJI.sub(" ", _MARKUP.sub(" ", _SCRIPT.sub(" ", unescaped))))
     if stripped == plain:
         return plain
     stripped = re.sub(r"\s+(?=[?!.,;:]|$)", "", " ".join(stripped.split()))

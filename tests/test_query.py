@@ -210,6 +210,16 @@ def test_followup_names(question, expected):
     ("Is 3 < 5 and 7 > 2?", "Is 3 < 5 and 7 > 2?"),
     ("Ｐｏａｓｔ ﬁnds?", "Poast finds?"),
     ("😀", "😀"),  # nothing else: left for the empty-question message
+    # A browser review: a script's content was searched, and "_Poast_" was "none of the
+    # question's words is in the documents".
+    ("<script>alert(1)</script>Who is Paul Poast?", "Who is Paul Poast?"),
+    ("<SCRIPT type='x'>alert(1)", "<SCRIPT type='x'>alert(1)"),  # nothing else left
+    ("Who is _Poast_?", "Who is Poast?"),
+    ("What did **Kim** say about `Article 5`?", "What did Kim say about Article 5?"),
+    ("What does max_file_bytes do?", "What does max_file_bytes do?"),
+    ("Is 5*3 or 2_000 right?", "Is 5*3 or 2_000 right?"),
+    ("&lt;b&gt;Kim&lt;/b&gt; &amp; Putin", "Kim & Putin"),
+    ("Tom & Jerry?", "Tom & Jerry?"),
 ])
 def test_markup_and_emoji_are_not_searched(typed, searched):
     assert compatible(typed) == searched
