@@ -189,7 +189,9 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             if re.search(rf"\bthe {re.escape(name)}", previous, re.IGNORECASE):
                 topic = re.sub(r"^the\s+", "", topic, flags=re.IGNORECASE)  # not "the the"
             return previous.replace(name, topic, 1)
-        return f"{previous.rstrip('?.! ')} {topic}?"
+        # No name of its kind to stand in for ("Who is Paul Poast?", then "What about
+        # Japan?"): added to the end, it made "Who is Paul Poast Japan?"; searched with it.
+        return joined
     words = [w.lower() for w in _WORD.findall(question)]
     if _points_to_a_group(question, words) or _THAT_POINTS_BACK.search(question):
         return joined

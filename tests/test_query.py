@@ -60,7 +60,7 @@ def test_names_in_question():
      "How many points did the Broncos score?"),
     # A thing stands in for no date or amount ("Q3"); a quarter does.
     ("What about software and services?", ["What did carts bring in during Q3 2024?"],
-     "What did carts bring in during Q3 2024 software and services?"),
+     "What did carts bring in during Q3 2024: What about software and services?"),
     ("What about Q4?", ["What did carts bring in during Q3 2024?"],
      "What did carts bring in during Q4 2024?"),
     ("And why?", ["How did South Korea react to the treaty?"],
@@ -112,14 +112,16 @@ def test_names_in_question():
     # "that" joining two clauses is no pronoun.
     ("What did Putin say that Seoul would do?", ["Who is Lee?"],
      "What did Putin say that Seoul would do?"),
-    # "And X?" stands in for a name of X's kind; with none, it is added to the question.
+    # "And X?" stands in for a name of X's kind; with none, it is searched with the question
+    # (added to its end, it made "Who is Paul Poast Japan?", a browser review found).
     ("And Japan?", ["What did Putin promise Seoul?"], "What did Putin promise Japan?"),
     ("And Japan?", ["What did the Camp David commitment say about consulting?"],
-     "What did the Camp David commitment say about consulting Japan?"),
+     "What did the Camp David commitment say about consulting: And Japan?"),
+    ("What about Japan?", ["Who is Paul Poast?"], "Who is Paul Poast: What about Japan?"),
     ("And Tongfi Kim?", ["What does Paul Poast research?"], "What does Tongfi Kim research?"),
     # A place stands in for no part of a title the recogniser finds no name in.
     ("What about Japan?", ["When was the Commitment to Consult issued?"],
-     "When was the Commitment to Consult issued Japan?"),
+     "When was the Commitment to Consult issued: What about Japan?"),
     # "he" or "she" is a person, not a country or a people, to the recogniser.
     ("What did he say?", ["Why did Japan protest?"], "Why did Japan protest: What did he say?"),
     ("Where did he travel next?", ["What did Putin do in Pyongyang?"],
