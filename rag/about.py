@@ -35,6 +35,9 @@ class Part(Enum):
     DATELINE = "dateline"
     BYLINE = "byline"
     PUBLISHER = "publisher"
+    OPENING = "opening"
+    """Asked for a summary ("Summarize the article", "What is it about?"): Briefing writes
+    none, and quotes how each document opens (a news story's lead sums it up)."""
 
 
 # "The headline" as a noun ("What is the headline?", "the headline of the story", "which
@@ -42,6 +45,7 @@ class Part(Enum):
 _NOT_THE_HEADLINE = (r"(?=\s*(?:[?.!,;:)]|$|(?:of|for|on|in|from|that|which|was|is|were|are"
                      r"|read|reads|say|says|said|run|ran|runs|did|does|do|has|had|have"
                      r"|will|would|mean|means|given|used|chosen)\b))")
+_OF_A_DOCUMENT = r"(?:it|them|(?:the|this|that|these|those) [\w’'\- ]{1,50})"
 # The ways of asking for each part, one alternative a line.
 _WAYS = {
     Part.HEADLINE: (
@@ -71,6 +75,22 @@ _WAYS = {
         rf"\bwho (?:published|publishes|carried|ran) {_IT}\b",
         rf"\bwhere (?:was|is) {_THIS} (?:published|carried|posted|run)\b",
         rf"\b(?:source|publisher) of {_THIS}\b",
+    ),
+    # The whole question asks for a summary: "Summarize the article", "Give me an overview
+    # of the report", "TL;DR?", "What is this document about?", "What are the key points?"
+    # (not "Who summarized the findings?", nor "What did the summary judgment decide?").
+    Part.OPENING: (
+        rf"^\W*(?:please\W+|can you\W+|could you\W+)?(?:summari[sz]e|sum up|recap)"
+        rf"(?:\s+(?:{_IT}|them|the (?:documents|articles|stories|reports)|{_PIECE}s?"
+        r"|(?:the |this |that )?[\w’'\- ]{1,60}))?\W*$",
+        rf"^\W*(?:please\W+)?(?:give|show|tell) me (?:a |an |the )?(?:short |brief |quick )?"
+        rf"(?:summary|overview|gist|synopsis|recap)\b(?:\s+of\s+{_OF_A_DOCUMENT})?\W*$",
+        rf"^\W*(?:what(?:'s|’s| is| was)|what are) (?:the )?(?:gist|summary|overview"
+        rf"|synopsis|main points?|key points?|main takeaways?|key takeaways?|main ideas?)"
+        rf"(?:\s+of\s+{_OF_A_DOCUMENT})?\W*$",
+        r"^\W*(?:a |the )?(?:summary|overview|synopsis|gist|tl;? ?dr)\W*(?:please\W*)?$",
+        rf"^\W*what(?:'s|’s| is| was| are) {_IT}s? (?:all )?about\W*$",
+        rf"^\W*what (?:does|did|do) {_IT}s? say\W*$",
     ),
 }
 _ASKS = {part: re.compile("|".join(ways), re.IGNORECASE) for part, ways in _WAYS.items()}
@@ -120,6 +140,8 @@ def find_part(document: Document, part: Part) -> tuple[int, int] | None:
             if _DATELINE.match(text, start, end):
                 return _first_sentence(text, start, end)
         return None
+    if part is Part.OPENING:
+        return _opening(document, paragraphs)
     # A byline or credit line stands near the top or at the end.
     ends = list(dict.fromkeys(paragraphs[:LEAD_PARAGRAPHS] + paragraphs[-LEAD_PARAGRAPHS:]))
     if part is Part.BYLINE:
@@ -157,6 +179,19 @@ def quote_part(part: Part, hits: Sequence[Hit], document: Callable[[str], Docume
     the paragraph it opens (a site's footer is never a passage, since answers do not quote
     boilerplate).
     """
+    if part is Part.OPENING:
+        # Each document's opening, the best-ranked first: which one was meant is not known.
+        quotes = []
+        for doc_id in dict.fromkeys([*(h.doc_id for h in hits), *searched]):
+            try:
+                found = _part_quote(part, document(doc_id), hits, score)
+            except KeyError:  # removed (by another session) since the list was taken
+                continue
+            if found:
+                quotes.append(found)
+                if len(quotes) >= limit:
+                    break
+        return quotes
     for doc_id in dict.fromkeys(h.doc_id for h in hits):
         found = _part_quote(part, document(doc_id), hits, score)
         if found:
@@ -191,6 +226,27 @@ def _part_quote(part: Part, found: Document, hits: Sequence[Hit], score: float) 
                   source=found.source, text=found.text[p_start:p_end], start=p_start,
                   end=p_end, score=0.0, page=found.page_at(p_start))
     return Quote(found.text[start:end], start, end, score, hit)
+
+
+OPENING_MIN_WORDS = 12
+"""The opening is the first paragraph of prose: not the title, a date or a source line, a
+byline or a heading, all shorter than this or not ending as a sentence."""
+
+
+def _opening(document: Document, paragraphs: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The first sentence of the first paragraph of prose, or None (a table, a list)."""
+    text = document.text
+    skipped = set(document.skipped)
+    for start, end in paragraphs[:LEAD_PARAGRAPHS]:
+        if (start, end) in skipped or _SOURCE.search(text, start, end):
+            continue
+        for s, e in split_sentences(text, start, end):
+            sentence = text[s:e].rstrip()
+            # A caption printed twice (a photo's, over the story) is no opening.
+            if (len(sentence.split()) >= OPENING_MIN_WORDS and sentence[-1:] in '.!?"”’'
+                    and not _BYLINE.search(sentence) and text.count(sentence) == 1):
+                return s, e
+    return None
 
 
 def _first_sentence(text: str, start: int, end: int) -> tuple[int, int]:

@@ -106,6 +106,9 @@ class Answer:
     no_word_found: bool = False
     """None of the question's words (leaving out "what", "did" and the like) is in the
     documents searched: asked in another language, perhaps."""
+    note: str = ""
+    """What the quotes are, where they are not an answer's: how the documents open, for a
+    question asking for a summary (rag.about)."""
 
     @property
     def rewritten(self) -> bool:
@@ -116,6 +119,8 @@ class Answer:
         lines = []
         if self.rewritten:
             lines.append(f"*Searched for:* {self.query}\n")
+        if self.note:
+            lines.append(f"*{self.note}*\n")
         if self.abstained:
             note = no_word_note(self.question, self.no_word_found)
             lines.append(f"**The documents don't cover this.** {note} " if note
@@ -145,6 +150,7 @@ class Answer:
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
             "no_word_found": self.no_word_found,
+            "note": self.note,
             "quotes": [
                 {
                     "text": q.text, "start": q.start, "end": q.end, "score": round(q.score, 4),

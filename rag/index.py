@@ -70,6 +70,9 @@ READABLE_VERSIONS = (2, 3)
 """Version 2 kept document texts inside documents.jsonl; it is read as it is."""
 DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 ACRONYM_PASSAGES = 20
+OPENING_NOTE = ("Briefing quotes the documents and writes no summary: this is how each "
+                "document opens.")
+"""Said over the quotes answering a request for a summary (rag.about.Part.OPENING)."""
 """Passages nearest a query in which an acronym's long form is looked for."""
 
 
@@ -644,18 +647,20 @@ class Index:
         # otherwise go unanswered: "Who wrote the report?" may ask about the report's text.
         part_quotes = part and about.quote_part(
             part, hits, self.document, score=quotes[0].score if quotes else 0.0,
-            searched=self._searched_ids(wanted) if abstained else (), limit=quotes_wanted)
+            searched=self._searched_ids(wanted) if abstained or part is about.Part.OPENING
+            else (), limit=quotes_wanted)
         if part_quotes:
             # A question about the document itself (its headline, dateline, byline, site) is
             # answered by the part it asks for alone: the sentences that merely share its
             # words ("headline", "article") answer nothing.
             features["document_part"] = 1.0
             quotes, abstained = part_quotes, False
+        note = OPENING_NOTE if part_quotes and part is about.Part.OPENING else ""
         if any(q.hit.page for q in quotes):
             quotes = [q.on_pages(self._page_at) for q in quotes]
         return Answer(question=question, query=query, quotes=tuple(quotes), abstained=abstained,
                       hits=tuple(hits[:quotes_wanted]), confidence=confidence,
-                      seconds=0.0, features=features,
+                      seconds=0.0, features=features, note=note,
                       # Over some documents, the words may be in the others.
                       no_word_found=abstained and wanted is None and bool(asked)
                       and asked.isdisjoint(keyword_terms))

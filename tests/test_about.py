@@ -38,6 +38,15 @@ Download the Daily Valley App for the latest news on Valley Times.
     ("Which website published it?", Part.PUBLISHER),
     ("On which news website was this version of the article carried?", Part.PUBLISHER),
     ("Which newspaper is this story from?", Part.PUBLISHER),
+    ("Summarize the article", Part.OPENING),
+    ("Please summarise it.", Part.OPENING),
+    ("Can you summarize the treaty?", Part.OPENING),
+    ("Give me a short summary of the report", Part.OPENING),
+    ("What are the key takeaways of the story?", Part.OPENING),
+    ("What's the gist?", Part.OPENING),
+    ("TL;DR?", Part.OPENING),
+    ("What is this document about?", Part.OPENING),
+    ("What does the article say?", Part.OPENING),
 ])
 def test_questions_about_the_document_are_recognised(question, part):
     assert asked_part(question) is part
@@ -55,6 +64,12 @@ def test_questions_about_the_document_are_recognised(question, part):
     "What is the full title of the U.S.-Japan security treaty?",
     "Which company makes the artillery shells?",
     "Where was the treaty signed?",
+    "Who summarized the findings?",
+    "What did the summary judgment decide?",
+    "What summary did the court give of the facts?",
+    "What does the article say about Japan?",
+    "What is the treaty about?",
+    "What are the main points of disagreement between Lee and Bang?",
 ])
 def test_questions_on_the_content_are_not(question):
     assert asked_part(question) is None
@@ -75,6 +90,42 @@ def test_each_part_is_the_sentence_in_its_place():
     # No header names a source, so the site's promotional footer (never quoted otherwise).
     assert _found(story, Part.PUBLISHER) == (
         "Download the Daily Valley App for the latest news on Valley Times.")
+
+
+def test_the_opening_is_the_first_sentence_of_prose():
+    story = text_document(STORY, doc_id="story")
+    # Not the headline, the byline, nor a deck of eight words: the lead's first sentence.
+    assert _found(story, Part.OPENING) == (
+        "RIVERTON (AP) — The river crested at nine meters on Tuesday, the highest in a century.")
+    captioned = text_document(
+        "Flood\n\nA man wades through the water of the flooded main street.\n"
+        "A man wades through the water of the flooded main street.\n\n"
+        "RIVERTON — The river crested at nine meters on Tuesday, the highest in a century.\n",
+        doc_id="captioned")
+    # A caption printed twice is no opening.
+    assert _found(captioned, Part.OPENING).startswith("RIVERTON — The river crested")
+    table = text_document("Tide table\n\n| Hour | Height |\n| 1 | 2 |\n", doc_id="table")
+    assert _found(table, Part.OPENING) is None
+
+
+def test_a_request_for_a_summary_is_answered_with_each_documents_opening(fake_settings):
+    """A browser review: "Summarize the article" got "The documents don't cover this"."""
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_documents([
+        text_document(STORY, doc_id="story", source="story.txt"),
+        text_document("Harbour expansion approved\n\nThe council voted 7 to 2 on Monday to "
+                      "expand the harbour by two berths.\n\nWork starts in May.\n",
+                      doc_id="harbour")])
+    answer = index.ask("Summarize the article")
+    assert not answer.abstained
+    assert answer.note == rag.index.OPENING_NOTE
+    assert sorted(q.text for q in answer.quotes) == [
+        "RIVERTON (AP) — The river crested at nine meters on Tuesday, the highest in a century.",
+        "The council voted 7 to 2 on Monday to expand the harbour by two berths."]
+    assert "writes no summary" in answer.markdown() and answer.to_dict()["note"]
+    scoped = index.ask("What is this document about?", doc_ids=["harbour"])
+    assert [q.doc_id for q in scoped.quotes] == ["harbour"]
+    assert index.ask("When does work start?").note == ""
 
 
 def test_a_header_line_naming_the_source_is_the_publisher():

@@ -143,6 +143,15 @@ def test_answer_without_rewrite_has_no_searched_for_line():
     assert "Searched for" not in answer_html(answered(query="When did it open?"))
 
 
+def test_a_note_says_what_the_quotes_are_in_the_chat_and_its_download():
+    turn = answered(question="Summarize <it>", query="Summarize <it>")
+    turn = replace(turn, answer=replace(turn.answer, note="How each <document> opens."))
+    html = answer_html(turn)
+    assert '<p class="searched note">How each &lt;document&gt; opens.</p><ol class="quotes">' in html
+    assert "\n*How each &lt;document> opens.*\n" in conversation_markdown([turn])
+    assert 'class="searched note"' not in answer_html(answered())
+
+
 def test_abstention_says_so_and_shows_the_closest_passages_unhighlighted():
     answer = rag.Answer(question="What is the boiling point of water?",
                         query="What is the boiling point of water?", quotes=(SHIPS,),

@@ -262,6 +262,8 @@ def answer_html(turn: Turn) -> str:
     parts.append('<div class="answer abstained">' if answer.abstained else '<div class="answer">')
     if answer.rewritten:
         parts.append(f'<p class="searched">Searched for: {escape(shorten(answer.query))}</p>')
+    if answer.note:
+        parts.append(f'<p class="searched note">{escape(answer.note)}</p>')
     if turn.scope:
         parts.append(f'<p class="searched scope">{escape(shorten(turn.searched_only_in()))}</p>')
     items = cited(answer)
@@ -333,6 +335,8 @@ def conversation_markdown(turns: Sequence[Turn], *,
             continue
         if answer.rewritten:
             lines += [f"*Searched for:* {_md(answer.query)}", ""]
+        if answer.note:
+            lines += [f"*{_md(answer.note)}*", ""]
         if turn.scope:
             lines += [f"*Searched only in:* {_md(', '.join(turn.scope))}", ""]
         items = cited(answer)
