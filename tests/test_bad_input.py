@@ -523,6 +523,11 @@ def test_files_dropped_one_after_another_each_keep_their_message(handlers, tmp_p
     assert notes(handlers.remove(None, [], request=ana)[0]) == [
         "!Choose a document to remove.", "Added “Good” (good.txt, 1 passage). It is searchable "
         "now.", f"!{scan}"]
+    # The prompt is not kept: under "Removed ..." it read as if the removal had failed.
+    good = next(d.id for d in handlers.library.index.documents(with_text=False)
+                if d.title == "Good")
+    assert notes(handlers.remove(good, [], request=ana)[0])[:2] == [
+        "Removed “Good”.", "Added “Good” (good.txt, 1 passage). It is searchable now."]
     assert upload(handlers, tmp_path, {"scan.pdf": make_pdf([""])}, request=ana)[0] == f"!{scan}"
     assert upload(handlers, tmp_path, {"tool.exe": b"MZ"}, request=bo) == [
         f"!Not added: tool.exe: '.exe' files cannot be added (upload one of {TYPES})"]

@@ -68,6 +68,7 @@ OUT_OF_THE_BOX = ("Taking a file out of the upload box leaves its document index
 UPLOAD_LIMIT_SLACK = 4
 """Files up to this many times Settings.max_file_bytes reach the app, which refuses those
 over the limit in the panel's own words (the file is read no further than its size)."""
+CHOOSE_TO_REMOVE = "Choose a document to remove."
 DOUBLE_CLICK_S = 1.0
 """The same question again within this many seconds is one double-click, asked once."""
 STATUS_SESSIONS = 512
@@ -376,7 +377,7 @@ class Handlers:
                                     f"“{document.title}”, so nothing was added."))
                 continue
             chunks = self.library.index.passage_counts().get(document.id, 0)
-            passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
+            passages = f"{chunks:,} passage{'s' if chunks != 1 else ''}"
             # A file uploaded again under the same name is a new version: it replaces the
             # earlier one, which would otherwise be cited under the same name.
             if session is not None:
@@ -433,8 +434,8 @@ class Handlers:
     def remove(self, doc_id: str | None, scope: list[str] | None,
                request: gr.Request | None = None) -> tuple:
         """Remove the picked document; say so, and whether it comes back at the next start."""
-        if not doc_id:
-            return (self._status([(False, "Choose a document to remove.")], request),
+        if not doc_id:  # a prompt, not kept among the session's messages
+            return (self._status([(False, CHOOSE_TO_REMOVE)], request, keep=False),
                     *self.panel(scope))
         try:
             document = self.library.remove(doc_id)
@@ -495,17 +496,21 @@ class Handlers:
             session.indexed_files = set()
         return self._status([(True, OUT_OF_THE_BOX)] if indexed else [], request)
 
-    def _status(self, notes: list[tuple[bool, str]], request: gr.Request | None) -> str:
+    def _status(self, notes: list[tuple[bool, str]], request: gr.Request | None, *,
+                keep: bool = True) -> str:
         """The panel's messages: this change's, then the session's earlier ones (dimmed).
 
         A message repeated (the same file dropped again) moves up instead of showing twice.
+        A prompt (`keep=False`) shows once: left below a later "Removed ...", "Choose a
+        document to remove." read as if the removal had failed.
         """
         session = self._session(request)
         if session is None:
             return status_html(notes)
         earlier = [note for note in session.notes if note not in notes]
         earlier = earlier[:max(STATUS_NOTES - len(notes), 0)]
-        session.notes = notes + earlier
+        if keep:
+            session.notes = notes + earlier
         return status_html(notes, earlier)
 
     # --- API ----------------------------------------------------------------------------------

@@ -429,7 +429,7 @@ def document_html(document: rag.Document, *, passage: tuple[int, int] | None = N
         if closest:
             where += " · the closest passage, which does not answer the question"
     if shown != (0, len(text)):
-        where += (f" · a long document: characters {shown[0]}-{shown[1]} of {len(text)} "
+        where += (f" · a long document: characters {shown[0]:,}-{shown[1]:,} of {len(text):,} "
                   "are shown")
     return (f'<div class="viewer" data-doc="{escape(document.id)}">'
             f'<div class="viewer-head"><h3>{escape(document.title)}</h3>'
@@ -467,6 +467,6 @@ def documents_html(rows: Sequence[DocumentRow]) -> str:
     body = "".join(
         f"<tr><td>{escape(r.title)}{tag if r.uploaded else ''}</td>"
         f'<td class="n">{escape(r.kind.upper())}</td><td class="n">{human_size(r.size)}</td>'
-        f'<td class="n">{r.chunks}</td></tr>' for r in rows)
+        f'<td class="n">{r.chunks:,}</td></tr>' for r in rows)
     return ('<table class="documents"><thead><tr><th>Title</th><th>Type</th><th>Size</th>'
             f"<th>Passages</th></tr></thead><tbody>{body}</tbody></table>")
