@@ -56,7 +56,7 @@ def test_ask_is_the_only_public_endpoint(client):
 def test_ask_returns_the_answer_as_json_with_quotes_and_citations(client, seed_index):
     result = client.predict("Who is Paul Poast?", [], api_name="/ask")
     assert set(result) == {"question", "query", "rewritten", "abstained", "confidence",
-                           "no_word_found", "quotes", "passages"}
+                           "no_word_found", "note", "quotes", "passages"}
     assert (result["question"], result["query"]) == ("Who is Paul Poast?", "Who is Paul Poast?")
     first = result["quotes"][0]
     assert set(first) == QUOTE_KEYS
