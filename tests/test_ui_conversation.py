@@ -9,7 +9,7 @@ import pytest
 
 import rag
 from ui.conversation import ask, history, parse_history, restored, saved
-from ui.format import Turn
+from ui.format import Turn, conversation_html, escape
 
 UI_DATA = Path(__file__).parent / "ui_data"
 
@@ -83,17 +83,46 @@ def test_a_saved_conversation_is_plain_json_and_comes_back_asked_again(index):
     second = ask(index, "What does she inspect?", (first,))
     scoped = ask(index, "Who is Ines Varga?", (first, second), doc_ids=[orchard])
     kept = saved((first, failed, second, scoped))
-    assert json.loads(json.dumps(kept)) == kept == [
-        {"question": "Who is Ines Varga?", "doc_ids": []},
-        {"question": "What does she inspect?", "doc_ids": []},
-        {"question": "Who is Ines Varga?", "doc_ids": [orchard]}]
+    assert json.loads(json.dumps(kept)) == kept
+    assert [(k["question"], k["doc_ids"]) for k in kept] == [
+        ("Who is Ines Varga?", []), ("What does she inspect?", []),
+        ("Who is Ines Varga?", [orchard])]
+    quote = first.answer.quotes[0]
+    assert kept[0]["shown"] == {"abstained": False, "quote": {
+        "doc_id": quote.doc_id, "start": quote.start, "end": quote.end,
+        "title": quote.hit.title, "text": quote.text}}
     back = restored(index, kept, limit=10)
     assert [t.question for t in back] == [t["question"] for t in kept]
+    assert [t.changed for t in back] == ["", "", ""]  # the same answers as before
     assert back[1].answer.query == "What does Ines Varga inspect?"  # asked as a follow-up
     assert back[1].answer.quotes[0].text == second.answer.quotes[0].text
     assert {q.hit.doc_id for q in back[2].answer.quotes} == {orchard}
     assert [t.question for t in restored(index, kept, limit=2)] == [
         "What does she inspect?", "Who is Ines Varga?"]
+
+
+def test_an_answer_that_changed_since_the_reload_says_what_it_was(index):
+    """A browser review: a document removed before a reload, the question asked again said
+    "The documents don't cover this" where an answer with citations had been, with no note."""
+    first = ask(index, "Who is Ines Varga?")
+    kept = saved((first,))
+    quote = first.answer.quotes[0]
+    index.remove(quote.doc_id)
+    back = restored(index, kept, limit=10)[0]
+    assert back.changed == (
+        "Asked again after the page was reloaded, on the documents as they are now: before, "
+        f"it was answered with “{' '.join(quote.text.split())}” ({quote.hit.title}).")
+    assert escape(back.changed) in conversation_html((back,))
+    index.add([UI_DATA / "harbour.txt"])  # back as it was: the same answer, nothing said
+    assert restored(index, kept, limit=10)[0].changed == ""
+    before = [{**kept[0], "shown": {"abstained": True, "quote": None}}]
+    assert restored(index, before, limit=10)[0].changed == (
+        "Asked again after the page was reloaded, on the documents as they are now: before, "
+        "the documents did not cover it.")
+    # Records another version wrote, or edited by hand: asked again, nothing said.
+    odd = [{**kept[0], "shown": "yes"}, {**kept[0], "shown": {"abstained": False, "quote": 5}}]
+    assert [(t.answer is not None, t.changed) for t in restored(index, odd, limit=10)] == [
+        (True, ""), (True, "")]
 
 
 @pytest.mark.parametrize("kept", [None, "Who is Ines Varga?", {"question": "x"}, [3, None],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import rag
 
@@ -56,17 +57,34 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
                 scope=scope, doc_ids=tuple(wanted) if scope else ())
 
 
+SHOWN_CHARS = 300
+"""Of the first quote shown, this much is kept to say what it was if a reload's answer
+differs."""
+
+
 def saved(turns: Sequence[Turn]) -> list[dict]:
     """What the page keeps of a conversation to bring it back after a reload: each
-    answered question and the documents it was limited to, oldest first (plain JSON)."""
-    return [{"question": t.question, "doc_ids": list(t.doc_ids)}
+    answered question, the documents it was limited to, and what its answer showed (whether
+    it abstained, and its first quote: where, from which document, and how it began),
+    oldest first (plain JSON)."""
+    return [{"question": t.question, "doc_ids": list(t.doc_ids), "shown": _shown(t.answer)}
             for t in turns if t.answer is not None]
+
+
+def _shown(answer: rag.Answer) -> dict:
+    first = answer.quotes[0] if answer.quotes else None
+    return {"abstained": answer.abstained,
+            "quote": None if first is None else {
+                "doc_id": first.doc_id, "start": first.start, "end": first.end,
+                "title": first.hit.title, "text": first.text[:SHOWN_CHARS]}}
 
 
 def restored(index: rag.Index, kept: object, *, limit: int) -> tuple[Turn, ...]:
     """The conversation `saved` kept, asked again in order on the documents as they are
-    now (the page holds questions, not answers). Anything that is not such a record
-    (another version's, or edited by hand) is passed over."""
+    now (the page holds questions, not answers). A turn whose answer is not the one shown
+    before the reload (a document was removed or changed meanwhile) says what that one
+    was. Anything that is not such a record (another version's, or edited by hand) is
+    passed over."""
     if not isinstance(kept, list):
         return ()
     turns: tuple[Turn, ...] = ()
@@ -76,8 +94,36 @@ def restored(index: rag.Index, kept: object, *, limit: int) -> tuple[Turn, ...]:
             continue
         ids = item.get("doc_ids")
         ids = [d for d in ids if isinstance(d, str)] if isinstance(ids, list) else []
-        turns = (*turns, ask(index, item["question"], turns, doc_ids=ids or None))
+        turn = ask(index, item["question"], turns, doc_ids=ids or None)
+        if turn.answer is not None and (before := item.get("shown")) is not None:
+            turn = replace(turn, changed=_changed(before, turn.answer))
+        turns = (*turns, turn)
     return turns
+
+
+def _changed(before: object, answer: rag.Answer) -> str:
+    """What the answer shown before a reload was, if not `answer` ("" when the same, or
+    when `before` is not what `_shown` records)."""
+    if not isinstance(before, dict) or before == _shown(answer):
+        return ""
+    quote = before.get("quote")
+    if before.get("abstained") is True and answer.abstained:
+        return ""  # not answered either way: which passages came closest matters little
+    if before.get("abstained") is True:
+        return ("Asked again after the page was reloaded, on the documents as they are now: "
+                "before, the documents did not cover it.")
+    if not (isinstance(quote, dict) and isinstance(quote.get("text"), str)
+            and isinstance(quote.get("title"), str)):
+        return ""
+    now = answer.quotes[0] if answer.quotes else None
+    if now is not None and (now.doc_id, now.start, now.end, answer.abstained) == (
+            quote.get("doc_id"), quote.get("start"), quote.get("end"), before.get("abstained")):
+        return ""
+    text = " ".join(quote["text"].split())
+    cut = "…" if len(text) >= SHOWN_CHARS else ""
+    kind = "the closest passage was" if before.get("abstained") else "it was answered with"
+    return ("Asked again after the page was reloaded, on the documents as they are now: "
+            f"before, {kind} “{text}{cut}” ({' '.join(quote['title'].split())[:120]}).")
 
 
 def _place(index: rag.Index, doc_id: str, start: int, end: int) -> str:

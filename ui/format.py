@@ -50,6 +50,9 @@ class Turn:
     """The ids of the documents searched when the search was limited to some."""
     pending: bool = False
     """Asked, its answer on the way."""
+    changed: str = ""
+    """Asked again after a reload, when the answer is not the one shown before: what that
+    one was (`ui.conversation.restored`)."""
 
     def searched_only_in(self) -> str:
         return f"Searched only in: {', '.join(self.scope)}" if self.scope else ""
@@ -264,6 +267,8 @@ def answer_html(turn: Turn) -> str:
         parts.append(f'<p class="searched">Searched for: {escape(shorten(answer.query))}</p>')
     if answer.note:
         parts.append(f'<p class="searched note">{escape(answer.note)}</p>')
+    if turn.changed:
+        parts.append(f'<p class="searched changed">{escape(turn.changed)}</p>')
     if turn.scope:
         parts.append(f'<p class="searched scope">{escape(shorten(turn.searched_only_in()))}</p>')
     items = cited(answer)
@@ -337,6 +342,8 @@ def conversation_markdown(turns: Sequence[Turn], *,
             lines += [f"*Searched for:* {_md(answer.query)}", ""]
         if answer.note:
             lines += [f"*{_md(answer.note)}*", ""]
+        if turn.changed:
+            lines += [f"*{_md(turn.changed)}*", ""]
         if turn.scope:
             lines += [f"*Searched only in:* {_md(', '.join(turn.scope))}", ""]
         items = cited(answer)
