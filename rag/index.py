@@ -790,8 +790,9 @@ class Index:
     def save(self, folder: str | Path) -> Path:
         """Write the index to `folder` atomically: a crash leaves the previous save intact.
 
-        `folder` must be new, empty, or a saved index (which is replaced): a folder holding
-        anything else raises IndexSaveError rather than have its files replaced.
+        `folder` must be new, empty, or a saved index (which is replaced; other files kept
+        beside it stay): a folder holding files but no index raises IndexSaveError rather
+        than have its files replaced.
         """
         folder = _folder(folder)
         _check_save_target(folder)
@@ -821,6 +822,7 @@ class Index:
                 manifest["save_id"] = uuid.uuid4().hex
                 # The manifest goes last: a folder without one is never taken for an index.
                 (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+                _carry_over(folder, staging)
                 _fsync_tree(staging)
                 _swap_in(staging, folder)
                 self._saved_as = (folder.resolve(), manifest["save_id"])
@@ -1286,6 +1288,31 @@ def _check_save_target(folder: Path) -> None:
             f"{folder} holds files but no saved index (no manifest.json), and an index saved "
             "there would delete them: give the folder an index was saved in, or a new or "
             "empty folder for one")
+
+
+def _carry_over(folder: Path, staging: Path) -> None:
+    """Link into `staging` what else `folder` holds besides the index's own files (a
+    report kept beside it): the swap replaces the whole folder, and took them with it.
+    Linked, not moved: a crash before the swap leaves them where they were."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        target = staging / entry.name
+        if target.exists() or target.is_symlink():
+            continue  # one of the index's own files, written anew
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), target)
+        elif entry.is_dir():
+            shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, target)
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import html
 import io
 import re
+import os
 import shutil
 import socket
 import tempfile
@@ -862,6 +863,28 @@ def test_rag_saving_over_a_folder_of_other_files_is_refused_and_keeps_them(fake_
     for target in (tmp_path / "empty", tmp_path / "new", tmp_path / "new"):
         index.save(target)
         assert len(rag.Index.load(target, settings=fake_settings)) == len(index)
+
+
+def test_rag_saving_an_index_again_keeps_the_other_files_in_its_folder(fake_settings, tmp_path):
+    """An outside review: a report kept in the index folder, a subfolder of notes and a
+    link were deleted by the next save (a plain `briefing ask` saves after a refresh)."""
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    folder = tmp_path / "idx"
+    index.save(folder)
+    own = sorted(p.name for p in folder.iterdir())
+    (folder / "my-report.md").write_text("keep me", encoding="utf-8")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "a.txt").write_text("keep me too", encoding="utf-8")
+    (folder / "link").symlink_to(tmp_path / "elsewhere")
+    index.add_documents([rag.text_document("The ferry leaves at noon.", doc_id="ferry")])
+    index.save(folder)
+    index.save(folder)
+    assert (folder / "my-report.md").read_text(encoding="utf-8") == "keep me"
+    assert (folder / "notes" / "a.txt").read_text(encoding="utf-8") == "keep me too"
+    assert os.readlink(folder / "link") == str(tmp_path / "elsewhere")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*own, "link", "my-report.md",
+                                                               "notes"])
+    assert "ferry" in {d.id for d in rag.Index.load(folder, settings=fake_settings).documents()}
 
 
 def test_cli_an_index_folder_holding_documents_is_not_overwritten(tmp_path, fake_model):
