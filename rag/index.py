@@ -1196,7 +1196,10 @@ def sources_to_open(paths: Iterable[str | Path] | None,
         return None  # Index.open then reads them (from its documents, if it is damaged)
     sources = [Path(p) for p in (paths or [DEFAULT_SEEDS])]
     uploads = Path(folder).parent / "uploads"
-    if uploads.is_dir() and not _is_under(str(uploads), [p.resolve() for p in sources]):
+    # The chat's: it records its uploads' names beside it (uploads.json). Any other folder
+    # that happens to be called "uploads" (a web project's) is not indexed unasked.
+    if (uploads.is_dir() and uploads.with_suffix(".json").is_file()
+            and not _is_under(str(uploads), [p.resolve() for p in sources])):
         sources.append(uploads)
     return sources
 

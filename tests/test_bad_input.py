@@ -1484,8 +1484,8 @@ def test_a_question_asked_before_the_restore_keeps_the_restored_conversation(han
     turns, *_ = handlers.respond("", turns, [], session)  # answered after, as a follow-up
     assert [t.question for t in turns] == ["Who is Paul Poast?", "What does he research?"]
     assert turns[-1].answer.query == "What does Paul Poast research?"
-    assert handlers.remember(turns) == [{"question": "Who is Paul Poast?", "doc_ids": []},
-                                        {"question": "What does he research?", "doc_ids": []}]
+    assert [(k["question"], k["doc_ids"]) for k in handlers.remember(turns)] == [
+        ("Who is Paul Poast?", []), ("What does he research?", [])]
     assert handlers.restore("not a conversation", SimpleNamespace(session_hash="x")) == \
         (gr.skip(),) * 4
 
@@ -1493,6 +1493,7 @@ def test_a_question_asked_before_the_restore_keeps_the_restored_conversation(han
 def test_cli_index_of_some_files_names_the_chat_uploads_it_also_indexes(tmp_path, fake_model):
     (tmp_path / "uploads").mkdir()
     (tmp_path / "uploads" / "memo.txt").write_text("The memo was sent on Tuesday.")
+    (tmp_path / "uploads.json").write_text('{"0a1b.txt": "memo.txt"}')  # the chat's record
     (tmp_path / "report.txt").write_text("The report was filed on Monday.")
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):

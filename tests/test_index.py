@@ -483,6 +483,21 @@ def test_a_damaged_manifest_never_turns_the_index_into_the_seeds(tmp_path, fake_
     assert (folder / "documents.jsonl").read_text() == "["
 
 
+def test_only_the_chats_uploads_folder_is_indexed_beside_an_index(tmp_path):
+    """An outside review: any folder called uploads/ beside the index folder (a web
+    project's, with customers' files) was indexed and served. The chat's records its
+    uploads' names beside it (uploads.json)."""
+    from rag.index import sources_to_open
+
+    docs, uploads = tmp_path / "docs", tmp_path / "uploads"
+    docs.mkdir()
+    uploads.mkdir()
+    (uploads / "customer-17.txt").write_text("Passport scan notes.")
+    assert sources_to_open([docs], tmp_path / "idx") == [docs]
+    (tmp_path / "uploads.json").write_text("{}")
+    assert sources_to_open([docs], tmp_path / "idx") == [docs, uploads]
+
+
 def test_an_interrupted_swap_is_opened_as_the_index_not_as_the_seeds(tmp_path, fake_settings):
     from rag.index import sources_to_open
 
