@@ -120,8 +120,10 @@ def load_documents(paths: Iterable[str | Path], *, max_bytes: int,
         try:
             # Its source is recorded whole: a relative one would name another file (or
             # none) once the index is used from another folder.
+            # Typed and titled by the name it was found under: a link's target may have
+            # none ("ferry.txt" -> "../blobs/9f2c1ab", as git-annex keeps files).
             report.documents.append(load_file(resolved, max_bytes=max_bytes,
-                                              name=names.get(resolved)))
+                                              name=names.get(resolved) or path.name))
         except DocumentError as error:
             log.warning("skipped %s", error)
             report.problems.append(error)
@@ -194,7 +196,7 @@ def load_file(path: str | Path, *, max_bytes: int, name: str | None = None) -> D
     """Load one file; `name` (default: the file's) titles a document with no title line.
     Raises `DocumentError` (or a subclass) naming the file and the fix."""
     path = Path(path)
-    kind = kind_of(path.name, source=str(path))
+    kind = kind_of(name or path.name, source=str(path))
     try:
         size = path.stat().st_size
         if size > max_bytes:

@@ -436,3 +436,18 @@ def test_a_pipe_named_directly_is_reported_not_read(tmp_path):
     assert report.documents == []
     assert [p.problem for p in report.problems] == [
         "not a regular file (a pipe, a socket or a device)"]
+
+
+def test_a_link_is_typed_and_titled_by_its_own_name_not_its_targets(tmp_path):
+    """An outside review: "ferry.txt" linking to "../blobs/9f2c1ab" (as git-annex keeps
+    files) was refused as "'9f2c1ab' is not a supported file type"."""
+    (tmp_path / "blobs").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "blobs" / "9f2c1ab").write_text(
+        "The ferry leaves at noon every day from the north pier, weather allowing, and "
+        "returns at four.\n\nTickets are sold on board.\n", "utf-8")
+    (tmp_path / "docs" / "ferry.txt").symlink_to(tmp_path / "blobs" / "9f2c1ab")
+    for path in (tmp_path / "docs", tmp_path / "docs" / "ferry.txt"):
+        report = load_documents([path], max_bytes=1_000_000)
+        assert report.problems == []
+        assert [(d.title, d.kind) for d in report.documents] == [("ferry.txt", Kind.TEXT)]
