@@ -278,6 +278,9 @@ class Index:
         if not isinstance(name, str) or not name.strip():
             raise DocumentError(repr(name), "add_bytes needs the file's name (its extension "
                                 "gives its type)", "pass name='notes.txt'")
+        if source is not None and not isinstance(source, str):
+            raise DocumentError(repr(source)[:80], "add_bytes' source must be text (where the "
+                                "bytes came from), or left out", "pass source='notes.txt'")
         data = bytes(data)
         document = load_bytes(data, name=name, source=source or name,
                               max_bytes=self.settings.max_file_bytes)
@@ -1040,6 +1043,21 @@ def read_manifest(folder: Path) -> dict:
         if key not in manifest:
             raise IndexFormatError(f"{path} lacks {key!r}. {_REBUILD} "
                                    f"briefing index --out {folder}")
+    # Each field of the kind it must be: a manifest edited by hand or damaged in place gave
+    # the command line raw TypeErrors and KeyErrors.
+    documents = manifest["documents"]
+    wrong = next((key for key, ok in (
+        ("model", isinstance(manifest["model"], str) and manifest["model"].strip()),
+        ("dimension", isinstance(manifest["dimension"], int)
+         and not isinstance(manifest["dimension"], bool) and manifest["dimension"] > 0),
+        ("settings", isinstance(manifest["settings"], dict)),
+        ("documents", isinstance(documents, list) and all(
+            isinstance(d, dict) and isinstance(d.get("id"), str)
+            and isinstance(d.get("checksum"), str)
+            and isinstance(d.get("source", ""), str) for d in documents))) if not ok), None)
+    if wrong:
+        raise IndexFormatError(f"{path} is damaged (its {wrong!r} is not what an index "
+                               f"records). {_REBUILD} briefing index --out {folder}")
     return manifest
 
 

@@ -82,6 +82,12 @@ class Document:
 
     @classmethod
     def from_record(cls, record: dict) -> Document:
+        """The document a saved record describes; ValueError for one that is not such a
+        record (a field missing or of another kind: damaged, or edited by hand)."""
+        if not isinstance(record, dict) or not all(
+                isinstance(record.get(key), str) for key in ("id", "title", "source", "text",
+                                                             "checksum")):
+            raise ValueError(f"not a document record: {str(record)[:80]}")
         return cls(
             id=record["id"], title=record["title"], source=record["source"],
             kind=_KINDS.get(record["kind"]) or Kind(record["kind"]), text=record["text"],

@@ -1525,3 +1525,36 @@ def test_a_sentence_that_calls_the_subject_she_holds_her_name():
                     b"youngest of five children.", name="obituary.txt")
     answer = index.ask("What was the cause of Teodor Lindqvist's death?")
     assert "the cause was heart failure" in answer.quotes[0].text
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("documents", None), ("documents", [1, 2]), ("documents", [{"id": "x"}]),
+    ("documents", [{"id": "x", "checksum": "c", "source": 5}]), ("settings", None),
+    ("model", 7), ("dimension", "384"), ("dimension", True)])
+def test_a_manifest_with_a_field_of_the_wrong_kind_is_refused_by_name(index, tmp_path, field,
+                                                                      value):
+    """An outside review: these gave the command line raw TypeErrors and KeyErrors."""
+    folder = index.save(tmp_path / "ix")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest[field] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError, match=f"manifest.json is damaged .its '{field}' is not"):
+        rag.Index.load(folder)
+
+
+def test_a_document_record_of_the_wrong_kind_is_damage_not_a_crash_later(index, tmp_path):
+    folder = index.save(tmp_path / "ix")
+    records = (folder / "documents.jsonl").read_text().splitlines()
+    first = json.loads(records[0])
+    first["source"] = 123
+    (folder / "documents.jsonl").write_text("\n".join([json.dumps(first), *records[1:]]) + "\n")
+    with pytest.raises(IndexFormatError, match="is damaged .not a document record"):
+        rag.Index.load(folder)
+
+
+def test_add_bytes_refuses_a_source_that_is_not_text(index):
+    """An outside review: source=123 was kept, and every later refresh of the saved index
+    failed with a TypeError."""
+    with pytest.raises(DocumentError, match="source must be text"):
+        index.add_bytes(b"The vault code is 1234.", name="memo.txt", source=123)
+    assert "memo" not in " ".join(d.id for d in index.documents(with_text=False))
