@@ -338,11 +338,15 @@ class Index:
                     ids = [d.id for d in self._documents.all_facts()]
                 return {"added": [], "updated": [], "removed": [], "unchanged": ids}
         _require_existing(paths, doing="refresh")
-        report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes)
-        self.problems = report.problems
         with self._lock:
             current = {d.id: d for d in self._documents.all_facts()}
+        # A file with the bytes it had when indexed is not parsed again (its checksum says so).
+        by_source = {d.source: d for d in current.values() if Path(d.source).is_absolute()}
+        report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes,
+                                checksums={s: d.checksum for s, d in by_source.items()})
+        self.problems = report.problems
         found = {d.id: d for d in report.documents}
+        found |= {by_source[s].id: by_source[s] for s in report.unchanged}
         failed_sources = {p.source for p in report.problems}
         changes: dict[str, list[str]] = {"added": [], "updated": [], "removed": [],
                                          "unchanged": []}

@@ -103,19 +103,27 @@ class LoadReport:
 
     documents: list[Document] = field(default_factory=list)
     problems: list[DocumentError] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    """Files passed over, unread, because their bytes have the checksum `load_documents`
+    was told they have (resolved paths)."""
 
 
 def load_documents(paths: Iterable[str | Path], *, max_bytes: int,
-                   names: Mapping[Path, str] | None = None) -> LoadReport:
+                   names: Mapping[Path, str] | None = None,
+                   checksums: Mapping[str, str] | None = None) -> LoadReport:
     """Load every supported file under `paths` (files or folders, searched recursively).
 
     A file that cannot be loaded is reported in `LoadReport.problems`, never dropped
     silently; hidden files and folders (names starting with '.') are not searched.
     `names` gives the name a file is known by where it is stored under another (an upload
     kept as "80af75….txt" is "reservoir-update.txt"), keyed by resolved path: a document
-    whose text opens with no title line is titled by that name.
+    whose text opens with no title line is titled by that name. A file whose bytes have the
+    checksum `checksums` gives for it (keyed by resolved path) is not parsed: it is listed in
+    `LoadReport.unchanged` (parsing a large HTML or Markdown file takes seconds, and every
+    command opening an index checks its files).
     """
     names = {Path(k).resolve(): v for k, v in (names or {}).items()}
+    checksums = checksums or {}
     report = LoadReport()
     seen: set[Path] = set()
     for path in expand_paths(paths, report):
@@ -123,6 +131,10 @@ def load_documents(paths: Iterable[str | Path], *, max_bytes: int,
         if resolved in seen:
             continue
         seen.add(resolved)
+        known = checksums.get(str(resolved))
+        if known is not None and _checksum(resolved, max_bytes) == known:
+            report.unchanged.append(str(resolved))
+            continue
         try:
             # Its source is recorded whole: a relative one would name another file (or
             # none) once the index is used from another folder.
@@ -196,6 +208,21 @@ def _briefing_folders(root: Path) -> set[Path]:
             if (cache / "embeddings.sqlite").is_file():
                 found.add(cache)
     return found
+
+
+def _checksum(path: Path, max_bytes: int) -> str | None:
+    """The SHA-256 of a file's bytes, as `Document.checksum` records it; None when it
+    cannot be read or is over `max_bytes` (loading it then says why)."""
+    try:
+        if path.stat().st_size > max_bytes:
+            return None
+        digest = hashlib.sha256()
+        with path.open("rb") as file:
+            while block := file.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
 
 
 def load_file(path: str | Path, *, max_bytes: int, name: str | None = None) -> Document:
