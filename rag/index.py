@@ -40,7 +40,14 @@ from .errors import (
     UnknownDocumentError,
 )
 from .keywords import tokenize
-from .load import Document, LoadReport, check_document_id, load_bytes, load_documents
+from .load import (
+    Document,
+    LoadReport,
+    check_document_id,
+    expand_paths,
+    load_bytes,
+    load_documents,
+)
 from .query import (
     acronyms_asked,
     asks_about_a_person,
@@ -970,10 +977,14 @@ class Index:
             # removed): used as saved. The seeds go only into a new folder.
             return index, {"added": [], "updated": [], "removed": [],
                            "unchanged": [d.id for d in index._documents.all_facts()]}
-        if recorded and not paths and len(index._documents):
-            # Moved or unmounted, not deleted one by one: keep what was indexed.
-            log.warning("the documents the index in %s was built from are gone (%s); it is "
-                        "used as saved", folder, ", ".join(recorded))
+        emptied = bool(recorded and paths and len(index._documents)
+                       and not expand_paths(paths, LoadReport()))
+        if recorded and (not paths or emptied) and len(index._documents):
+            # Moved or unmounted, not deleted one by one: keep what was indexed. (An
+            # unmounted mount point is an empty folder; before, it refused every question.)
+            log.warning("the documents the index in %s was built from are gone (%s%s); it "
+                        "is used as saved", folder, ", ".join(recorded),
+                        ": no document is there now" if emptied else "")
             if rebuilt:
                 index.sources = list(recorded)
                 _save_opened(index, folder, must_save=must_save)

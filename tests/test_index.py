@@ -1582,3 +1582,22 @@ def test_opening_an_index_parses_only_the_files_that_changed(tmp_path, fake_sett
     index, changes = rag.Index.open([docs], folder, settings=fake_settings)
     assert parsed == ["b.md"] and len(changes["updated"]) == 1
     assert "97 moons" in index.ask("How many moons does Jupiter have?").quotes[0].text
+
+
+def test_a_source_folder_emptied_as_an_unmounted_one_is_leaves_the_index_as_saved(
+        tmp_path, fake_settings):
+    """An outside review: with the files moved out of the folder (an unmounted mount point
+    is an empty folder), every question failed with "No document could be indexed"."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Saturn has 146 moons.")
+    folder = tmp_path / "ix"
+    rag.Index.open([docs], folder, settings=fake_settings)
+    (docs / "a.txt").rename(tmp_path / "a.txt")
+    index, changes = rag.Index.open(None, folder, settings=fake_settings)
+    assert changes["removed"] == [] and len(changes["unchanged"]) == 1
+    assert "146 moons" in index.ask("How many moons does Saturn have?").quotes[0].text
+    # Named, the emptied folder is what was asked for: nothing is left to answer from.
+    with pytest.raises(rag.NoDocumentsError):
+        rag.Index.open([docs], folder, settings=fake_settings)
+    assert len(rag.Index.load(folder, settings=fake_settings)) == 1  # the save is untouched
