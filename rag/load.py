@@ -229,7 +229,10 @@ def load_file(path: str | Path, *, max_bytes: int, name: str | None = None) -> D
     """Load one file; `name` (default: the file's) titles a document with no title line.
     Raises `DocumentError` (or a subclass) naming the file and the fix."""
     path = Path(path)
-    kind = kind_of(name or path.name, source=str(path))
+    # The file's own suffix types it; a link's target may have none, and then the name it
+    # was found under does ("ferry.txt" -> "blobs/9f2c1ab").
+    own = Path(path.name).suffix.lower() in EXTENSIONS
+    kind = kind_of(path.name if own or not name else name, source=str(path))
     try:
         size = path.stat().st_size
         if size > max_bytes:

@@ -18,8 +18,8 @@ import contextlib
 import hashlib
 import html
 import io
-import re
 import os
+import re
 import shutil
 import socket
 import tempfile
