@@ -157,6 +157,8 @@ class Index:
 
     def document(self, doc_id: str) -> Document:
         """The document with this id; its `text` is what every offset refers to."""
+        if not isinstance(doc_id, str):
+            raise ArgumentError(f"document takes one document id (a str), got {doc_id!r:.80}")
         found = self._known(doc_id)
         if found is None:
             raise UnknownDocumentError(
@@ -247,7 +249,14 @@ class Index:
         Returns the documents that could not be embedded (the rest are indexed). Raises
         DocumentError, adding nothing, for an item that is not a Document or whose id is
         not usable (empty, not text)."""
-        documents = list(documents)
+        if isinstance(documents, Document):
+            documents = [documents]
+        try:
+            documents = list(documents)
+        except TypeError:
+            raise DocumentError(repr(documents)[:80], "add_documents needs a list of "
+                                "rag.Document", "make documents with rag.text_document(text, "
+                                "doc_id=...)") from None
         for document in documents:
             if not isinstance(document, Document):
                 raise DocumentError(repr(document)[:80], "is not a rag.Document",

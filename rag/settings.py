@@ -69,6 +69,14 @@ class Settings:
     score the first as one more abstention feature: the answer first more often, fewer wrong
     answers, and about 90 ms more a question on 2 cores."""
 
+    def __new__(cls, *args, **kwargs) -> Settings:
+        # A misspelt setting is named, with the ones there are, not a bare TypeError.
+        unknown = sorted(set(kwargs) - {f.name for f in fields(cls)})
+        if unknown:
+            raise SettingsError(f"no such setting: {', '.join(unknown)} (the settings are "
+                                f"{', '.join(f.name for f in fields(cls))})")
+        return object.__new__(cls)
+
     def __post_init__(self) -> None:
         if self.dense_index not in ("auto", "flat", "ivf"):
             raise SettingsError("Settings.dense_index must be 'auto', 'flat' or 'ivf', got "
@@ -98,7 +106,7 @@ class Settings:
                 or self.chunk_overlap < 0):
             raise SettingsError(
                 f"Settings.chunk_overlap must be a whole number >= 0, got {self.chunk_overlap!r}")
-        if not self.model or not isinstance(self.model, str):
+        if not isinstance(self.model, str) or not self.model.strip():
             raise SettingsError(
                 f"Settings.model must be a model name or folder, got {self.model!r}")
         _check_store(self.store)
@@ -108,6 +116,9 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict) -> Settings:
+        if not isinstance(data, dict):
+            raise SettingsError(f"settings must be a dict of setting names and values, got "
+                                f"{type(data).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -1601,3 +1601,22 @@ def test_a_source_folder_emptied_as_an_unmounted_one_is_leaves_the_index_as_save
     with pytest.raises(rag.NoDocumentsError):
         rag.Index.open([docs], folder, settings=fake_settings)
     assert len(rag.Index.load(folder, settings=fake_settings)) == 1  # the save is untouched
+
+
+def test_odd_arguments_get_briefings_own_errors(index):
+    """An outside review found raw TypeErrors and AttributeErrors for these."""
+    from rag.errors import ArgumentError, SettingsError
+
+    with pytest.raises(ArgumentError, match="document takes one document id"):
+        index.document(["id"])
+    with pytest.raises(DocumentError, match="add_documents needs a list of rag.Document"):
+        index.add_documents(None)
+    with pytest.raises(SettingsError, match="no such setting: nonexistent .the settings are "
+                                            "model, batch_size"):
+        rag.Settings(nonexistent=1)
+    with pytest.raises(SettingsError, match="settings must be a dict"):
+        rag.Settings.from_dict(None)
+    with pytest.raises(SettingsError, match="Settings.model must be"):
+        rag.Settings(model="  ")
+    one = rag.text_document("The ferry leaves at noon.", doc_id="ferry")
+    assert index.add_documents(one) == [] and index.document("ferry").text.startswith("The")
