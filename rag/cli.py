@@ -14,6 +14,15 @@ from pathlib import Path
 DEFAULT_HOME = Path(".briefing")
 
 
+def _folder_arg(value: str) -> Path:
+    """An index folder given on the command line: an empty one ('') is no folder (Path
+    would read it as the current one)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty value names no folder: give the index "
+                                         "folder's path")
+    return Path(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Models come from local folders or packages; never reach for a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         # Also after the command ("briefing ask ... -v"); absent, the top level's holds.
         sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="log what happens")
-        sub.add_argument("--index", dest="index_dir", type=Path, default=DEFAULT_HOME / "index",
+        sub.add_argument("--index", dest="index_dir", type=_folder_arg, default=DEFAULT_HOME / "index",
                          metavar="DIR", help="saved index folder (default: .briefing/index)")
         sub.add_argument("--model", default=None,
                          help="sentence-transformers model name or folder "
@@ -78,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "for a new one)")
     index.add_argument("paths", nargs="*", type=Path, help="files or folders")
     common(index)
-    index.add_argument("--out", dest="index_dir", type=Path, metavar="DIR",
+    index.add_argument("--out", dest="index_dir", type=_folder_arg, metavar="DIR",
                        help="same as --index")
     index.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="load, chunk and embed on Ray: a local Ray, or the cluster at "

@@ -753,6 +753,18 @@ def test_cli_bad_questions_exit_2_with_the_message(saved_seeds, tmp_path, questi
         2, "", f"briefing: error: {message}\n")
 
 
+def test_cli_an_empty_index_folder_argument_is_refused_not_read_as_the_current_folder(
+        tmp_path, monkeypatch):
+    """An outside review: `--index ''` was the current folder."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught, contextlib.redirect_stderr(io.StringIO()) as err:
+        cli(["documents", "--index", ""])
+    assert caught.value.code == 2
+    assert err.getvalue().endswith("error: argument --index: an empty value names no folder: "
+                                   "give the index folder's path\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_refuses_a_bad_question_before_building_an_index(tmp_path):
     code, out, err = run_cli("ask", " ", index=tmp_path / "index")
     assert (code, out, err) == (2, "", f"briefing: error: {EMPTY_QUESTION}\n")
