@@ -204,6 +204,11 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if any(w in _PERSON_PRONOUNS for w in words):
         names = [n for n in names if not _not_a_person(n, previous)]
+        if _ASKS_FOR_SOMEONE.search(previous):
+            # "Who managed the Tidewater release?", "Who is the chief financial officer of
+            # Northwind?": "she" is whoever that is, not a name the question gives, unless
+            # the recogniser knows that name for a person's.
+            names = [n for n in names if _a_person(n, previous)]
         if not names and not _ASKS_WHO.search(previous):
             # "Where does she work?" after a question that names no one ("What is the
             # capital of France?"): the person named in a question before it. Not after
@@ -344,6 +349,22 @@ _NEVER_A_PERSON = _AMOUNTS | {"GPE", "LOC", "NORP", "LAW", "LANGUAGE"}
 """A place, a people, a date ("March" in "Who resigned in March 2024?"), an amount, a law:
 labels the recogniser gives no person. (It takes many people for organisations or products:
 "Ines Varga" is a PRODUCT to it.)"""
+
+
+_ASKS_FOR_SOMEONE = re.compile(
+    r"^\W*who(?:m)?\s+(?:(?!is\b|was\b|are\b|were\b)\w+|(?:is|was|are|were)\s+(?:the|a|an"
+    r"|its|their|his|her|this|that)\b)", re.IGNORECASE)
+"""A question asking who someone is by what they did or are ("Who chaired the meeting?",
+"Who is the chief executive of X?"), not by name ("Who is Paul Poast?")."""
+
+
+def _a_person(name: str, question: str) -> bool:
+    """Whether the recogniser takes `name` in `question` for a person's."""
+    from . import entities
+
+    labels = entities.name_labels(question) or {}
+    return any(label == "PERSON" and (name in text or text in name)
+               for text, label in labels.items())
 
 
 def _not_a_person(name: str, question: str) -> bool:

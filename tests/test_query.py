@@ -122,6 +122,14 @@ def test_names_in_question():
     # A place stands in for no part of a title the recogniser finds no name in.
     ("What about Japan?", ["When was the Commitment to Consult issued?"],
      "When was the Commitment to Consult issued: What about Japan?"),
+    # After "Who managed...?" or "Who is the chief executive of...?", "she" is whoever that
+    # is, not a name the question gives (an outside set's "Whom did Tidewater take over
+    # from?"); after "Who is Paul Poast?", it is he.
+    ("Whom did she take over from?", ["Who managed the Tidewater 4.2.0 release?"],
+     "Who managed the Tidewater 4.2.0 release: Whom did she take over from?"),
+    ("What revenue does he expect?", ["Who is the chief financial officer of Northwind?"],
+     "Who is the chief financial officer of Northwind: What revenue does he expect?"),
+    ("What does he research?", ["Who is Paul Poast?"], "What does Paul Poast research?"),
     # "he" or "she" is a person, not a country or a people, to the recogniser.
     ("What did he say?", ["Why did Japan protest?"], "Why did Japan protest: What did he say?"),
     ("Where did he travel next?", ["What did Putin do in Pyongyang?"],
