@@ -1183,73 +1183,12 @@ def with_subject(sentence: str, subject: str) -> str:
 def referred_terms(text: str, spans: Iterable[tuple[int, int]], terms: list[list[str]],
                    names: list[str]) -> list[list[str]]:
     """For each sentence (its span in `text` and its terms), the terms of the question's
-    names it refers to as "she", "he" or "it" without giving them; empty for the others."""
+    names it refers to as "she" or "he" without giving them; empty for the others."""
     name_terms = {n: answer_terms([n])[0] for n in names}
     given = {t for ts in name_terms.values() for t in ts}
-    referred = []
-    for (start, end), words in zip(spans, terms, strict=True):
-        found: list[str] = []
-        if given and given.isdisjoint(words):
-            if starts_with_pronoun(text[start:end]):
-                found = referent_names(text, start, names)
-            elif _IT_OPENING.match(text, start, end):
-                thing = it_referent(text, start, end)
-                found = [n for n in names if thing and mentions_any(thing, [n])]
-        referred.append([t for n in found for t in name_terms[n]])
-    return referred
-
-
-_IT_OPENING = re.compile(r"\s*(?:It|Its)\b(?!['’])")
-_EXPLETIVE_IT = re.compile(
-    r"\s*It\b(?:['’]s|\s+(?:is|was|has been|had been|will be|would be|may be|might be"
-    r"|could be|can be|must be|should be))?\s+(?:not\s+)?(?:[\w-]+\s+){0,3}?"
-    r"(?:that|to|whether|if|how|why|when|what|who)\b"
-    r"|\s*It\s+(?:seems|seemed|appears|appeared|remains|remained|emerged|follows|matters"
-    r"|happens|happened|turned out|took|takes|costs|is said|was said|is thought|was thought"
-    r"|is believed|was believed|is reported|was reported|is understood|is likely|was likely"
-    r"|is unclear|was unclear|is clear|was clear|is possible|is true)\b", re.IGNORECASE)
-""""It" standing for nothing: "It is likely that...", "It was unclear whether...", "It
-seems...". (A sentence opening so is read as it stands.)"""
-_NOT_A_THING = frozenset({"PERSON", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY",
-                          "ORDINAL", "CARDINAL", "NORP"})
-
-
-def it_referent(text: str, start: int, end: int) -> str:
-    """The named thing a sentence opening on "It" or "Its" stands for: the name that opens
-    the sentence just before it, in the same paragraph, when that names no person ("The
-    Kestrel Bridge crosses the River Wend. It is 214 metres long..." : "Kestrel Bridge").
-    Empty for an "It" that stands for nothing ("It is likely that..."), or for anything
-    less sure: an "it" in mid-sentence is as often the object before it."""
-    sentence = text[start:end]
-    if not _IT_OPENING.match(sentence) or _EXPLETIVE_IT.match(sentence):
-        return ""
-    before = text[max(0, start - 600):start]
-    if "\n\n" in before.rstrip():
-        before = before.rstrip().rsplit("\n\n", 1)[1]  # the same paragraph only
-    pieces = [p.strip() for p in _SENTENCE_END.split(before) if p.strip()]
-    if not pieces or not _ENDS_AS_SENTENCE.search(pieces[-1]):
-        return ""
-    previous = pieces[-1]
-    name = first_named(previous, text[max(0, start - REFERS_BACK_CHARS):start + 2000])
-    opening = re.sub(r"^(?:the|a|an)\s+", "", previous, flags=re.IGNORECASE)
-    if not name or not opening.startswith(name):
-        return ""  # the sentence before opens on no name: its subject is not known
-    labels = entities.name_labels(previous)
-    if labels is None or any(label in _NOT_A_THING and mentions_any(found, [name])
-                             for found, label in labels.items()):
-        return ""
-    return name
-
-
-def with_thing(sentence: str, thing: str) -> str:
-    """`sentence` with its opening "It" or "Its" given as `thing` ("It is 214 metres long"
-    -> "The Kestrel Bridge is 214 metres long")."""
-    match = _IT_OPENING.match(sentence)
-    if not match:
-        return sentence
-    word = match.group().strip()
-    return sentence[:match.start()] + match.group()[:-len(word)] + (
-        f"{thing}’s" if word == "Its" else thing) + sentence[match.end():]
+    return [[t for n in referent_names(text, start, names) for t in name_terms[n]]
+            if given and given.isdisjoint(words) and starts_with_pronoun(text[start:end])
+            else [] for (start, end), words in zip(spans, terms, strict=True)]
 
 
 @lru_cache(maxsize=1)

@@ -738,12 +738,9 @@ class Index:
             text = texts[chunk.doc_id]
             # A sentence that calls someone "he" or "she" reads alone with the name in its
             # place ("He is succeeded by Amina Rask" as "Karsten Ølberg is succeeded...").
-            # Likewise "It is 214 metres long" after "The Kestrel Bridge crosses...".
             alone = [answering.with_subject(text[a:b], subject)
                      if answering.names_by_pronoun(text[a:b])
-                     and (subject := answering.referred_subject(text, a))
-                     else answering.with_thing(text[a:b], thing)
-                     if (thing := answering.it_referent(text, a, b)) else text[a:b]
+                     and (subject := answering.referred_subject(text, a)) else text[a:b]
                      for a, b in chunk.sentences]
             row = [text_hash(t) for t in alone]
             keys.append(row)
