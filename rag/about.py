@@ -181,25 +181,22 @@ def quote_part(part: Part, hits: Sequence[Hit], document: Callable[[str], Docume
     """
     if part is Part.OPENING:
         # Each document's opening, the best-ranked first: which one was meant is not known.
-        quotes = []
-        for doc_id in dict.fromkeys([*(h.doc_id for h in hits), *searched]):
-            try:
-                found = _part_quote(part, document(doc_id), hits, score)
-            except KeyError:  # removed (by another session) since the list was taken
-                continue
-            if found:
-                quotes.append(found)
-                if len(quotes) >= limit:
-                    break
-        return quotes
+        return _each_part(part, [*(h.doc_id for h in hits), *searched], document, hits,
+                          score, limit)
     for doc_id in dict.fromkeys(h.doc_id for h in hits):
         found = _part_quote(part, document(doc_id), hits, score)
         if found:
             return [found]
     if len(searched) > SCANNED_DOCUMENTS:
         return []
+    return _each_part(part, searched, document, hits, score, limit)
+
+
+def _each_part(part: Part, doc_ids: Sequence[str], document: Callable[[str], Document],
+               hits: Sequence[Hit], score: float, limit: int) -> list[Quote]:
+    """`part` quoted from each of the documents `doc_ids` that has it, up to `limit`."""
     quotes = []
-    for doc_id in dict.fromkeys(searched):
+    for doc_id in dict.fromkeys(doc_ids):
         try:
             found = _part_quote(part, document(doc_id), hits, score)
         except KeyError:  # removed (by another session) since the list was taken
