@@ -870,8 +870,9 @@ class Index:
         if isinstance(current, dict) and str(current.get("save_id", "")) != self._saved_as[1]:
             raise IndexSaveError(
                 f"The index in {folder} was saved by another process after this one loaded "
-                "it; saving now would drop that save's changes. Load it again (Index.load or "
-                "Index.open, or restart) and redo this change.")
+                "it; saving now would drop that save's changes. Run the command again (from "
+                "Python: load it again with Index.load or Index.open, or restart the chat) and "
+                "redo this change.")
 
     @classmethod
     def load(cls, folder: str | Path, *, settings: Settings | None = None,
