@@ -945,6 +945,9 @@ class Index:
             _saved_settings(folder)
         _check_save_target(folder)  # before the work of indexing, not after
         given = paths is not None
+        if given and _as_paths(paths):
+            # A mistyped path is named before anything is made (the embedding cache was).
+            _require_existing(paths, doing="refresh")
         recorded = saved_sources(folder) if paths is None else []
         missing = [p for p in recorded if not Path(p).exists()]
         if recorded:

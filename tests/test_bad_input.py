@@ -918,6 +918,19 @@ def test_rag_refreshing_from_a_path_that_does_not_exist_changes_nothing(fake_set
     assert [d.id for d in index.documents(with_text=False)] == before
 
 
+def test_cli_indexing_a_path_that_does_not_exist_makes_nothing(tmp_path, fake_model,
+                                                               monkeypatch):
+    """An outside review: the error said "the index was not changed", and an embedding
+    cache was left beside the index folder all the same."""
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli(["index", "nonexistent", "--out", "x/idx", "--model", FAKE_MODEL])
+    assert (code, err.getvalue()) == (2, "briefing: error: nonexistent: no such file or "
+                                         "folder (check the path; the index was not changed)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_rag_refresh_without_paths_mirrors_the_index_own_documents(fake_settings, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
