@@ -101,6 +101,13 @@ TAKE_QUESTION_JS = """(question) => {
 KEEP_JS = """(value) => {
   try { sessionStorage.setItem('%s', JSON.stringify(value ?? [])); } catch (error) {}
 }"""
+# After the page loads: what the restore brought back, if anything. Nothing restored, the
+# storage is left alone: writing the empty list there, when a slow load ended after the
+# first question was asked, erased that question, and a reload then brought nothing back.
+KEEP_RESTORED_JS = """(value) => {
+  if (!Array.isArray(value) || !value.length) return;
+  try { sessionStorage.setItem('briefing-conversation', JSON.stringify(value)); } catch (error) {}
+}"""
 # "New conversation" empties the box in the page as it is clicked: a draft restored after a
 # reload (KEPT_JS) that the page's state had not yet taken in stayed in the box when only
 # the server's reply emptied it.
@@ -651,7 +658,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
         demo.load(None, None, [kept, kept_uploads], js=KEPT_JS, **keeping).then(
             handlers.restore_uploads, [kept_uploads], None, **keeping).then(
             handlers.restore, [kept], [turns, chat, download, kept], **answering).then(
-            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
+            None, [kept], None, js=KEEP_RESTORED_JS, **keeping)
         gr.api(handlers.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo, handlers
