@@ -227,6 +227,11 @@ class Index:
             raise DocumentError("None", "add needs the files or folders to add",
                                 "give a path or a list of them")
         _require_existing(paths, doing="add")
+        if names is not None and not (isinstance(names, Mapping) and all(
+                isinstance(k, (str, Path)) and isinstance(v, str) and v.strip()
+                for k, v in names.items())):
+            raise ArgumentError(f"names must map file paths to the names they are known by, "
+                                f"e.g. {{'uploads/80af.txt': 'notes.txt'}}; got {names!r:.80}")
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes,
                                 names=names)
         failed = self._index_documents(report.documents, progress=progress)

@@ -1618,5 +1618,9 @@ def test_odd_arguments_get_briefings_own_errors(index):
         rag.Settings.from_dict(None)
     with pytest.raises(SettingsError, match="Settings.model must be"):
         rag.Settings(model="  ")
+    with pytest.raises(ArgumentError, match="names must map file paths"):
+        index.add([DATA], names={123: "x.txt"})
+    with pytest.raises(ArgumentError, match="names must map file paths"):
+        index.add([DATA], names=["x.txt"])
     one = rag.text_document("The ferry leaves at noon.", doc_id="ferry")
     assert index.add_documents(one) == [] and index.document("ferry").text.startswith("The")
