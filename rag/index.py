@@ -1018,7 +1018,8 @@ class Index:
             raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files or "
                                    "folders holding .txt, .md, .html or .pdf documents.")
         if changes["added"] or changes["updated"] or changes["removed"] or rebuilt \
-                or index.sources != sources or not (folder / "manifest.json").exists():
+                or index.sources != sources or not (folder / "manifest.json").exists() \
+                or index._store.outdated:
             _save_opened(index, folder, must_save=must_save)
         return index, changes
 

@@ -41,14 +41,24 @@ FILES = ("bm25", "bm25_rows.npy", "bm25.json")
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed word tokens without English stop words: what
-    `bm25s.tokenize(texts, stopwords="en", stemmer=...)` gives (a test holds them equal),
-    without its per-call set-up, which cost more than the work on a question's sentences."""
+    `bm25s.tokenize(texts, stopwords="en", stemmer=..., token_pattern=TOKEN_PATTERN)` gives
+    (a test holds them equal), without its per-call set-up, which cost more than the work
+    on a question's sentences."""
     stopwords, stem = _tokenizer()
     return [[stem(w) for w in _TOKEN.findall(text.lower()) if w not in stopwords]
             for text in texts]
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+# bm25s's default token pattern (words of two or more letters or digits), and a digit alone
+# after a word ("Warehouse 7", "Article 5", "Phase 2"), which it drops: without it "Warehouse
+# 6" ranked first for "What is stored in Warehouse 7?". A digit of a number ("4.2.0",
+# "3:30") stays out, as it matches every other number.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b|(?<=[^\W\d_] )\d\b(?![.,:/]\d)")
+
+
+TOKEN_PATTERN = _TOKEN.pattern
+"""Saved with the index: one built with another pattern is rebuilt when loaded."""
+_FIRST_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # of indexes saved without a pattern
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +96,8 @@ class KeywordIndex:
         self._recent_tokens: list[array] = []  # token ids of the first rows of those
         self._vocabulary: dict[str, int] = {}  # of the recent passages' tokens
         self._recent_matrix = None  # (CSC term counts, lengths), until the next change
+        self.outdated = False
+        """Loaded from files of another tokenization, left out: to be saved again."""
 
     @property
     def recent(self) -> int:
@@ -253,31 +265,43 @@ class KeywordIndex:
         Recent passages are found again from the table when loaded."""
         if self._stale():
             self._rebuild()
+        self.outdated = False
         if self._main is None:
             return
         self._main.save(str(folder / "bm25"), show_progress=False)
         np.save(folder / "bm25_rows.npy", self._main_rows, allow_pickle=False)
         (folder / "bm25.json").write_text(
-            json.dumps({"average_length": self._average_length}), "utf-8")
+            json.dumps({"average_length": self._average_length,
+                        "token_pattern": TOKEN_PATTERN}), "utf-8")
 
     @classmethod
     def load(cls, folder: Path, passages: PassageTable) -> KeywordIndex:
         """Read what `save` wrote, for this table. An index saved before `bm25_rows.npy`
-        existed covers every row. Raises ValueError when the files disagree."""
+        existed covers every row. One whose words were split by another pattern is left
+        out, to be built again from the passages (`outdated` says so). Raises ValueError
+        when the files disagree."""
         import bm25s
 
         index = cls(passages)
         count = len(passages)
         if not count:
             return index
+        stats_file = folder / "bm25.json"
+        stats = read_file(stats_file, lambda path: json.loads(path.read_text("utf-8"))) \
+            if stats_file.exists() else {}
+        if not isinstance(stats, dict):
+            raise ValueError("bm25.json does not hold the BM25 index's figures")
+        if stats.get("token_pattern", _FIRST_TOKEN_PATTERN) != TOKEN_PATTERN:
+            log.info("the keyword index was built with other word tokens; building it again")
+            index.outdated = True
+            return index
         main = read_file(folder / "bm25", lambda path: bm25s.BM25.load(
             str(path), mmap=True, show_progress=False, verbosity=0))
         size = int(main.scores["num_docs"])
-        rows_file, stats_file = folder / "bm25_rows.npy", folder / "bm25.json"
+        rows_file = folder / "bm25_rows.npy"
         if rows_file.exists():
             rows = read_file(rows_file, lambda path: np.load(path, allow_pickle=False))
-            average = read_file(stats_file, lambda path: float(
-                json.loads(path.read_text("utf-8"))["average_length"]))
+            average = read_file(stats_file, lambda path: float(stats["average_length"]))
         else:
             rows, average = np.arange(size, dtype=np.int64), None
         alive = rows[rows >= 0]

@@ -61,7 +61,10 @@ def analyzer_params() -> dict:
 
     bm25s lower-cases, keeps tokens of two or more word characters, drops its English
     stop words, then applies the Snowball English stemmer (PyStemmer). Milvus has no
-    minimum token length, so single letters and digits join the stop words.
+    minimum token length, so single letters and digits join the stop words. Briefing's
+    own index also keeps a digit alone after a word ("Warehouse 7"); Milvus's standard
+    tokenizer splits "4.2.0" into digits as well, which would match every other number,
+    so on Milvus "Warehouse 7" is searched as "Warehouse".
     """
     from bm25s.stopwords import STOPWORDS_EN
 
@@ -128,6 +131,8 @@ def id_filter(field: str, values: Iterable[str]) -> str:
 
 class MilvusStore:
     """Passages, sentence vectors and documents in Milvus collections (see the module doc)."""
+
+    outdated = False  # Milvus keeps the data; nothing local to write again
 
     def __init__(self, client, *, uri: str, store: str, name: str, dimension: int,
                  index_type: str) -> None:

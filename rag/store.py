@@ -101,6 +101,10 @@ class Store(Protocol):
     def save(self, folder: Path) -> None:
         """Write what `load_store` needs into `folder` (the index makes the folder atomic)."""
 
+    @property
+    def outdated(self) -> bool:
+        """Loaded from files a newer Briefing writes otherwise: save it again."""
+
 
 STORES = ("faiss", "milvus")
 
@@ -227,6 +231,10 @@ class FaissStore:
 
     def passage_counts(self) -> dict[str, int]:
         return self._passages.counts()
+
+    @property
+    def outdated(self) -> bool:
+        return self._keywords.outdated
 
     @property
     def kind(self) -> str:

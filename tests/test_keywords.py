@@ -129,10 +129,57 @@ def test_an_index_saved_without_row_map_covers_every_row(tmp_path):
     table.save(tmp_path)
     index.save(tmp_path)
     (tmp_path / "bm25_rows.npy").unlink()
-    (tmp_path / "bm25.json").unlink()
     loaded = KeywordIndex.load(tmp_path, PassageTable.load(tmp_path))
-    assert loaded.recent == 0
+    assert loaded.recent == 0 and not loaded.outdated
+    assert loaded._main is not None  # read, not built again
     assert loaded.search(["ferri"], 10) == index.search(["ferri"], 10)
+
+
+@pytest.mark.parametrize("saved", [{"average_length": 12.0}, None],
+                         ids=["bm25.json-without-token-pattern", "no-bm25.json"])
+def test_an_index_saved_with_other_word_tokens_is_built_again(tmp_path, saved):
+    import json
+
+    chunks = [*corpus(50), passage("w6", "Warehouse 6 holds grain"),
+              passage("w7", "Warehouse 7 holds timber")]
+    table, index = keyword_index(chunks)
+    table.save(tmp_path)
+    index.save(tmp_path)
+    if saved is None:
+        (tmp_path / "bm25.json").unlink()
+        (tmp_path / "bm25_rows.npy").unlink()
+    else:
+        (tmp_path / "bm25.json").write_text(json.dumps(saved), "utf-8")
+    loaded = KeywordIndex.load(tmp_path, PassageTable.load(tmp_path))
+    assert loaded.outdated
+    assert ids(table, loaded.search(["warehous", "7"], 2)) == ["w7", "w6"]
+    loaded.save(tmp_path)
+    assert not loaded.outdated
+    saved_again = KeywordIndex.load(tmp_path, PassageTable.load(tmp_path))
+    assert not saved_again.outdated and saved_again._main is not None
+    assert ids(table, saved_again.search(["warehous", "7"], 2)) == ["w7", "w6"]
+
+
+def test_index_open_saves_an_index_whose_keyword_index_was_built_again(fake_settings,
+                                                                        tmp_path):
+    import json
+
+    import rag
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "stores.txt").write_text(
+        "Warehouse 6 holds grain from the northern farms.\n\n"
+        "Warehouse 7 holds timber for the new bridge.\n", "utf-8")
+    rag.Index.open([docs], tmp_path / "ix", settings=fake_settings)
+    stats = tmp_path / "ix" / "bm25.json"
+    old = json.loads(stats.read_text("utf-8"))
+    del old["token_pattern"]  # as an index saved before the pattern was
+    stats.write_text(json.dumps(old), "utf-8")
+    index, changes = rag.Index.open([docs], tmp_path / "ix", settings=fake_settings)
+    assert not any(changes[k] for k in ("added", "updated", "removed"))
+    assert "token_pattern" in json.loads(stats.read_text("utf-8"))
+    assert index.ask("What does Warehouse 7 hold?").quotes[0].text.startswith("Warehouse 7")
 
 
 def test_a_row_map_that_disagrees_is_a_value_error(tmp_path):

@@ -136,13 +136,23 @@ def test_tokenize_gives_what_bm25s_gives():
     import bm25s
     import Stemmer
 
-    from rag.keywords import tokenize
+    from rag.keywords import TOKEN_PATTERN, tokenize
 
     texts = [(SEEDS / "putin-kim-military-alliance.txt").read_text("utf-8"), "", "  ", "a I",
-             "Ünïcödé naïve café 東京 ÉCOLE", "don't won't it's U.S. e.g. 3.5% studies STUDYING"]
+             "Ünïcödé naïve café 東京 ÉCOLE", "don't won't it's U.S. e.g. 3.5% studies STUDYING",
+             "Warehouse 7 and Article 5, not Tidewater 4.2.0, 3:30 or 7 people"]
     expected = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"),
-                              return_ids=False, show_progress=False)
+                              return_ids=False, show_progress=False, token_pattern=TOKEN_PATTERN)
     assert tokenize(texts) == [list(tokens) for tokens in expected]
+
+
+def test_a_digit_after_a_word_is_a_token_and_a_digit_of_a_number_is_not():
+    from rag.keywords import tokenize
+
+    assert tokenize(["Warehouse 7 holds grain; Article 5 of NATO; Zone 4."]) == [
+        ["warehous", "7", "hold", "grain", "articl", "5", "nato", "zone", "4"]]
+    assert tokenize(["Tidewater 4.2.0 at 3:30, 7 people, in 1,5 days"]) == [
+        ["tidewat", "30", "peopl", "day"]]
 
 
 def test_best_rows_is_a_stable_top_k():
