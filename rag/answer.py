@@ -131,7 +131,9 @@ class Answer:
             quoted = "\n".join(f"> {line}".rstrip() for line in quote.text.splitlines())
             lines.append(f"{quoted} [{number}]\n")
         if self.quotes:
-            lines.append("Sources:")
+            # An outside review read "chars" as positions in the file, which differ for
+            # Markdown, HTML and PDF (and a text file with a byte-order mark).
+            lines.append("Sources (chars: positions in the text read from each file):")
             for number, quote in enumerate(self.quotes, start=1):
                 lines.append(f"[{number}] {quote.citation()} ({quote.hit.source})")
                 if not self.abstained:  # a closest passage answers nothing, here or there

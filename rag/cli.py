@@ -275,7 +275,7 @@ def run_index(args) -> int:
     seconds = time.perf_counter() - started
     documents = len(index.documents(with_text=False))
     # Documents no file under the paths mirrors (added from bytes, or from a source that
-    # is gone or failed to load now) are kept as they were.
+    # is gone now) are kept as they were.
     kept = documents - sum(len(changes[key]) for key in ("added", "updated", "unchanged"))
     print(f"Indexed {documents} documents, {len(index)} passages into "
           f"{args.index_dir} in {seconds:.1f} s (added {len(changes['added'])}, updated "

@@ -124,6 +124,12 @@ class DocumentTable:
                 record["text_bytes"] = end - first
                 records.write(json.dumps(record) + "\n")  # ASCII: a file name may hold undecodable bytes
 
+    @staticmethod
+    def records(folder: Path) -> list[dict]:
+        """The saved records of the documents in `folder` (their facts, without texts),
+        read without the texts. Raises ValueError when they cannot be read."""
+        return read_file(folder / "documents.jsonl", _records)
+
     @classmethod
     def load(cls, folder: Path) -> DocumentTable:
         """Read a table written by `save`, or the `documents.jsonl` of format version 2,

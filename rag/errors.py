@@ -54,6 +54,11 @@ class IndexSaveError(BriefingError, OSError):
     cannot be written."""
 
 
+class SavedSinceError(IndexSaveError):
+    """Another process saved the index after this one loaded it: saving now would drop
+    that save's changes."""
+
+
 class StoreError(BriefingError, OSError):
     """The passage store (a Milvus server or Milvus Lite file) cannot be reached or used."""
 

@@ -518,6 +518,13 @@ def run(args) -> dict:
         raise EvalDataError("--docs goes with a question file; BEIR and SQuAD bring their own "
                             "documents")
     docs = args.docs or (questions_docs_of(args.index_dir) if args.questions else None)
+    from .cli import DEFAULT_HOME
+
+    if Path(args.index_dir) != DEFAULT_HOME / "index" and (args.docs or not args.questions):
+        # An outside review: "--docs D --index X" wrote nothing to X, and said nothing.
+        log.warning("the documents are indexed afresh for the evaluation, in memory: the "
+                    "index in %s is neither read nor written (the embedding cache beside it, %s, "
+                    "is used)", args.index_dir, cache_dir)
     # On Milvus the benchmark's documents go into a scratch store beside the one named,
     # emptied before and deleted after: a user's own collections are never touched.
     store = bench_store.scratch(bench_store.check(settings.store), "eval")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -36,6 +37,7 @@ from .errors import (
     ModelLoadError,
     NoDocumentsError,
     QueryError,
+    SavedSinceError,
     SettingsError,
     UnknownDocumentError,
 )
@@ -362,7 +364,7 @@ class Index:
         with self._lock:
             current = {d.id: d for d in self._documents.all_facts()}
         # A file with the bytes it had when indexed is not parsed again (its checksum says so).
-        by_source = {d.source: d for d in current.values() if Path(d.source).is_absolute()}
+        by_source = {d.source: d for d in current.values() if d.from_file}
         report = load_documents(_as_paths(paths), max_bytes=self.settings.max_file_bytes,
                                 checksums={s: d.checksum for s, d in by_source.items()})
         self.problems = report.problems
@@ -386,12 +388,19 @@ class Index:
         kept = [Path(p) for p in keep]
         self.sources = [str(r) for r in roots + kept]
         for doc_id, old in current.items():
-            # A file that exists but failed to load keeps its last good version. A shared
-            # store (Milvus) also holds other replicas' documents: drop only files gone
-            # from under these paths.
-            if not Path(old.source).is_absolute():
-                continue  # added from bytes under a name: no file mirrors it, wherever we are
-            if doc_id in found or old.source in failed_sources or _is_under(old.source, kept):
+            # A file that exists but no longer loads (emptied, overwritten with bytes that
+            # are no document) is dropped too: its last good version would be quoted and
+            # cited as what the file says. Its problem says why. A shared store (Milvus)
+            # also holds other replicas' documents: drop only files gone from under these
+            # paths.
+            if not old.from_file:
+                continue  # added from bytes or memory: no file mirrors it, whatever it names
+            if doc_id in found or _is_under(old.source, kept):
+                continue
+            if old.source in failed_sources:
+                changes["removed"].append(doc_id)
+                self.problems = [_taken_out(p) if p.source == old.source else p
+                                 for p in self.problems]
                 continue
             if not _is_under(old.source, roots) and (
                     self._shares_documents() or not Path(old.source).is_file()):
@@ -873,7 +882,7 @@ class Index:
         except (OSError, ValueError):
             return  # gone or damaged: nothing there to keep
         if isinstance(current, dict) and str(current.get("save_id", "")) != self._saved_as[1]:
-            raise IndexSaveError(
+            raise SavedSinceError(
                 f"The index in {folder} was saved by another process after this one loaded "
                 "it; saving now would drop that save's changes. Run the command again (from "
                 "Python: load it again with Index.load or Index.open, or restart the chat) and "
@@ -970,15 +979,19 @@ class Index:
                 # Damaged, or of another version or model: rebuilt from the documents it
                 # held (their saved texts), then brought up to date with their files.
                 held = _saved_documents(folder)
-                if not given and not held and _lists_documents(folder):
+                if not given and not held and _may_hold_unmirrored(folder):
                     # Rebuilt from its sources alone, documents added from bytes would be
                     # lost for good.
-                    reason = str(error).split(f" {_REBUILD}")[0]  # not the rebuild now refused
+                    # Not the rebuild now refused.
+                    reason = re.split(rf" {re.escape(_REBUILD)}|\. Rebuild it\b", str(error))[0]
+                    reason = reason.rstrip(".")
+                    if not reason.startswith(f"The index in {folder} "):
+                        reason = f"The index in {folder} cannot be used ({reason})"
                     raise IndexFormatError(
-                        f"The index in {folder} cannot be used ({reason}), and its list of "
-                        "documents cannot be read either, so it is left as it is. Rebuild "
-                        f"it from your documents: briefing index PATHS --out {folder} (or "
-                        "Index.open(PATHS, folder)).") from error
+                        f"{reason}, and the documents it holds cannot be read from it "
+                        "either, so it is left "
+                        "as it is. Rebuild it from your documents: briefing index PATHS --out "
+                        f"{folder} (or Index.open(PATHS, folder)).") from error
                 log.warning("rebuilding the index from the %d documents it held: %s",
                             len(held), error)
                 index.problems = index._index_documents(held)
@@ -1022,6 +1035,12 @@ class Index:
                 or index._store.outdated:
             _save_opened(index, folder, must_save=must_save)
         return index, changes
+
+
+def _taken_out(problem: DocumentError) -> DocumentError:
+    """The problem of a file that no longer loads, saying its earlier text left the index."""
+    return type(problem)(problem.source, f"{problem.problem}; what it said before is no "
+                         "longer searched or quoted", problem.fix)
 
 
 def passage_text(chunk: Chunk, *, embed_title: bool) -> str:
@@ -1101,14 +1120,41 @@ def _save_opened(index: Index, folder: Path, *, must_save: bool) -> None:
     try:
         index.save(folder)
     except IndexSaveError as error:
+        if isinstance(error, SavedSinceError) and _holds_the_same(folder, index):
+            # Another process brought it up to date the same way meanwhile (two questions
+            # asked at once after a file changed): nothing of either is lost.
+            log.info("the index in %s was brought up to date by another process", folder)
+            return
         if must_save:
             raise
         log.warning("the index in %s could not be brought up to date on disk (%s); this "
                     "answer uses the documents as they are now", folder, error)
 
 
-def _lists_documents(folder: Path) -> bool:
-    """Whether the manifest in `folder` lists documents, or cannot be read to tell."""
+def _holds_the_same(folder: Path, index: Index) -> bool:
+    """Whether the index saved in `folder` holds the documents `index` holds, in the same
+    versions, mirroring the same sources."""
+    try:
+        records = DocumentTable.records(folder)
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        saved = {r["id"]: r["checksum"] for r in records}
+        sources = manifest.get("sources")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    with index._lock:
+        held = {d.id: d.checksum for d in index._documents.all_facts()}
+    return saved == held and sources == list(index.sources)
+
+
+def _may_hold_unmirrored(folder: Path) -> bool:
+    """Whether the index in `folder` may hold documents that no file mirrors (added from
+    bytes or memory), which a rebuild from its sources would lose: its list of documents
+    says so, or cannot be read to tell."""
+    try:
+        records = DocumentTable.records(folder)
+        return not all(Document.from_record(r | {"text": ""}).from_file for r in records)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     try:
         return bool(json.loads((folder / "manifest.json").read_text("utf-8"))["documents"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -1174,9 +1220,13 @@ def _sources_of(documents: Iterable[Document | str | None], folder: str | Path) 
     uploads = (_folder(folder).parent / "uploads").resolve()
     derived: list[str] = []
     for document in documents:
-        source = document.source if isinstance(document, Document) else document
-        if not isinstance(source, str) or not Path(source).is_absolute():
-            continue  # added as bytes under a name: no file to mirror
+        if isinstance(document, Document):
+            source = document.source if document.from_file else None
+        else:  # a source saved before Document.from_file: a file's is an absolute path
+            source = document if isinstance(document, str) and Path(document).is_absolute() \
+                else None
+        if source is None:
+            continue  # added from bytes or memory: no file to mirror
         for root in (DEFAULT_SEEDS, uploads):
             if _is_under(source, [root]):
                 source = str(root)

@@ -65,6 +65,10 @@ class Document:
     size: int
     pages: tuple[tuple[int, int], ...] = ()
     skipped: tuple[tuple[int, int], ...] = ()
+    from_file: bool = False
+    """Loaded from the file at `source`, which a refresh mirrors (updates it when the file
+    changes, drops it when the file is gone); False for a document added from bytes or
+    memory, which stays until removed, whatever its source names."""
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page number holding `offset`, or None for documents without pages."""
@@ -78,6 +82,7 @@ class Document:
             "id": self.id, "title": self.title, "source": self.source, "kind": self.kind.value,
             "text": self.text, "checksum": self.checksum, "size": self.size,
             "pages": [list(p) for p in self.pages], "skipped": [list(s) for s in self.skipped],
+            "from_file": self.from_file,
         }
 
     @classmethod
@@ -88,12 +93,17 @@ class Document:
                 isinstance(record.get(key), str) for key in ("id", "title", "source", "text",
                                                              "checksum")):
             raise ValueError(f"not a document record: {str(record)[:80]}")
+        if not isinstance(record.get("from_file", False), bool):
+            raise ValueError(f"not a document record (from_file is not true or false): "
+                             f"{str(record)[:80]}")
         return cls(
             id=record["id"], title=record["title"], source=record["source"],
             kind=_KINDS.get(record["kind"]) or Kind(record["kind"]), text=record["text"],
             checksum=record["checksum"],
             size=record["size"], pages=tuple(tuple(p) for p in record.get("pages", ())),
             skipped=tuple(tuple(s) for s in record.get("skipped", ())),
+            # Saved before this was recorded: an absolute source was a file's path.
+            from_file=record.get("from_file", Path(record["source"]).is_absolute()),
         )
 
 
@@ -244,12 +254,14 @@ def load_file(path: str | Path, *, max_bytes: int, name: str | None = None) -> D
         raise DocumentError(str(path), f"cannot be read: {error.strerror or error}",
                             "check that it exists and is readable") from error
     return load_bytes(data, name=name or path.name, source=str(path), kind=kind,
-                      doc_id=document_id(path), max_bytes=max_bytes)
+                      doc_id=document_id(path), max_bytes=max_bytes, from_file=True)
 
 
 def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
-               kind: Kind | None = None, doc_id: str | None = None) -> Document:
-    """Load a document from its bytes; `name` gives the type (by extension) and fallback title."""
+               kind: Kind | None = None, doc_id: str | None = None,
+               from_file: bool = False) -> Document:
+    """Load a document from its bytes; `name` gives the type (by extension) and fallback
+    title. `from_file`: the bytes are the file at `source` (Document.from_file)."""
     kind = kind or kind_of(name, source=source)
     if len(data) > max_bytes:
         raise FileTooLargeError(source, f"{len(data):,} bytes is over the {max_bytes:,}-byte limit",
@@ -287,6 +299,7 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
         size=len(data),
         pages=pages,
         skipped=skipped_spans(text),
+        from_file=from_file,
     )
 
 

@@ -374,11 +374,14 @@ def test_beir_on_milvus_lite_gives_the_faiss_rankings_in_a_scratch_store(tmp_pat
     assert list(tmp_path.glob("*.db")) == []  # the scratch store is gone; 'mine.db' untouched
 
 
-def test_questions_end_to_end(tmp_path):
+def test_questions_end_to_end(tmp_path, caplog):
     args = build_parser().parse_args(
         ["eval", str(DATA / "questions.jsonl"), "--docs", str(DATA / "docs"),
          "--index", str(tmp_path / "index"), "--limit", "3"])
     summary = evaluate.run(args)
+    # The index named is not written, and the user is told so.
+    assert not (tmp_path / "index").exists()
+    assert f"the index in {tmp_path / 'index'} is neither read nor written" in caplog.text
     assert summary["index"]["documents"] == 2
     figures = summary["modes"]["hybrid"]
     assert (figures["questions"], figures["answerable"]) == (3, 3)

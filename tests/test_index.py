@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import replace
@@ -387,10 +388,45 @@ def test_documents_added_from_bytes_are_not_dropped_with_a_damaged_list(tmp_path
     index.save(folder)
     (folder / "documents.jsonl").write_text((folder / "documents.jsonl").read_text()[:40])
     files = folder_bytes(folder)
-    with pytest.raises(IndexFormatError, match="its list of documents cannot be read either, "
-                                               "so it is left as it is"):
+    with pytest.raises(IndexFormatError, match="the documents it holds cannot be read from it "
+                                               "either, so it is left as it is"):
         rag.Index.open(None, folder, settings=fake_settings)
     assert folder_bytes(folder) == files
+
+
+def test_a_damaged_text_file_is_named_as_the_reason_nothing_is_rebuilt(tmp_path, fake_settings):
+    # An outside review: with only document_texts.bin damaged, the refusal said that "its
+    # list of documents" could not be read, and named the damage inside a second "Rebuild".
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.txt").write_text("The harbor channel will be dredged to 14 metres.")
+    folder = tmp_path / "ix"
+    index, _ = rag.Index.open([docs], folder, settings=fake_settings)
+    index.add_bytes(b"The harbour master is Ines Varga.", name="notes.txt")
+    index.save(folder)
+    texts = folder / "document_texts.bin"
+    texts.write_bytes(texts.read_bytes().replace(b"Ines", b"Anna"))
+    files = folder_bytes(folder)
+    with pytest.raises(IndexFormatError) as refused:
+        rag.Index.open(None, folder, settings=fake_settings)
+    message = str(refused.value)
+    assert "document_texts.bin is not the file that was saved" in message
+    assert "list of documents" not in message and message.count("Rebuild") == 1
+    assert folder_bytes(folder) == files
+
+
+def test_an_index_of_files_alone_with_damaged_texts_is_rebuilt_from_them(tmp_path,
+                                                                         fake_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.txt").write_text("The harbor channel will be dredged to 14 metres.")
+    folder = tmp_path / "ix"
+    rag.Index.open([docs], folder, settings=fake_settings)
+    texts = folder / "document_texts.bin"
+    texts.write_bytes(texts.read_bytes().replace(b"harbor", b"HARBOR"))
+    index, _ = rag.Index.open(None, folder, settings=fake_settings)  # nothing would be lost
+    assert "harbor channel" in index.ask("How deep will the channel be dredged?").quotes[0].text
+    assert b"harbor channel" in texts.read_bytes()
 
 
 def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
@@ -439,8 +475,9 @@ def test_saved_texts_overwritten_in_place_are_found_out(index, tmp_path, fake_se
     documents = folder / "document_texts.bin"
     documents.write_bytes(documents.read_bytes().replace(b"harbour", b"harb0ur"))
     with pytest.raises(IndexFormatError, match="document_texts.bin is not the file"):
-        rag.Index.open(None, folder, settings=fake_settings)  # nothing to rebuild it from
-    reopened, changes = rag.Index.open([DATA], folder, settings=fake_settings)
+        rag.Index.load(folder)
+    # Its documents all mirror files: rebuilt from those, nothing is lost.
+    reopened, changes = rag.Index.open(None, folder, settings=fake_settings)
     assert len(changes["added"]) == 3 and "harb0ur" not in "".join(
         d.text for d in reopened.documents())
     assert "text_digests" in json.loads((folder / "manifest.json").read_text())
@@ -607,6 +644,102 @@ def test_a_document_from_bytes_outlives_a_refresh_beside_a_file_of_its_name(
     assert index.document(notes.id).text.strip() == "The informant met the minister on 4 May."
 
 
+def test_a_document_from_bytes_named_by_a_files_path_outlives_a_refresh(tmp_path,
+                                                                          fake_settings):
+    # An outside review: add_bytes(open(p, "rb").read(), name=p) was taken for the file at
+    # p, and dropped by the next refresh since p is not among the index's sources.
+    corpus, elsewhere = tmp_path / "docs", tmp_path / "elsewhere"
+    shutil.copytree(DATA, corpus)
+    elsewhere.mkdir()
+    path = elsewhere / "kiosk.txt"
+    path.write_text("The kiosk at Pier 3 sells ice cream.", encoding="utf-8")
+    index = rag.Index.build([corpus], settings=fake_settings)
+    kiosk = index.add_bytes(path.read_bytes(), name=str(path))
+    memo = str(elsewhere / "memo.txt")
+    Path(memo).write_text("Unrelated.", encoding="utf-8")
+    index.add_documents([rag.text_document("The ferry leaves at noon.", doc_id="memo",
+                                           source=memo)])
+    for paths in (None, [corpus]):
+        changes = index.refresh(paths)
+        assert not {kiosk.id, "memo"} & set(changes["removed"])
+    index.save(tmp_path / "ix")
+    reopened, changes = rag.Index.open(None, tmp_path / "ix", settings=fake_settings)
+    assert not {kiosk.id, "memo"} & set(changes["removed"])
+    assert {kiosk.id, "memo"} <= {d.id for d in reopened.documents(with_text=False)}
+    assert str(elsewhere) not in reopened.sources
+
+
+def test_a_file_that_no_longer_loads_takes_its_earlier_text_out_of_the_index(
+        tmp_path, fake_settings):
+    corpus = tmp_path / "docs"
+    shutil.copytree(DATA, corpus)
+    (corpus / "kiosk.txt").write_text("The kiosk manager is Yusuf Demir.", encoding="utf-8")
+    (corpus / "stall.txt").write_text("The stall manager is Ana Ruiz.", encoding="utf-8")
+    index = rag.Index.build([corpus], settings=fake_settings)
+    ids = {d.source: d.id for d in index.documents(with_text=False)}
+    kiosk, stall = ids[str(corpus / "kiosk.txt")], ids[str(corpus / "stall.txt")]
+    (corpus / "kiosk.txt").write_bytes(b"")  # emptied
+    (corpus / "stall.txt").write_bytes(bytes(range(256)) * 20)  # overwritten with no text
+    changes = index.refresh()
+    assert sorted(changes["removed"]) == sorted([kiosk, stall])
+    assert {kiosk, stall}.isdisjoint(d.id for d in index.documents(with_text=False))
+    said = {p.source: str(p) for p in index.problems}
+    assert "the file is empty" in said[str(corpus / "kiosk.txt")]
+    assert "what it said before is no longer searched or quoted" in said[str(corpus / "kiosk.txt")]
+    assert "no longer searched" in said[str(corpus / "stall.txt")]
+    assert all("Demir" not in q.text for q in index.ask("Who manages the kiosk?").quotes)
+    (corpus / "kiosk.txt").write_text("The kiosk manager is Lena Fischer.", encoding="utf-8")
+    changes = index.refresh()
+    assert changes["added"] == [kiosk] and not changes["removed"]
+
+
+def test_a_document_record_says_whether_it_mirrors_a_file():
+    from rag.load import Document
+
+    record = rag.text_document("Owls hunt at night.", doc_id="owls").to_record()
+    assert record["from_file"] is False
+    assert Document.from_record(record | {"from_file": True}).from_file is True
+    # Saved before it was recorded: a file's source is its absolute path.
+    old = {k: v for k, v in record.items() if k != "from_file"}
+    assert Document.from_record(old | {"source": "/srv/docs/a.txt"}).from_file is True
+    assert Document.from_record(old | {"source": "notes.txt"}).from_file is False
+    with pytest.raises(ValueError, match="from_file"):
+        Document.from_record(record | {"from_file": "yes"})
+
+
+def test_two_processes_bringing_an_index_up_to_date_alike_is_no_conflict(tmp_path,
+                                                                          fake_settings,
+                                                                          caplog):
+    # An outside review: two questions asked at once after a file changed; the second
+    # warned that another process had saved and told the user to redo a change never made.
+    from rag.index import _save_opened
+
+    docs = tmp_path / "docs"
+    shutil.copytree(DATA, docs)
+    folder = tmp_path / "ix"
+    rag.Index.open([docs], folder, settings=fake_settings)
+    first, second = rag.Index.load(folder), rag.Index.load(folder)
+    (docs / "bakery.txt").write_text("The bakery opens at 6 a.m.", encoding="utf-8")
+    first.refresh()
+    _save_opened(first, folder, must_save=True)
+    second.refresh()
+    with caplog.at_level(logging.WARNING):
+        _save_opened(second, folder, must_save=False)  # the same documents: nothing to redo
+        _save_opened(second, folder, must_save=True)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # A change the first save lacks is still refused rather than lost.
+    third = rag.Index.load(folder)
+    first.add_bytes(b"The ferry leaves at noon.", name="ferry.txt")
+    first.save(folder)
+    third.add_bytes(b"The tram stops at nine.", name="tram.txt")
+    with pytest.raises(rag.SavedSinceError, match="saved by another process"):
+        _save_opened(third, folder, must_save=True)
+    with caplog.at_level(logging.WARNING):
+        _save_opened(third, folder, must_save=False)
+    assert "could not be brought up to date on disk" in caplog.text
+    assert "ferry.txt" in {Path(d.source).name for d in rag.Index.load(folder).documents()}
+
+
 def test_embedding_cache_skips_known_text(tmp_path, fake_settings, fake_model):
     rag.Index.build([DATA], settings=fake_settings, cache_dir=tmp_path)
     first = fake_model.texts_embedded
@@ -640,6 +773,9 @@ def test_a_quote_over_two_paragraphs_is_one_blockquote_in_markdown():
     quote = rag.Quote(hit.text, 0, 40, 1.0, hit)
     answer = rag.Answer(question="q", query="q", quotes=(quote,), abstained=False, hits=(hit,))
     assert answer.markdown().startswith("> The red spot is a storm.\n>\n> It is huge. [1]\n")
+    # Positions are in the text read, not the file's bytes (they differ for Markdown, HTML).
+    assert "\nSources (chars: positions in the text read from each file):\n[1] Notes, chars " \
+        "0-40 (notes.txt)\n" in answer.markdown()
 
 
 def test_answer_markdown_and_dict(index):
