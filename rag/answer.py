@@ -828,10 +828,70 @@ def first_quote_misses(question: str, document_text: str, start: int, end: int) 
     """Whether the first quote, document_text[start:end], cannot answer `question` for
     something the question names and it lacks: the year asked about, in its whole
     document (`lacks_a_year`); the person whose words are asked for, in it or just before
-    it (`lacks_the_speaker`); the unit asked for, in it (`lacks_the_unit`)."""
+    it (`lacks_the_speaker`); the unit asked for, in it (`lacks_the_unit`), or an amount
+    of money (`lacks_money`); the numbered thing asked about, where it names another
+    (`names_another_number`)."""
+    quote = document_text[start:end]
     return (lacks_a_year(question, document_text) or lacks_a_period(question, document_text)
             or lacks_the_speaker(question, document_text, start, end)
-            or lacks_the_unit(question, document_text[start:end]))
+            or lacks_the_unit(question, quote) or lacks_money(question, quote)
+            or names_another_number(question, quote,
+                                    document_text[max(0, start - NEAR_CHARS):start]))
+
+
+# "How much will Phase 1 cost?" is not answered by "The cost of Phase 2 is $118 million":
+# a name with a number ("Phase 1", "Zone 4", "Warehouse 7") asked about, where the quote
+# gives the same name with another number and never the one asked.
+_NUMBERED = re.compile(r"(?<![\w.,-])(?!(?:January|February|March|April|May|June|July|August"
+                       r"|September|October|November|December|In|On|At|By|Of|The|And|Or|To"
+                       r"|From|Since|Until|Before|After|Than|About|For|Over|Under|Between"
+                       r"|Around|Top|Last|First|Next|Page|Pages|Figure|Table)\b)"
+                       r"([A-Z][a-z]+)\s+(\d{1,3})\b(?![.,:/-]?\d|\s*(?:%|percent|per\b))")
+
+
+NEAR_CHARS = 300
+"""How far before a quote the thing it is about may be named ("Pump Station 2 has a
+standby generator. The generator is sized to run the station for 72 hours")."""
+
+
+def names_another_number(question: str, quote: str, before: str = "") -> bool:
+    """Whether `question` names a numbered thing ("Phase 1") that `quote` names with
+    another number ("Phase 2") and neither it nor the text just `before` it names as
+    asked."""
+    for word, number in _NUMBERED.findall(question):
+        given = set(re.findall(rf"\b{word}\s+(\d+)\b(?![.,:/-]?\d)", quote, re.IGNORECASE))
+        if given and number not in given and not re.search(
+                rf"\b{word}\s+{number}\b(?![.,:/-]?\d)", before, re.IGNORECASE):
+            return True
+    return False
+
+
+# "How much did the company pay for the site?" asks for an amount of money: "which the
+# company bought in 2025" does not answer it, "£2.4 million", "free" or "included in the
+# ticket price" do (and "12%" does, for "How much did revenue grow?").
+_ASKS_MONEY = re.compile(
+    r"^\W*(how much\b(?=.*\b(cost|costs|costing|pay|paid|pays|paying|spend|spent|spends"
+    r"|spending|charge|charges|charged|price|priced|fee|fees|fare|fares|worth|earn|earned"
+    r"|earns|sell|sold|buy|bought|tickets?|budget|budgeted|funding|funded|grant|granted"
+    r"|donate|donated|owe|owed|fined?|invest|invested|investment|salary|wages?|rent|interest"
+    r"|awarded|compensation|settlement|revenue|profit)\b)"
+    r"|what (did|does|do|will|would|should) (it|\w+( \w+){0,5}) cost\b)",
+    re.IGNORECASE)
+_MONEY = re.compile(
+    r"[$£€¥₹]|\b(dollars?|pounds?|euros?|yen|yuan|renminbi|rupees?|francs?|crowns?|kronor"
+    r"|kroner|krona|krone|pesos?|rubles?|roubles?|won|cents?|pence|pennies|shillings?"
+    r"|lire|lira|USD|EUR|GBP|NOK|SEK|DKK|CHF|JPY|CNY|AUD|CAD|INR|RUB)\b|\d\s?p\b"
+    r"|\bfree\b|\bno (extra |additional |further )?(charge|cost|fee)s?\b|\bincluded\b"
+    r"|\bnothing\b|%|\bper ?cent\b"
+    # "a break fee of six weeks' rent"
+    r"|\b(days?|weeks?|months?|years?)['’]? (rent|pay|salary|wages)\b",
+    re.IGNORECASE)
+
+
+def lacks_money(question: str, quote: str) -> bool:
+    """Whether `question` asks for an amount of money ("How much did it cost?") and
+    `quote` gives none."""
+    return bool(_ASKS_MONEY.search(question)) and not _MONEY.search(quote)
 
 
 @lru_cache(maxsize=1)

@@ -1072,6 +1072,51 @@ def test_an_amount_in_another_unit_does_not_answer_how_many_units(fake_settings)
     assert not lacks_the_unit("How many members are there?", "There are many.")  # no unit
 
 
+def test_a_question_for_money_is_not_answered_without_an_amount(fake_settings):
+    from rag.answer import lacks_money
+
+    index = rag.Index.empty(settings=fake_settings)
+    index.add_bytes(b"Depot plans.\n\nThe depot will be built on the former gasworks site, which "
+                    b"the company bought in 2025. Work starts in May.\n", name="depot.txt")
+    answer = index.ask("How much did the company pay for the gasworks site?")
+    assert answer.abstained and "gasworks" in answer.quotes[0].text
+    index.add_bytes(b"Land deals.\n\nThe company paid \xc2\xa34.2 million for the gasworks "
+                    b"site.\n", name="deals.txt")
+    answer = index.ask("How much did the company pay for the gasworks site?")
+    assert not answer.abstained and "4.2 million" in answer.quotes[0].text
+
+    for question, quote in [
+            ("How much does the workshop cost?", "The workshop is free for members."),
+            ("How much are tickets?", "Entry is included in the ticket price."),
+            ("What does it cost to break the lease?", "a break fee of six weeks' rent"),
+            ("How much did revenue grow?", "Revenue grew 12% on the year."),
+            ("What did the bridge cost?", "The bridge cost NOK 2.4 billion."),
+            ("How much rain fell in May?", "It rained on ten days."),  # not money
+            ("How much longer is it?", "It is longer.")]:
+        assert not lacks_money(question, quote), question
+    for question, quote in [
+            ("How much did the repairs cost?", "The repairs took 11 weeks."),
+            ("What did it cost to repair the linkspan?", "The ferry struck the linkspan."),
+            ("How much interest is paid on the bond?", "The bond will be returned.")]:
+        assert lacks_money(question, quote), question
+
+
+def test_a_numbered_thing_is_not_answered_by_another_of_its_number():
+    from rag.answer import names_another_number
+
+    assert names_another_number("How much will Phase 1 cost?", "The cost of Phase 2 is $118m.")
+    assert names_another_number("What does Warehouse 7 hold?", "Warehouse 6 holds grain.")
+    assert not names_another_number("What does Warehouse 7 hold?",
+                                    "Warehouse 7 holds timber, Warehouse 6 grain.")
+    # Named just before the quote, which goes on about it ("the station").
+    assert not names_another_number(
+        "How long can Pump Station 2 run in a power cut?",
+        "It can run for 72 hours. Pump Station 7 will close.",
+        before="Pump Station 2 has a standby generator. ")
+    assert not names_another_number("What happened on May 5?", "On May 6 it rained.")
+    assert not names_another_number("What does Warehouse 7 hold?", "It holds timber.")
+
+
 def test_a_question_with_nothing_to_look_for_is_not_answered(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Paul Poast is a professor at the University of Chicago. It is in Illinois.",
