@@ -165,6 +165,32 @@ def test_choices_name_documents_and_tell_equal_titles_apart(tmp_path, library):
     assert library.choices()[3:] == [(f"Same title ({first.id})", first.id),
                                      ("Same title (y.txt)", second.id),
                                      (f"Same title ({third.id})", third.id)]
+    assert library.distinct_names() == {first.id: first.id, second.id: "y.txt",
+                                        third.id: third.id}
+
+
+def test_citations_tell_apart_documents_that_share_a_title(tmp_path, library):
+    # An outside review: two uploads titled alike were cited under identical labels.
+    from ui.conversation import ask
+    from ui.format import answer_html, conversation_markdown
+
+    first = library.add_upload(upload_file(tmp_path, "2023.txt", b"Annual report\n\nThe "
+                                           b"ferry carried 41,000 passengers in 2023.\n"),
+                               name="2023.txt")
+    second = library.add_upload(upload_file(tmp_path, "2024.txt", b"Annual report\n\nThe "
+                                            b"ferry carried 52,000 passengers in 2024.\n"),
+                                name="2024.txt")
+    turn = ask(library.index, "How many passengers did the ferry carry?",
+               names=library.distinct_names())
+    cited = {q.doc_id: place for q, place in zip(turn.answer.quotes, turn.places, strict=False)}
+    assert cited[first.id].startswith("2023.txt") and cited[second.id].startswith("2024.txt")
+    html = answer_html(turn)
+    assert "Annual report, 2023.txt, paragraph" in html
+    assert "Annual report, 2024.txt, paragraph" in html
+    assert "Annual report, 2023.txt, paragraph" in conversation_markdown([turn])
+    # A title no other document has is cited as before.
+    turn = ask(library.index, "What is in the harbour?", names=library.distinct_names())
+    assert turn.places and all(p.startswith("paragraph") for p in turn.places)
 
 
 def test_the_example_questions_show_only_with_the_bundled_documents(tmp_path, library,

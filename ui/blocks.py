@@ -236,7 +236,8 @@ class Handlers:
                     # Its question went with a cleared conversation ("New conversation").
                     return gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 question = question or ""
-            turn = conversation.ask(self.library.index, question, chat.turns, doc_ids=scope)
+            turn = conversation.ask(self.library.index, question, chat.turns, doc_ids=scope,
+                                    names=self.library.distinct_names())
             with chat.lock:
                 if chat.cleared:  # "New conversation" while it was being answered
                     return gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -258,7 +259,8 @@ class Handlers:
         any question asked since; and what the page keeps now."""
         chat = self._chat(request, ())
         with chat.order:
-            turns = conversation.restored(self.library.index, kept, limit=RESTORED_TURNS)
+            turns = conversation.restored(self.library.index, kept, limit=RESTORED_TURNS,
+                                          names=self.library.distinct_names())
             with chat.lock:
                 if chat.cleared or not turns:
                     return gr.skip(), gr.skip(), gr.skip(), gr.skip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import rag
@@ -25,11 +25,13 @@ def history(turns: Sequence[Turn]) -> list[str]:
 
 
 def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
-        doc_ids: Sequence[str] | None = None) -> Turn:
+        doc_ids: Sequence[str] | None = None, names: Mapping[str, str] | None = None) -> Turn:
     """Ask `question` after `turns`; a bad question or a failure becomes the turn's error.
 
     `doc_ids` restricts the search to those documents (None or empty: all). Ids that are
-    no longer indexed are dropped; if none is left the turn says so.
+    no longer indexed are dropped; if none is left the turn says so. `names` tells apart
+    documents that share a title (`Library.distinct_names`): a citation of one says it
+    before where the quote sits ("report-2024.pdf, paragraph 3").
     """
     question = question if isinstance(question, str) else ""
     wanted, scope = None, ()
@@ -50,8 +52,13 @@ def ask(index: rag.Index, question: str, turns: Sequence[Turn] = (), *,
         log.exception("answering %r failed", question[:200])
         return Turn(question=question, error="Something went wrong while answering. The "
                     "details are in the server's log; try again or rephrase the question.")
-    places = tuple(_place(index, hit.doc_id, start, end) for hit, start, end in cited(answer))
-    also_places = tuple(tuple(_place(index, a.doc_id, a.start, a.end) for a in also)
+    names = names or {}
+
+    def where(doc_id: str, start: int, end: int) -> str:
+        return ", ".join(p for p in (names.get(doc_id, ""), _place(index, doc_id, start, end))
+                         if p)
+    places = tuple(where(hit.doc_id, start, end) for hit, start, end in cited(answer))
+    also_places = tuple(tuple(where(a.doc_id, a.start, a.end) for a in also)
                         for also in also_in(answer))
     return Turn(question=question, answer=answer, places=places, also_places=also_places,
                 scope=scope, doc_ids=tuple(wanted) if scope else ())
@@ -79,7 +86,8 @@ def _shown(answer: rag.Answer) -> dict:
                 "title": first.hit.title, "text": first.text[:SHOWN_CHARS]}}
 
 
-def restored(index: rag.Index, kept: object, *, limit: int) -> tuple[Turn, ...]:
+def restored(index: rag.Index, kept: object, *, limit: int,
+             names: Mapping[str, str] | None = None) -> tuple[Turn, ...]:
     """The conversation `saved` kept, asked again in order on the documents as they are
     now (the page holds questions, not answers). A turn whose answer is not the one shown
     before the reload (a document was removed or changed meanwhile) says what that one
@@ -94,7 +102,7 @@ def restored(index: rag.Index, kept: object, *, limit: int) -> tuple[Turn, ...]:
             continue
         ids = item.get("doc_ids")
         ids = [d for d in ids if isinstance(d, str)] if isinstance(ids, list) else []
-        turn = ask(index, item["question"], turns, doc_ids=ids or None)
+        turn = ask(index, item["question"], turns, doc_ids=ids or None, names=names)
         if turn.answer is not None and (before := item.get("shown")) is not None:
             turn = replace(turn, changed=_changed(before, turn.answer))
         turns = (*turns, turn)

@@ -99,16 +99,25 @@ class Library:
         return rows
 
     def choices(self) -> list[tuple[str, str]]:
-        """(title, id) pairs for pickers. A title repeated across documents gets the file
-        name it was uploaded or found under ("Big harbour report (big2.txt)"), and where that
-        repeats too, the document's id."""
+        """(title, id) pairs for pickers, a title repeated across documents with what tells
+        them apart ("Big harbour report (big2.txt)", `distinct_names`)."""
         documents = self.index.documents(with_text=False)
+        names = self._distinct_names(documents)
+        return [(f"{d.title} ({names[d.id]})" if d.id in names else d.title, d.id)
+                for d in documents]
+
+    def distinct_names(self) -> dict[str, str]:
+        """What tells apart documents whose title another document shares, by id: the
+        file name each was uploaded or found under, and where that repeats too, the
+        document's id. Cited with it, two "Annual report"s are not taken for one."""
+        return self._distinct_names(self.index.documents(with_text=False))
+
+    def _distinct_names(self, documents: Sequence[rag.Document]) -> dict[str, str]:
         repeated = {t for t, n in Counter(d.title for d in documents).items() if n > 1}
-        labels = [f"{d.title} ({self.source_label(d.source)})" if d.title in repeated
-                  else d.title for d in documents]
-        twice = {label for label, n in Counter(labels).items() if n > 1}
-        return [(f"{d.title} ({d.id})" if label in twice else label, d.id)
-                for label, d in zip(labels, documents, strict=True)]
+        names = {d.id: self.source_label(d.source) for d in documents if d.title in repeated}
+        twice = Counter((d.title, names[d.id]) for d in documents if d.id in names)
+        return {d.id: d.id if twice[d.title, names[d.id]] > 1 else names[d.id]
+                for d in documents if d.id in names}
 
     def add_upload(self, path: str | Path, *, name: str,
                    progress: Progress = None) -> rag.Document:
