@@ -60,7 +60,15 @@ _AND_TOPIC = re.compile(r"^\s*(?:and|or)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$", re.I
 _WH = {"who", "what", "when", "where", "why", "which", "how", "is", "are", "was", "were", "do",
        "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "according",
        "in", "on", "at", "for", "by", "from", "with", "to", "under", "after", "before", "since",
-       "about", "of", "the", "a", "an", "and", "but", "tell", "describe", "explain", "i"}
+       "about", "of", "the", "a", "an", "and", "but", "tell", "describe", "explain", "i",
+       "whom", "whose", "list", "name", "give", "show", "find", "compare", "define",
+       "summarize", "summarise", "please",
+       # Question words of other languages: "Qui est Paul Poast ?" names no "Qui".
+       "qui", "que", "quoi", "quel", "quelle", "quels", "quelles", "où", "quand", "pourquoi",
+       "comment", "combien", "est", "wer", "wen", "wem", "wessen", "wann", "wo", "warum",
+       "wie", "welche", "welcher", "welches", "quién", "quiénes", "qué", "dónde", "cuándo",
+       "cómo", "cuál", "cuánto", "chi", "cosa", "dove", "quando", "perché", "quale", "quem",
+       "onde", "wat", "waar", "wanneer", "waarom", "hoe", "welk", "welke"}
 # A name: capitalised words, allowing inner connectors ("Ministry of Defense", "Lee Yong-joon").
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of|the|de|von|van|for|and)?\s*[A-Z][\w’'.-]*)*")
 
@@ -201,9 +209,17 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         if words and words[0] in _CONTINUES:
             return joined
         return joined if len(words) <= MAX_ELLIPSIS_WORDS and not names_in(question) else question
+    pronoun = re.search(r"\b(?:he|she|him|her|his|hers|it|its)\b", question, re.IGNORECASE)
+    person = bool(pronoun) and pronoun.group(0).lower() in _PERSON_PRONOUNS
+    if pronoun and any(not person or not _not_a_person(n, question)
+                       for n in names_in(question[:pronoun.start()])):
+        # "Who is Tongfi Kim and what is his view?": "his" is the name just given.
+        return question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if any(w in _PERSON_PRONOUNS for w in words):
-        names = [n for n in names if not _not_a_person(n, previous)]
+        # "NATO" or "NATO Article" is no "she": a person's name is not written in capitals.
+        names = [n for n in names if not _not_a_person(n, previous)
+                 and not re.fullmatch(r"[A-Z]{2,}", n.split()[0])]
         if _ASKS_FOR_SOMEONE.search(previous):
             # "Who managed the Tidewater release?", "Who is the chief financial officer of
             # Northwind?": "she" is whoever that is, not a name the question gives, unless

@@ -166,6 +166,20 @@ def test_names_in_question():
     # A question opening with "and" goes on from the one before it.
     ("And in the second quarter?", ["What was the copper price in the third quarter?"],
      "What was the copper price in the third quarter: And in the second quarter?"),
+    # A browser review: "his" is the person the question itself names before it...
+    ("Who is Tongfi Kim and what is his view on reputation?", ["Who is Paul Poast?"],
+     "Who is Tongfi Kim and what is his view on reputation?"),
+    # ... but a place named before it is no "he".
+    ("In Seoul, what did he say?", ["Who is Paul Poast?"], "In Seoul, what did Paul Poast say?"),
+    # An acronym is no "she" ("What did NATO Article say about sanctions?").
+    ("What did she say about sanctions?", ["What does NATO Article 5 stipulate?"],
+     "What does NATO Article 5 stipulate: What did she say about sanctions?"),
+    # Another language's question word, or an English request, is no name ("What is
+    # Qui's view?").
+    ("What is his view?", ["Qui est Paul Poast ?"], "What is Paul Poast’s view?"),
+    ("What does he research?", ["Tell me about Paul Poast"], "What does Paul Poast research?"),
+    ("Where does she work?", ["List the findings of Dr Ines Varga"],
+     "Where does Dr Ines Varga work?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
