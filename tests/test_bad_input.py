@@ -250,6 +250,18 @@ def test_text_from_odd_encodings_and_markup_is_what_the_file_says(handlers, libr
     assert library.index.ask("When does the Zorblat fair open?").quotes[0].doc_id == notice.id
 
 
+def test_an_upload_is_named_as_uploaded_though_the_browser_escaped_its_quotes(handlers, library,
+                                                                           tmp_path):
+    # A browser review: a '"' in a file name comes as "%22", which the status, the
+    # citations and the download showed.
+    lines = upload(handlers, tmp_path, {'ferry %22summer%22 timetable.txt':
+                                        b"The Juniper ferry sails at dawn.\n"})
+    assert lines == ['Added “The Juniper ferry sails at dawn.” (ferry "summer" timetable.txt, '
+                     '1 passage). It is searchable now.']
+    (document,) = [d for d in library.index.documents(with_text=False) if library.is_upload(d)]
+    assert library.source_label(document.source) == 'ferry "summer" timetable.txt'
+
+
 def test_a_file_uploaded_again_under_its_name_replaces_the_earlier_version(handlers, library,
                                                                            tmp_path):
     assert upload(handlers, tmp_path, {"owls.txt": b"Owl survey\n\nWe counted 12 owls.\n"}) == [
@@ -1504,15 +1516,33 @@ def test_a_question_asked_before_the_restore_keeps_the_restored_conversation(han
     session = SimpleNamespace(session_hash="reloaded")
     kept = [{"question": "Who is Paul Poast?", "doc_ids": []}]
     handlers.show_asked("What does he research?", (), session)  # typed before the restore
-    turns, page, download, now_kept = handlers.restore(kept, session)
+    turns, page, download, now_kept, scope = handlers.restore(kept, session)
     assert [t.question for t in turns] == ["Who is Paul Poast?"]
+    assert scope == gr.skip()  # nothing was limited
     turns, *_ = handlers.respond("", turns, [], session)  # answered after, as a follow-up
     assert [t.question for t in turns] == ["Who is Paul Poast?", "What does he research?"]
     assert turns[-1].answer.query == "What does Paul Poast research?"
     assert [(k["question"], k["doc_ids"]) for k in handlers.remember(turns)] == [
         ("Who is Paul Poast?", []), ("What does he research?", [])]
     assert handlers.restore("not a conversation", SimpleNamespace(session_hash="x")) == \
-        (gr.skip(),) * 4
+        (gr.skip(),) * 5
+
+
+def test_a_restored_conversation_ticks_again_the_documents_its_last_question_searched(
+        handlers, library):
+    # A browser review: after a reload the answers said "Searched only in: ..." while no
+    # document was ticked, and the next question searched them all.
+    ids = [d.id for d in library.index.documents(with_text=False)]
+    kept = [{"question": "Who is Paul Poast?", "doc_ids": ids[:1]}]
+    *_, scope = handlers.restore(kept, SimpleNamespace(session_hash="reloaded-scope"))
+    assert scope == gr.update(value=ids[:1])
+    # A question asked since the page loaded: the box stays as that question had it.
+    session = SimpleNamespace(session_hash="asked-since")
+    handlers.show_asked("Who is Tongfi Kim?", (), session)
+    turns, *_ = handlers.respond("", (), [], session)
+    assert [t.question for t in turns] == ["Who is Tongfi Kim?"]
+    *_, scope = handlers.restore(kept, session)
+    assert scope == gr.skip()
 
 
 def test_cli_index_of_some_files_names_the_chat_uploads_it_also_indexes(tmp_path, fake_model):

@@ -115,7 +115,7 @@ watch('value', () => {
 """
 
 CSS = """
-.gradio-container { max-width: 1400px !important; }
+.gradio-container { max-width: 1400px !important; margin-left: auto !important; margin-right: auto !important; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
            overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 /* Gradio's subdued grey is 2.5:1 on white: quotes shown as closest passages, labels and

@@ -139,6 +139,13 @@ KEPT_JS = """() => {
 UPLOAD_PROGRESS = gr.Progress()
 
 
+def uploaded_name(stored: str) -> str:
+    """The name a file was uploaded under, from the one Gradio stored it under (the
+    uploader's, made safe): browsers send a '"' in a file name as "%22" (and a line break
+    as "%0A"), which a citation would otherwise show ("ferry %22summer%22 timetable.txt")."""
+    return stored.replace("%22", '"').replace("%0D", "").replace("%0A", " ")
+
+
 @dataclass(slots=True)
 class PanelSession:
     """What the documents panel keeps of one browser session between its events."""
@@ -263,11 +270,17 @@ class Handlers:
                                           names=self.library.distinct_names())
             with chat.lock:
                 if chat.cleared or not turns:
-                    return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                # The documents the last question was limited to are ticked again (a
+                # browser review: its answer said "Searched only in", the box showed none
+                # ticked, and the next question searched them all). Not when a question
+                # was asked since the page loaded: the box is then as it was asked with.
+                scope = gr.update(value=list(turns[-1].doc_ids)) \
+                    if turns[-1].doc_ids and not chat.turns else gr.skip()
                 chat.turns = (*turns, *chat.turns)[-MAX_TURNS:]
                 shown, turns = conversation_html(chat.shown()), chat.turns
         return (turns, shown, gr.update(value=self._export(turns, request), interactive=True),
-                conversation.saved(turns))
+                conversation.saved(turns), scope)
 
     def _chat(self, request: gr.Request | None, turns: Sequence[Turn]) -> ChatSession:
         """The session's conversation as the server last left it; started from `turns` (the
@@ -350,7 +363,7 @@ class Handlers:
         scope = list(scope or [])
         paths = [Path(f) for f in self._new_files(list(files or []), request)]
         for number, path in enumerate(paths):
-            name = path.name  # Gradio keeps the uploader's file name, made safe
+            name = uploaded_name(path.name)
             progress(number / max(len(paths), 1), desc=f"Indexing {name}")
 
             def embedded(done: int, total: int, number: int = number, name: str = name) -> None:
@@ -659,7 +672,7 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
                      show_progress="hidden")
         demo.load(None, None, [kept, kept_uploads], js=KEPT_JS, **keeping).then(
             handlers.restore_uploads, [kept_uploads], None, **keeping).then(
-            handlers.restore, [kept], [turns, chat, download, kept], **answering).then(
+            handlers.restore, [kept], [turns, chat, download, kept, scope], **answering).then(
             None, [kept], None, js=KEEP_RESTORED_JS, **keeping)
         gr.api(handlers.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
