@@ -378,14 +378,20 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(index, tmp_path
         rag.Index.build("")
 
 
-def test_documents_added_from_bytes_are_not_dropped_with_a_damaged_list(tmp_path, fake_settings):
+def saved_with_an_upload(tmp_path: Path, settings) -> Path:
+    """The folder of an index saved with a file's document and one added from bytes."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "harbor.txt").write_text("The harbor channel will be dredged to 14 metres.")
     folder = tmp_path / "ix"
-    index, _ = rag.Index.open([docs], folder, settings=fake_settings)
+    index, _ = rag.Index.open([docs], folder, settings=settings)
     index.add_bytes(b"The harbour master is Ines Varga.", name="notes.txt")
     index.save(folder)
+    return folder
+
+
+def test_documents_added_from_bytes_are_not_dropped_with_a_damaged_list(tmp_path, fake_settings):
+    folder = saved_with_an_upload(tmp_path, fake_settings)
     (folder / "documents.jsonl").write_text((folder / "documents.jsonl").read_text()[:40])
     files = folder_bytes(folder)
     with pytest.raises(IndexFormatError, match="the documents it holds cannot be read from it "
@@ -397,13 +403,7 @@ def test_documents_added_from_bytes_are_not_dropped_with_a_damaged_list(tmp_path
 def test_a_damaged_text_file_is_named_as_the_reason_nothing_is_rebuilt(tmp_path, fake_settings):
     # An outside review: with only document_texts.bin damaged, the refusal said that "its
     # list of documents" could not be read, and named the damage inside a second "Rebuild".
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "harbor.txt").write_text("The harbor channel will be dredged to 14 metres.")
-    folder = tmp_path / "ix"
-    index, _ = rag.Index.open([docs], folder, settings=fake_settings)
-    index.add_bytes(b"The harbour master is Ines Varga.", name="notes.txt")
-    index.save(folder)
+    folder = saved_with_an_upload(tmp_path, fake_settings)
     texts = folder / "document_texts.bin"
     texts.write_bytes(texts.read_bytes().replace(b"Ines", b"Anna"))
     files = folder_bytes(folder)
