@@ -63,6 +63,7 @@ from .query import (
     names_in,
     points_back,
     resolve_followup,
+    without_preamble,
 )
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
 from .settings import Settings, settings_or_default
@@ -559,7 +560,7 @@ class Index:
         k = max(10, quotes_wanted)
         depth = max(s.candidates, k)
         # Compatibility form first, so that a full-width "ｈｅ" is a pronoun to resolve.
-        alone = compatible(question)
+        alone = without_preamble(compatible(question))
         query = resolve_followup(alone, earlier)
         if query.endswith(f": {alone}") and not points_back(alone) and not followup_topic(
                 alone) and (

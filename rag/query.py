@@ -151,6 +151,30 @@ def compatible(query: str) -> str:
     return stripped if re.search(r"\w", stripped) else plain
 
 
+PREAMBLE_MIN_WORDS = 30
+"""A question this long may open with a preamble that is no part of what it asks."""
+_LAST_ASK = re.compile(r"[,;:.!?]\s+(?=(?:what|who|whom|whose|when|where|why|which|how)\b)",
+                       re.IGNORECASE)
+
+
+def without_preamble(question: str) -> str:
+    """A long question's last clause that asks something, when everything before it names
+    nothing (no name, no number): "I am trying to understand, in as much detail as possible
+    and with all relevant context, what did South Korea's adviser say?" (a browser review
+    repeated that preamble fifteen times) is searched as "What did South Korea's adviser
+    say?", not by the preamble's words. A question under PREAMBLE_MIN_WORDS words, or one
+    whose first part names what it is about, is kept whole."""
+    if len(question.split()) < PREAMBLE_MIN_WORDS:
+        return question
+    asks = list(_LAST_ASK.finditer(question))
+    if not asks:
+        return question
+    before, asked = question[:asks[-1].start()], question[asks[-1].end():]
+    if len(asked.split()) < 4 or re.search(r"\d", before) or names_in(before):
+        return question
+    return asked[0].upper() + asked[1:]
+
+
 def names_in(question: str) -> list[str]:
     """Capitalised names in a question, leaving out question words at its start."""
     names = []

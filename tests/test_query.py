@@ -247,3 +247,20 @@ def test_followup_names(question, expected):
 ])
 def test_markup_and_emoji_are_not_searched(typed, searched):
     assert compatible(typed) == searched
+
+
+def test_a_long_questions_preamble_that_names_nothing_is_not_searched():
+    from rag.query import without_preamble
+
+    asked = "what did South Korea's national security adviser say about the treaty?"
+    preamble = "I am trying to understand, in as much detail as possible and with all relevant context, "
+    assert without_preamble(preamble * 15 + asked) == ("What did South Korea's national security "
+                                                       "adviser say about the treaty?")
+    assert without_preamble(preamble + asked) == preamble + asked  # short: kept whole
+    # A first part that names what it is about is part of the question.
+    named = "Thinking about the summit that Putin and Kim held in Pyongyang last June, " * 3
+    assert without_preamble(named + asked) == named + asked
+    numbered = "Thinking about the summit of 2024 and everything said about it at length, " * 3
+    assert without_preamble(numbered + asked) == numbered + asked
+    # Nothing asked after it: kept whole.
+    assert without_preamble(preamble * 3 + "tell me more.") == preamble * 3 + "tell me more."
