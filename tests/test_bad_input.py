@@ -301,6 +301,18 @@ def test_only_a_sessions_own_upload_is_replaced_and_stays_ticked(handlers, libra
     newer = library.index.documents()[-1].id
     assert scope == [newer] != [harbor]
     assert titles(library) == [*SEED_TITLES, "Garden notes", "Harbor notes"]
+    # Titled alike, the earlier one is named as the pickers list it (a browser review: two
+    # "depot.txt" could not be told apart).
+    session = SimpleNamespace(session_hash="three")
+    path = str(gradio_file(tmp_path, "depot.txt", b"Depot\n\nThe depot opens at nine.\n"))
+    handlers.upload([path], [], progress=no_progress, request=session)
+    first = library.index.documents()[-1].id
+    path = str(gradio_file(tmp_path, "depot.txt", b"Depot\n\nThe depot closes at five.\n"))
+    status, *_ = handlers.upload([path], [], progress=no_progress, request=one)
+    lines = notes(status)
+    assert lines[1] == (f"!Another upload named depot.txt is indexed too (“Depot ({first})”). "
+                        "If this file replaces it, remove the earlier one under Documents, or "
+                        "both will be quoted.")
 
 
 def test_after_a_reload_a_file_uploaded_again_still_replaces_its_earlier_version(

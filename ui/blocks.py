@@ -419,7 +419,9 @@ class Handlers:
             # else's file; both would be cited under the same name.
             namesakes = [d for d in self.library.uploads_named(name) if d.id != document.id]
             if namesakes:
-                titles = ", ".join(f"“{d.title}”" for d in namesakes)
+                # As the pickers list them: two called "depot.txt" are told apart there.
+                labels = {doc_id: label for label, doc_id in self.library.choices()}
+                titles = ", ".join(f"“{labels.get(d.id, d.title)}”" for d in namesakes)
                 notes.append((False, f"Another upload named {name} is indexed too ({titles}). "
                                      "If this file replaces it, remove the earlier one under "
                                      "Documents, or both will be quoted."))
