@@ -839,6 +839,24 @@ def first_quote_misses(question: str, document_text: str, start: int, end: int) 
                                     document_text[max(0, start - NEAR_CHARS):start]))
 
 
+# "Who is the manager of the bakery?" cannot be answered where no passage found by its
+# words says "bakery", whoever else is a manager there.
+_ROLE_OF = re.compile(r"^\W*who(?:['’]s| is| was| are| were| will be) (?:the|an?) "
+                      r"(?:[\w-]+ ){0,3}?(?:of|at|for) (?:the |an? )?(?P<thing>[^?,;]+)",
+                      re.IGNORECASE)
+
+
+def role_of_the_absent(question: str, found: set[str]) -> bool:
+    """Whether `question` asks who holds a role of something ("Who is the manager of the
+    bakery?") whose words are in none of the passages its words found (their terms,
+    `found`)."""
+    match = _ROLE_OF.search(question)
+    if not match:
+        return False
+    wanted = set(answer_terms([match.group("thing")])[0]) - question_words()
+    return bool(wanted) and wanted.isdisjoint(found)
+
+
 # "How much will Phase 1 cost?" is not answered by "The cost of Phase 2 is $118 million":
 # a name with a number ("Phase 1", "Zone 4", "Warehouse 7") asked about, where the quote
 # gives the same name with another number and never the one asked.

@@ -668,8 +668,9 @@ class Index:
         # 2022", where the documents give 2023's; looked for in the quote's whole
         # document), a speaker ("What did Gregory Lund say?" answered with the minister's
         # words), a unit ("How many kilograms...?" answered in per cent).
-        misses = bool(quotes) and answering.first_quote_misses(
+        misses = bool(quotes) and (answering.first_quote_misses(
             question, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
+            or answering.role_of_the_absent(question, keyword_terms))
         # "What is it?" asked with nothing before it: no word to look for.
         abstained = s.abstain and (not quotes or confidence < model["threshold"] or misses
                                    or not asked)
