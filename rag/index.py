@@ -984,16 +984,15 @@ class Index:
                 if not given and not held and _may_hold_unmirrored(folder):
                     # Rebuilt from its sources alone, documents added from bytes would be
                     # lost for good.
-                    # Not the rebuild now refused.
-                    reason = re.split(rf" {re.escape(_REBUILD)}|\. Rebuild it\b", str(error))[0]
-                    reason = reason.rstrip(".")
+                    # The error's reason, without the rebuild it suggests (refused now).
+                    reason = re.split(rf" {re.escape(_REBUILD)}|\. Rebuild it\b",
+                                      str(error))[0].rstrip(".")
                     if not reason.startswith(f"The index in {folder} "):
                         reason = f"The index in {folder} cannot be used ({reason})"
                     raise IndexFormatError(
-                        f"{reason}, and the documents it holds cannot be read from it "
-                        "either, so it is left "
-                        "as it is. Rebuild it from your documents: briefing index PATHS --out "
-                        f"{folder} (or Index.open(PATHS, folder)).") from error
+                        f"{reason}, and the documents it holds cannot be read from it either, "
+                        "so it is left as it is. Rebuild it from your documents: briefing "
+                        f"index PATHS --out {folder} (or Index.open(PATHS, folder)).") from error
                 log.warning("rebuilding the index from the %d documents it held: %s",
                             len(held), error)
                 index.problems = index._index_documents(held)

@@ -256,12 +256,20 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             names = next(([n for n in names_in(q) if n.lower() not in question.lower()
                            and not _not_a_person(n, q)] for q in reversed(earlier[:-1])
                           if any(not _not_a_person(n, q) for n in names_in(q))), [])
-    if not names or not (any(w in _PERSON_PRONOUNS for w in words) or " " in names[0]):
+    thing = None
+    if names and " " not in names[0] and not any(w in _PERSON_PRONOUNS for w in words):
+        # "it" after "Who designed the Heron bridge?" is the Heron bridge: a one-word name
+        # with the noun it qualifies (a browser review's "How much did it cost?" was
+        # searched with the earlier question, and refused).
+        thing = re.search(rf"\bthe {re.escape(names[0])} (?!{_NOT_A_NOUN}\b)[a-z]+\b",
+                          previous)
+    if not names or not (any(w in _PERSON_PRONOUNS for w in words) or " " in names[0]
+                         or thing):
         # "it" stands for a thing: a name of several words may be one ("the Camp David
         # pact"), a one-word one is more likely an actor ("How did the U.S. react to the
         # pact? Who else was unnerved by it?").
         return joined
-    name = names[0]
+    name = thing.group(0) if thing else names[0]
 
     def substitute(match: re.Match) -> str:
         word = match.group(0)
@@ -269,6 +277,12 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+# Words after "the Heron" that are no noun it qualifies ("the Heron is", "the Heron of").
+_NOT_A_NOUN = (r"(?:is|are|was|were|has|have|had|do|does|did|will|would|can|could|should|may"
+               r"|might|must|and|or|but|of|in|on|at|to|for|from|with|by|as|that|which|who"
+               r"|whom|whose|when|where|why|how|than|then|also|not|said|says|say)")
 
 
 _DOCUMENT_NOUN = re.compile(r"\b(?:this|these)\s+(?:article|story|stories|report|document"

@@ -180,6 +180,13 @@ def test_names_in_question():
     ("What does he research?", ["Tell me about Paul Poast"], "What does Paul Poast research?"),
     ("Where does she work?", ["List the findings of Dr Ines Varga"],
      "Where does Dr Ines Varga work?"),
+    # "it" after a one-word name with the noun it qualifies is both (a browser review's
+    # "How much did it cost?" was searched with the earlier question, and refused).
+    ("How much did it cost?", ["Who designed the Heron bridge?"],
+     "How much did the Heron bridge cost?"),
+    ("When did it open?", ["Is the Heron bridge open?"], "When did the Heron bridge open?"),
+    ("When did it open?", ["Why is the Heron in the news?"],
+     "Why is the Heron in the news: When did it open?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
