@@ -887,12 +887,18 @@ def names_another_number(question: str, quote: str, before: str = "") -> bool:
 # "How much did the company pay for the site?" asks for an amount of money: "which the
 # company bought in 2025" does not answer it, "£2.4 million", "free" or "included in the
 # ticket price" do (and "12%" does, for "How much did revenue grow?").
+_MONEY_NOUNS = (r"money|cash|funding|funds|revenue|profit|income|capital|tax|taxes|rent"
+                r"|interest|compensation|debt|aid|investment|tickets?|damages")
 _ASKS_MONEY = re.compile(
-    r"^\W*(how much\b(?=.*\b(cost|costs|costing|pay|paid|pays|paying|spend|spent|spends"
-    r"|spending|charge|charges|charged|price|priced|fee|fees|fare|fares|worth|earn|earned"
-    r"|earns|sell|sold|buy|bought|tickets?|budget|budgeted|funding|funded|grant|granted"
-    r"|donate|donated|owe|owed|fined?|invest|invested|investment|salary|wages?|rent|interest"
-    r"|awarded|compensation|settlement|revenue|profit)\b)"
+    # "How much money (net profit) ...?", "How much did it cost?"; not "How much warning
+    # must the tenants get before the rent goes up?", an amount of something else.
+    rf"^\W*(how much (?:\w+ )?(?:{_MONEY_NOUNS})\b"
+    r"|how much (?=(more |less |extra )?(did|does|do|is|are|was|were|will|would|has|have|had"
+    r"|can|could|should|must)\b)(?=.*\b(cost|costs|costing|pay|paid|pays|paying|spend|spent"
+    r"|spends|spending|charge|charges|charged|price|priced|fee|fees|fare|fares|worth|earn"
+    r"|earned|earns|sell|sold|buy|bought|tickets?|budget|budgeted|funding|funded|grant"
+    r"|granted|donate|donated|owe|owed|fined?|invest|invested|investment|salary|wages?|rent"
+    r"|interest|awarded|compensation|settlement|revenue|profit)\b)"
     r"|what (did|does|do|will|would|should) (it|\w+( \w+){0,5}) cost\b)",
     re.IGNORECASE)
 _MONEY = re.compile(

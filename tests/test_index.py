@@ -1092,12 +1092,16 @@ def test_a_question_for_money_is_not_answered_without_an_amount(fake_settings):
             ("How much did revenue grow?", "Revenue grew 12% on the year."),
             ("What did the bridge cost?", "The bridge cost NOK 2.4 billion."),
             ("How much rain fell in May?", "It rained on ten days."),  # not money
-            ("How much longer is it?", "It is longer.")]:
+            ("How much longer is it?", "It is longer."),
+            # An amount of something else, though a money word follows (outside-5's).
+            ("How much warning must the tenants get before the rent goes up?",
+             "the landlord must give at least 60 days' written notice of any rent increase")]:
         assert not lacks_money(question, quote), question
     for question, quote in [
             ("How much did the repairs cost?", "The repairs took 11 weeks."),
             ("What did it cost to repair the linkspan?", "The ferry struck the linkspan."),
-            ("How much interest is paid on the bond?", "The bond will be returned.")]:
+            ("How much interest is paid on the bond?", "The bond will be returned."),
+            ("How much money will the city hold in reserve?", "The reserve will grow.")]:
         assert lacks_money(question, quote), question
 
 
