@@ -672,8 +672,12 @@ class Index:
             question, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
             or answering.role_of_the_absent(question, keyword_terms))
         # "What is it?" asked with nothing before it: no word to look for.
-        abstained = s.abstain and (not quotes or confidence < model["threshold"] or misses
-                                   or not asked)
+        # "What did Putin say?" is answered by Putin's words however little else it shares
+        # with them.
+        sure = bool(quotes) and answering.gives_the_words_asked(
+            query, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
+        abstained = s.abstain and (not quotes or (confidence < model["threshold"] and not sure)
+                                   or misses or not asked)
         if abstained and any(x.penalty for x in scored):
             # Shown as the closest passages, they come by closeness: the answer-type rules
             # ranked the sentences for an answer the documents turned out not to give.

@@ -1045,6 +1045,30 @@ def test_what_someone_said_is_not_answered_with_another_persons_words():
                                  len(minutes))
     news = "Putin, who went to Hanoi, said Seoul would be making a big mistake."
     assert not lacks_the_speaker("What did Putin say?", news, 0, len(news))
+    # Named in someone else's words, he is not the one speaking.
+    news = "Kim said he and Putin share an unbreakable relationship."
+    assert lacks_the_speaker("What did Putin say?", news, 0, len(news))
+    assert not lacks_the_speaker("What did Kim say?", news, 0, len(news))
+    news = "Lee, a former envoy, said the language was broad, unlike Putin's."
+    assert lacks_the_speaker("What did Putin say?", news, 0, len(news))
+
+
+def test_what_someone_said_asked_alone_is_answered_with_their_words():
+    index = rag.Index.empty()
+    index.add_bytes("North Korea’s Kim Jong Un said he and Russian President Vladimir Putin "
+                    "share an “unbreakable relationship of comrades-in-arms.”\n\n"
+                    "The treaty drew protests from Seoul and Tokyo.\n\n"
+                    "Putin, who traveled to Vietnam after his trip, said Seoul would be making "
+                    "a “big mistake” if it supplies arms to Kyiv.".encode(), name="news.txt")
+    answer = index.ask("What did Putin say?")
+    assert not answer.abstained
+    assert answer.quotes[0].text.startswith("Putin, who traveled")
+    assert index.ask("What did Macron say?").abstained
+    from rag.answer import asks_only_words
+
+    assert asks_only_words("What did Vladimir Putin say?")
+    assert not asks_only_words("What did Putin say about Seoul?")
+    assert not asks_only_words("What did he say?")
 
 
 def test_an_amount_in_another_unit_does_not_answer_how_many_units(fake_settings):
