@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from .about import asked_part
 from .errors import QueryError
 
 _WORD = re.compile(r"[\w’'-]+")
@@ -225,6 +226,10 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         # Japan?"): added to the end, it made "Who is Paul Poast Japan?"; searched with it.
         return joined
     words = [w.lower() for w in _WORD.findall(question)]
+    if _asks_nothing(words) or (asked_part(question) and not points_back(question)):
+        # "the" asks nothing, whatever came before it; "Summarize the article" asks for a
+        # part of the document, not for more about the question before it.
+        return question
     if _points_to_a_group(question, words) or _THAT_POINTS_BACK.search(question):
         return joined
     if not any(w in _NAMED_PRONOUNS for w in words):
@@ -241,9 +246,10 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         return question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
     if any(w in _PERSON_PRONOUNS for w in words):
-        # "NATO" or "NATO Article" is no "she": a person's name is not written in capitals.
+        # "NATO" or "NATO Article" is no "she": a person's name is not written in capitals;
+        # nor is "Putin and Kim", two people.
         names = [n for n in names if not _not_a_person(n, previous)
-                 and not re.fullmatch(r"[A-Z]{2,}", n.split()[0])]
+                 and not re.fullmatch(r"[A-Z]{2,}", n.split()[0]) and " and " not in n]
         if _ASKS_FOR_SOMEONE.search(previous):
             # "Who managed the Tidewater release?", "Who is the chief financial officer of
             # Northwind?": "she" is whoever that is, not a name the question gives, unless
@@ -277,6 +283,21 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+# Function words that may still ask something after a question ("Why?", "How so?", "And?",
+# "More?", "Is that so?"), where "the" or "of the" asks nothing.
+_STILL_ASKS = frozenset("""who whom whose what when where why which how and but or more else
+    again next then also too so not no yes that""".split())
+
+
+def _asks_nothing(words: list[str]) -> bool:
+    """Whether the words of a question are all function words that ask nothing ("the",
+    "in the of"), so that it leans on no earlier question either."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return bool(words) and all(w in ENGLISH_STOP_WORDS and w not in _STILL_ASKS
+                               and w not in _NAMED_PRONOUNS | _GROUP_PRONOUNS for w in words)
 
 
 # Words after "the Heron" that are no noun it qualifies ("the Heron is", "the Heron of").

@@ -187,6 +187,18 @@ def test_names_in_question():
     ("When did it open?", ["Is the Heron bridge open?"], "When did the Heron bridge open?"),
     ("When did it open?", ["Why is the Heron in the news?"],
      "Why is the Heron in the news: When did it open?"),
+    # Two people are no "she" (a browser review's "what did she say next?" was searched
+    # as "what did Putin and Kim say next?").
+    ("What did she say next?", ["What did Putin and Kim sign?"],
+     "What did Putin and Kim sign: What did she say next?"),
+    # A request for a summary, or a question that asks nothing, stands alone: "Summarize
+    # the article" was shown as searched for "Who is Paul Poast: Summarize the article".
+    ("Summarize the article", ["Who is Paul Poast?"], "Summarize the article"),
+    ("What is the headline?", ["Who is Paul Poast?"], "What is the headline?"),
+    ("the", ["Is the Camp David pact like NATO's Article 5?"], "the"),
+    ("of the", ["Who is Paul Poast?"], "of the"),
+    ("Why?", ["Who is Paul Poast?"], "Who is Paul Poast: Why?"),
+    ("And?", ["Who is Paul Poast?"], "Who is Paul Poast: And?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
