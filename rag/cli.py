@@ -112,15 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="list the passages that best match a query")
     search.add_argument("query")
-    search.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    search.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                        help="documents to search (default: what the index was built from; "
+                             "the seeds for a new one)")
     search.add_argument("-k", type=int, default=None, help="how many passages (default 5)")
-    search.add_argument("--doc", dest="doc_ids", action="append", metavar="ID")
+    search.add_argument("--doc", dest="doc_ids", action="append", metavar="ID",
+                        help="search only this document id (repeatable)")
     search.add_argument("--json", action="store_true", help="print JSON")
     common(search)
     search.set_defaults(run=run_search)
 
     documents = commands.add_parser("documents", help="list the indexed documents")
-    documents.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    documents.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                           help="index these first (default: what the index was built "
+                                "from; the seeds for a new one)")
     documents.add_argument("--json", action="store_true", help="print JSON")
     common(documents)
     documents.set_defaults(run=run_documents)
@@ -142,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="measure answer and retrieval quality")
     evaluate.add_argument("questions", nargs="?", type=Path,
                           help="JSON lines of {question, answer|null, history?}")
-    evaluate.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    evaluate.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                          help="documents the questions are about")
     evaluate.add_argument("--beir", type=Path, metavar="DIR",
                           help="a BEIR folder: corpus.jsonl[.gz], queries.jsonl, qrels/")
     evaluate.add_argument("--split", default="test", help="BEIR qrels split (default test)")
@@ -178,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate", help="fit the abstention decision on labelled questions")
     calibrate.add_argument("questions", nargs="+", type=Path,
                            help="JSON lines of {question, answer|null, history?}")
-    calibrate.add_argument("--docs", nargs="+", type=Path, metavar="PATH")
+    calibrate.add_argument("--docs", nargs="+", type=Path, metavar="PATH",
+                           help="documents the questions are about")
     calibrate.add_argument("--max-wrong-abstention", type=float, default=0.05,
                            help="largest share of answerable questions it may refuse (0.05)")
     calibrate.add_argument("--write", type=Path, metavar="FILE",
@@ -222,6 +229,13 @@ def open_index(args, paths=None, *, build: bool = True):
     from .index import Index, sources_to_open
 
     folder = args.index_dir
+    blocking = next((f for f in (folder, *folder.parents) if f.exists() and not f.is_dir()), None)
+    if blocking is not None and (blocking != folder or not paths or build):
+        raise IndexFormatError(
+            f"{blocking} is a file, not a folder" + (f", so {folder} cannot hold an index"
+                                                     if blocking != folder else
+                                                     " an index was saved in")
+            + ": give the folder of a saved index, or a new folder for one")
     if not (build or paths or folder == DEFAULT_HOME / "index" or getattr(args, "store", None)
             or _holds_anything(folder)):  # Index.open tells a folder of other files
         raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
@@ -277,12 +291,17 @@ def run_index(args) -> int:
     # Documents no file under the paths mirrors (added from bytes, or from a source that
     # is gone now) are kept as they were.
     kept = documents - sum(len(changes[key]) for key in ("added", "updated", "unchanged"))
-    print(f"Indexed {documents} documents, {len(index)} passages into "
+    print(f"Indexed {_count(documents, 'document')}, {_count(len(index), 'passage')} into "
           f"{args.index_dir} in {seconds:.1f} s (added {len(changes['added'])}, updated "
           f"{len(changes['updated'])}, removed {len(changes['removed'])}, unchanged "
           f"{len(changes['unchanged'])}" + (f", kept as they were {kept}" if kept > 0 else "")
           + ").")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    """"1 document", "2 documents"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def run_ingest(args) -> int:
@@ -294,7 +313,8 @@ def run_ingest(args) -> int:
                     ray_address=None if args.ray == "local" else args.ray)
     for problem in report.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
-    print(f"Indexed {report.documents} documents, {report.passages} passages into "
+    print(f"Indexed {_count(report.documents, 'document')}, "
+          f"{_count(report.passages, 'passage')} into "
           f"{args.index_dir} on Ray in {report.seconds:.1f} s (added {len(report.added)}, "
           f"updated {len(report.updated)}, removed {len(report.removed)}, unchanged "
           f"{report.unchanged}; {report.embedded_passages} passages embedded).")

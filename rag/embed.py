@@ -67,8 +67,17 @@ def load_model(name: str):
             from sentence_transformers import SentenceTransformer
 
             try:
-                _models[location] = SentenceTransformer(location, device="cpu")
+                # Offline whatever HF_HUB_OFFLINE says: a mistyped name otherwise spends a
+                # minute retrying a hub this machine cannot reach.
+                _models[location] = SentenceTransformer(location, device="cpu",
+                                                        local_files_only=True)
             except Exception as error:  # the library raises many kinds; all mean "cannot load"
+                if not Path(location).exists():
+                    raise ModelLoadError(
+                        f"cannot load the embedding model {name!r}: there is no such folder, "
+                        "nor a model of that name in the local Hugging Face cache (no "
+                        "downloads happen here). Give the folder of a sentence-transformers "
+                        "model") from error
                 raise ModelLoadError(
                     f"cannot load the embedding model {name!r}: {error}. Give the folder of a "
                     "sentence-transformers model, or a name already in the local Hugging Face "

@@ -963,8 +963,22 @@ class Index:
         folder = _folder(folder)
         settings = settings_or_default(settings) if settings is not None else \
             _saved_settings(folder)
-        _check_save_target(folder)  # before the work of indexing, not after
         given = paths is not None
+        if folder.exists() and not folder.is_dir() and not must_save:
+            if not given:
+                raise IndexFormatError(f"{folder} is a file, not a folder an index was saved "
+                                       "in: give that folder, or the documents to index")
+            # Asked to answer from these documents: they are indexed in memory, unsaved.
+            log.warning("%s is a file, not an index folder: the documents are indexed in "
+                        "memory and not saved", folder)
+            index = cls.empty(settings=settings_or_default(settings), cache_dir=cache_dir)
+            changes = index.refresh(paths)
+            if not len(index._documents):
+                reasons = "; ".join(str(p) for p in index.problems[:5]) or "no files found"
+                raise NoDocumentsError(f"No document could be indexed ({reasons}). Give files "
+                                       "or folders holding .txt, .md, .html or .pdf documents.")
+            return index, changes
+        _check_save_target(folder)  # before the work of indexing, not after
         if given and _as_paths(paths):
             # A mistyped path is named before anything is made (the embedding cache was).
             _require_existing(paths, doing="refresh")
@@ -985,20 +999,19 @@ class Index:
                 # Damaged, or of another version or model: rebuilt from the documents it
                 # held (their saved texts), then brought up to date with their files.
                 held = _saved_documents(folder)
+                # The error's reason, without the rebuild it suggests (done, or refused).
+                reason = re.split(rf" {re.escape(_REBUILD)}|\. Rebuild it\b",
+                                  str(error))[0].rstrip(".")
                 if not given and not held and _may_hold_unmirrored(folder):
                     # Rebuilt from its sources alone, documents added from bytes would be
                     # lost for good.
-                    # The error's reason, without the rebuild it suggests (refused now).
-                    reason = re.split(rf" {re.escape(_REBUILD)}|\. Rebuild it\b",
-                                      str(error))[0].rstrip(".")
                     if not reason.startswith(f"The index in {folder} "):
                         reason = f"The index in {folder} cannot be used ({reason})"
                     raise IndexFormatError(
                         f"{reason}, and the documents it holds cannot be read from it either, "
                         "so it is left as it is. Rebuild it from your documents: briefing "
                         f"index PATHS --out {folder} (or Index.open(PATHS, folder)).") from error
-                log.warning("rebuilding the index from the %d documents it held: %s",
-                            len(held), error)
+                log.warning("%s: rebuilt from the %d documents it held", reason, len(held))
                 index.problems = index._index_documents(held)
                 if paths is None:
                     recorded = _sources_of(held, folder)

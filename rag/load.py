@@ -278,20 +278,20 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
             text, title = read_html(raw)
         elif kind is Kind.MARKDOWN:
             text, title = read_markdown(raw)
-            if not _reads_as_title(title) and text.strip() != title:
-                title = Path(name).name  # prose from the first line on, as in a text file
+            if not _reads_as_title(title):
+                title = readable_name(name)  # prose from the first line on
         else:
             text = normalize_text(raw)
             title = first_line_title(text)
-            if not _reads_as_title(title) and text.strip() != title:
-                title = Path(name).name  # prose from the first line on: cited by file name
+            if not _reads_as_title(title):
+                title = readable_name(name)  # prose from the first line on
     if not text.strip():
         raise DocumentError(source, "no readable text was found in it",
                             "check that it is not empty or made only of markup")
     stem = Path(name).stem
     return Document(
         id=doc_id or f"{slug(stem)}-{checksum[:8]}",
-        title=title or Path(name).name,
+        title=title or readable_name(name),
         source=source,
         kind=kind,
         text=text,
@@ -457,6 +457,16 @@ def normalize_text(text: str) -> str:
     return text.strip("\n ") + "\n"
 
 
+def readable_name(name: str) -> str:
+    """A file's name as a title: a name that is not UTF-8 ("caf\\xe9.txt" on disk, a lone
+    surrogate in Python, which cannot be saved as text) read as Windows-1252."""
+    raw = Path(name).name.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
 def first_line_title(text: str) -> str:
     for line in text.splitlines():
         line = line.strip()
@@ -475,7 +485,8 @@ def _reads_as_title(line: str) -> bool:
     """Whether a plain-text file's first line is its title ("Harbour report 2024"), not
     the first sentence of its prose ("Weapons harbor said shipping report rise...")."""
     words = line.split()
-    sentence = len(words) > SHORT_LINE_WORDS and bool(re.search(r"[.!;,]$", line))
+    sentence = ((len(words) > SHORT_LINE_WORDS and bool(re.search(r"[.!;,]$", line)))
+                or bool(re.search(r"\b[a-z]{3,}[.!?]\s+[A-Z]", line)))  # "Hello world. The..."
     return 0 < len(words) <= TITLE_MAX_WORDS and not sentence
 
 
@@ -697,6 +708,9 @@ def _runs_on(page: str, next_page: str) -> bool:
 
 def read_pdf(data: bytes, source: str) -> tuple[str, tuple[tuple[int, int], ...], str]:
     """Text of each page, joined by blank lines, with each page's span and the title."""
+    if b"%PDF-" not in data[:1024]:  # every PDF says so at its start
+        raise DocumentError(source, "this is not a PDF (it does not start with %PDF)",
+                            "give it its real extension, or re-download the PDF")
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError, PyPdfError
 

@@ -185,8 +185,8 @@ UPLOAD_CASES = [
      "!Not added: photo.txt: this looks like a binary file, not text (convert it to UTF-8 "
      "text, or give it its real extension)"),
     ("text named .pdf", "notes.pdf", b"Just text, not a PDF.\n",
-     "!Not added: notes.pdf: the PDF is damaged or truncated (Stream has ended unexpectedly) "
-     "(re-export or re-download the PDF)"),
+     "!Not added: notes.pdf: this is not a PDF (it does not start with %PDF) (give it its real "
+     "extension, or re-download the PDF)"),
     ("PDF without a text layer", "scan.pdf", make_pdf([""]),
      "!Not added: scan.pdf: the PDF has no text layer (a scan?) (run OCR on it first, for "
      "example with ocrmypdf)"),
@@ -232,7 +232,8 @@ def test_an_upload_is_added_or_refused_with_a_clear_message(handlers, library, t
     else:
         document = library.index.documents()[-1]
         passages = len(library.index.chunks(document.id))
-        assert lines == [f"Added “{outcome}” ({name}, {passages} passage"
+        assert lines == [f"Added “{outcome}” ({name + ', ' if outcome != name else ''}"
+                         f"{passages} passage"
                          f"{'s' if passages != 1 else ''}). It is searchable now."]
         assert titles(library) == [*SEED_TITLES, outcome]
         assert document.checksum == hashlib.sha256(data).hexdigest()
@@ -758,10 +759,25 @@ def test_cli_index_into_a_folder_inside_a_file_is_a_message(tmp_path, fake_model
         code = cli(["index", str(SEEDS), "--out", str(tmp_path / "notes.txt" / "idx"),
                     "--model", FAKE_MODEL])
     assert (code, err.getvalue()) == (2, (
-        f"briefing: error: The embedding cache cannot be kept in {tmp_path / 'notes.txt' / 'cache'} "
-        "(Not a directory). It lives beside the index folder: choose an index folder in a "
-        "place you can write to.\n"))
+        f"briefing: error: {tmp_path / 'notes.txt'} is a file, not a folder, so "
+        f"{tmp_path / 'notes.txt' / 'idx'} cannot hold an index: give the folder of a saved "
+        "index, or a new folder for one\n"))
     assert (tmp_path / "notes.txt").read_text() == "Owls hunt at night."
+
+
+def test_cli_an_index_folder_that_is_a_file_is_named_as_such(tmp_path, fake_model, caplog):
+    """An outside review: `ask --index FILE` said the index could not be saved there, and
+    refused to answer from the documents given with --docs."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Owls hunt at night.")
+    assert run_cli("ask", "Who is Paul Poast?", index=notes) == (
+        2, "", f"briefing: error: {notes} is a file, not a folder an index was saved in: give "
+               "the folder of a saved index, or a new folder for one\n")
+    code, out, err = run_cli("ask", "Who is Paul Poast?", "--docs", str(SEEDS), index=notes)
+    assert code == 0 and "Paul Poast" in out
+    assert f"{notes} is a file, not an index folder: the documents are indexed in memory " \
+           "and not saved" in caplog.text
+    assert notes.read_text() == "Owls hunt at night."
 
 
 @pytest.mark.parametrize(("question", "message"), [
@@ -1607,3 +1623,12 @@ def test_an_interrupted_command_says_so(monkeypatch, capsys, tmp_path):
     assert cli(["index", str(tmp_path), "--index", str(tmp_path / "ix")]) == 130
     assert capsys.readouterr().err == (
         "briefing: interrupted (an index folder keeps its last complete save)\n")
+
+
+def test_rag_a_model_name_that_is_no_folder_nor_cached_is_refused_offline(monkeypatch):
+    # Without HF_HUB_OFFLINE, the library would try the hub (a minute of retries here).
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    from rag.embed import load_model
+
+    with pytest.raises(rag.ModelLoadError, match="no such folder, nor a model of that name"):
+        load_model("no-such-model-xyz")

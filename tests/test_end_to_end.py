@@ -153,7 +153,7 @@ def test_cli_bad_inputs_give_clear_messages(tmp_path):
     assert "binary.txt: this looks like a binary file, not text" in result.stderr
     assert "empty.txt: the file is empty" in result.stderr
     assert "slides.pptx: '.pptx' files are not read" in result.stderr
-    assert "Indexed 1 documents" in result.stdout
+    assert "Indexed 1 document, " in result.stdout
 
     long_question = briefing("ask", "x" * 100_000, "--docs", str(tmp_path / "docs"),
                              "--index", str(tmp_path / "ix"), cwd=tmp_path)

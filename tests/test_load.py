@@ -36,8 +36,11 @@ def test_text_file_title_text_and_checksum():
     (b"Owls eat mice.\nThey hunt at night.", "Owls eat mice."),  # short: still the title
     (b"The ministry will deploy twelve patrol boats along the northern coast in July, "
      b"officials said.\nMore follows.", "memo.txt"),  # a sentence of prose: the file name
+    # A file of one sentence is no exception (two reviews: citations read "[1] The Osprey
+    # Club meets on Mondays in Hall 2, chars 0-43"), nor a short line of two sentences.
     (b"One sentence that is the whole of this rather short file, and nothing else.",
-     "One sentence that is the whole of this rather short file, and nothing else."),
+     "memo.txt"),
+    (b"Hello world. The cat is named Tom", "memo.txt"),
 ])
 def test_a_plain_text_file_whose_first_line_is_prose_is_titled_by_its_name(text, title):
     assert load(text, "memo.txt").title == title

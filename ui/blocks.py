@@ -409,11 +409,12 @@ class Handlers:
                 session.uploaded -= {d.id for d in replaced}
             if any(d.id in scope for d in replaced):  # the new version stays ticked
                 scope = [d for d in scope if d not in {r.id for r in replaced}] + [document.id]
+            named = f"{name}, " if document.title != name else ""  # titled by its name
             if replaced:
-                notes.append((True, f"Updated “{document.title}” ({name}, {passages}): it "
+                notes.append((True, f"Updated “{document.title}” ({named}{passages}): it "
                                     "replaces the earlier upload of that name."))
             else:
-                notes.append((True, f"Added “{document.title}” ({name}, {passages}). It is "
+                notes.append((True, f"Added “{document.title}” ({named}{passages}). It is "
                                     "searchable now."))
             # Uploaded before a reload, or in another session: kept, since it may be someone
             # else's file; both would be cited under the same name.
