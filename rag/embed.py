@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .errors import IndexSaveError, ModelLoadError
+from .errors import ModelLoadError
 from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,14 @@ class EmbeddingCache:
             self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, sha TEXT, "
                              "vector BLOB, PRIMARY KEY (model, sha))")
         except (OSError, sqlite3.Error) as error:
-            raise IndexSaveError(
-                f"The embedding cache cannot be kept in {self.path.parent} "
-                f"({getattr(error, 'strerror', None) or error}). It lives beside the index "
-                "folder: choose an index folder in a place you can write to.") from error
+            # A read-only place (an install a user cannot write to) still answers: the
+            # vectors are kept in memory for this process only.
+            log.warning("the embedding cache cannot be kept in %s (%s); vectors are kept in "
+                        "memory for now", self.path.parent,
+                        getattr(error, "strerror", None) or error)
+            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            self._db.execute("CREATE TABLE vectors (model TEXT, sha TEXT, vector BLOB, "
+                             "PRIMARY KEY (model, sha))")
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

@@ -741,6 +741,14 @@ def test_a_scope_of_removed_documents_is_a_message(handlers, library, tmp_path):
     handlers.remove(scoped, [scoped])
     turns, *_ = handlers.respond("What do owls eat?", (), [scoped])
     assert turns[-1].error.startswith("The documents you chose to search are no longer indexed.")
+    # ... and the pickers are refreshed after it (a browser review: the removed document,
+    # removed in another session, was still offered); untouched when nothing is stale.
+    table, scope, pick = handlers.panel_if_stale([scoped])
+    assert scope["value"] == [] and scoped not in {v for _, v in scope["choices"]}
+    assert scoped not in {v for _, v in pick["choices"]}
+    seed = library.index.documents()[0].id
+    assert all(update is gr.skip() or update == gr.skip()
+               for update in handlers.panel_if_stale([seed]))
 
 
 # --- the CLI (in-process, fake embedder) -----------------------------------------------------

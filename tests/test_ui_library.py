@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,8 @@ def test_the_example_questions_show_only_with_the_bundled_documents(tmp_path, li
     seeded, _ = Library.open([DEFAULT_SEEDS], tmp_path / "seeded" / "index",
                              settings=fake_settings)
     assert seeded.holds_seeds() and examples_shown(seeded)
+    # A copy of the seeds elsewhere holds them too (a browser review served one).
+    shutil.copytree(DEFAULT_SEEDS, tmp_path / "copy")
+    copied, _ = Library.open([tmp_path / "copy"], tmp_path / "copied" / "index",
+                             settings=fake_settings)
+    assert copied.holds_seeds() and examples_shown(copied)

@@ -342,6 +342,15 @@ class Handlers:
 
     # --- documents ----------------------------------------------------------------------------
 
+    def panel_if_stale(self, scope: list[str] | None = None) -> tuple:
+        """After a question: the panel, when the documents ticked are no longer all indexed
+        (another session removed one; a browser review's picker kept offering it after the
+        chat said so), else nothing."""
+        ids = {value for _, value in self.library.choices()}
+        if all(d in ids for d in scope or []):
+            return gr.skip(), gr.skip(), gr.skip()
+        return self.panel(scope)
+
     def panel(self, scope: list[str] | None = None) -> tuple:
         """The documents table and both pickers, after a change or on page load."""
         choices = self.library.choices()
@@ -638,12 +647,14 @@ def build(library: Library) -> tuple[gr.Blocks, Handlers]:
             handlers.show_asked, [asked, turns], chat, **showing).then(
             handlers.respond, [asked, turns, scope], chat_out, trigger_mode="multiple",
             **answering).then(handlers.remember, [turns], kept, **keeping).then(
-            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
+            None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping).then(
+            handlers.panel_if_stale, [scope], [table, scope, pick], **keeping)
         for button in examples:
             button.click(handlers.show_asked, [button, turns], chat, **showing).then(
                 handlers.respond, [button, turns, scope], chat_out, trigger_mode="multiple",
                 **answering).then(handlers.remember, [turns], kept, **keeping).then(
-                None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping)
+                None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping).then(
+                handlers.panel_if_stale, [scope], [table, scope, pick], **keeping)
         new_chat.click(handlers.clear, None, [turns, chat, question, download, viewer],
                        js=FORGET_DRAFT_JS, **private).then(handlers.remember, [turns], kept, **keeping).then(
             None, [kept], None, js=KEEP_JS % "briefing-conversation", **keeping).then(

@@ -76,10 +76,19 @@ class Library:
 
     def holds_seeds(self) -> bool:
         """Whether the bundled documents are among the indexed ones (the example questions
-        are about them)."""
+        are about them): read from the seeds folder, or copies of its files elsewhere (a
+        browser review served a copy, and no example was shown)."""
         seeds = DEFAULT_SEEDS.resolve()
-        return any(Path(d.source).is_absolute() and seeds in Path(d.source).resolve().parents
-                   for d in self.index.documents(with_text=False))
+        documents = self.index.documents(with_text=False)
+        if any(Path(d.source).is_absolute() and seeds in Path(d.source).resolve().parents
+               for d in documents):
+            return True
+        try:
+            bundled = {hashlib.sha256(f.read_bytes()).hexdigest() for f in seeds.iterdir()
+                       if f.is_file()}
+        except OSError:
+            return False
+        return any(d.checksum in bundled for d in documents)
 
     def rows(self) -> list[DocumentRow]:
         """The documents panel's lines, in the order the documents were added.
