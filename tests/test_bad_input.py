@@ -311,9 +311,12 @@ def test_only_a_sessions_own_upload_is_replaced_and_stays_ticked(handlers, libra
     path = str(gradio_file(tmp_path, "depot.txt", b"Depot\n\nThe depot closes at five.\n"))
     status, *_ = handlers.upload([path], [], progress=no_progress, request=one)
     lines = notes(status)
-    assert lines[1] == (f"!Another upload named depot.txt is indexed too (“Depot ({first})”). "
+    assert lines[1] == ("!Another upload named depot.txt is indexed too (“Depot (depot.txt)”). "
                         "If this file replaces it, remove the earlier one under Documents, or "
                         "both will be quoted.")
+    later = library.index.documents()[-1].id
+    assert library.distinct_names()[first] == "depot.txt"
+    assert library.distinct_names()[later] == "depot.txt #2"
 
 
 def test_after_a_reload_a_file_uploaded_again_still_replaces_its_earlier_version(

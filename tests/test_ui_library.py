@@ -155,19 +155,21 @@ def test_choices_name_documents_and_tell_equal_titles_apart(tmp_path, library):
                                name="x.txt")
     second = library.add_upload(upload_file(tmp_path, "y.txt", b"Same title\n\nTwo.\n"),
                                 name="y.txt")
-    assert library.choices()[:3] == [(r.title, r.id) for r in library.rows()[:3]]
+    assert library.choices() == [(r.title, r.id) for r in library.rows()]
     assert library.choices()[3:] == [("Same title (x.txt)", first.id),
                                      ("Same title (y.txt)", second.id)]
-    # The same title under the same file name (from two folders): the ids tell them apart.
+    # The same title under the same file name (from two folders): numbered in the order
+    # they were added (their ids, shown before, were unreadable), in the table too.
     other = tmp_path / "other"
     other.mkdir()
     (other / "x.txt").write_text("Same title\n\nThree.\n")
     third = library.index.add([other / "x.txt"]).documents[0]
-    assert library.choices()[3:] == [(f"Same title ({first.id})", first.id),
+    assert library.choices()[3:] == [("Same title (x.txt)", first.id),
                                      ("Same title (y.txt)", second.id),
-                                     (f"Same title ({third.id})", third.id)]
-    assert library.distinct_names() == {first.id: first.id, second.id: "y.txt",
-                                        third.id: third.id}
+                                     ("Same title (x.txt #2)", third.id)]
+    assert library.choices() == [(r.title, r.id) for r in library.rows()]
+    assert library.distinct_names() == {first.id: "x.txt", second.id: "y.txt",
+                                        third.id: "x.txt #2"}
 
 
 def test_citations_tell_apart_documents_that_share_a_title(tmp_path, library):

@@ -102,7 +102,11 @@ class Library:
         if key == cached_key:
             return cached
         counts = self.index.passage_counts()
-        rows = [DocumentRow(id=d.id, title=d.title, kind=d.kind.value, size=d.size,
+        names = self._distinct_names(documents)
+        # Titled as the pickers list them: two "Background briefing" rows could not be told
+        # apart, nor matched with the pickers' entries (a browser review).
+        rows = [DocumentRow(id=d.id, title=f"{d.title} ({names[d.id]})" if d.id in names
+                            else d.title, kind=d.kind.value, size=d.size,
                             chunks=counts.get(d.id, 0), uploaded=self.is_upload(d)) for d in documents]
         self._rows = (key, rows)
         return rows
@@ -117,16 +121,22 @@ class Library:
 
     def distinct_names(self) -> dict[str, str]:
         """What tells apart documents whose title another document shares, by id: the
-        file name each was uploaded or found under, and where that repeats too, the
-        document's id. Cited with it, two "Annual report"s are not taken for one."""
+        file name each was uploaded or found under, and where that repeats too, that name
+        numbered in the order they were added ("background.md", "background.md #2"; it
+        was the document's id, which a browser review found unreadable). Cited with it,
+        two "Annual report"s are not taken for one."""
         return self._distinct_names(self.index.documents(with_text=False))
 
     def _distinct_names(self, documents: Sequence[rag.Document]) -> dict[str, str]:
         repeated = {t for t, n in Counter(d.title for d in documents).items() if n > 1}
         names = {d.id: self.source_label(d.source) for d in documents if d.title in repeated}
-        twice = Counter((d.title, names[d.id]) for d in documents if d.id in names)
-        return {d.id: d.id if twice[d.title, names[d.id]] > 1 else names[d.id]
-                for d in documents if d.id in names}
+        seen: Counter = Counter()
+        for d in documents:  # in the order they were added
+            if d.id in names:
+                seen[d.title, names[d.id]] += 1
+                if seen[d.title, names[d.id]] > 1:
+                    names[d.id] = f"{names[d.id]} #{seen[d.title, names[d.id]]}"
+        return names
 
     def add_upload(self, path: str | Path, *, name: str,
                    progress: Progress = None) -> rag.Document:
