@@ -177,12 +177,15 @@ def test_a_file_name_that_is_not_utf8_is_indexed_and_saved(tmp_path, fake_settin
     folder = tmp_path / "d"
     folder.mkdir()
     name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 file name: a lone surrogate in Python
-    (folder / name).write_text("The ferry leaves at ten from the north pier.\n", "utf-8")
+    # A sentence of prose: titled by the file's name, read as Windows-1252.
+    (folder / name).write_text("The ferry leaves at ten from the north pier, as it has done "
+                               "every day.\n", "utf-8")
     index = rag.Index.build([folder], settings=fake_settings)
     index.save(tmp_path / "index")
     reopened = rag.Index.load(tmp_path / "index", settings=fake_settings)
     [document] = reopened.documents(with_text=False)
     assert document.source == str(folder / name)
+    assert document.title == "café.txt"
     assert reopened.refresh() == {"added": [], "updated": [], "removed": [],
                                   "unchanged": [document.id]}
 
@@ -429,11 +432,14 @@ def test_an_index_of_files_alone_with_damaged_texts_is_rebuilt_from_them(tmp_pat
     assert b"harbor channel" in texts.read_bytes()
 
 
-def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings):
+def test_open_rebuilds_a_damaged_index(index, tmp_path, fake_settings, caplog):
     folder = tmp_path / "ix"
     index.save(folder)
     (folder / "passages.json").write_text("{not json\n")
     reopened, changes = rag.Index.open([DATA], folder, settings=fake_settings)
+    # The warning says it was rebuilt; it asked for the rebuild it had just done.
+    assert "rebuilt from the 3 documents it held" in caplog.text
+    assert "Rebuild" not in caplog.text
     # Rebuilt from the documents it held, which its files have not changed since.
     assert len(changes["unchanged"]) == 3 and not changes["added"] + changes["removed"]
     assert rag.Index.load(folder).search("harbour", k=1) == reopened.search("harbour", k=1)
@@ -1288,6 +1294,15 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     # Parts that are no numbered part: "which part of the city", "what article did he write".
     ("Which part of the city was flooded?", "The north was flooded.", 1.0),
     ("What article did the walrus write?", "The walrus wrote about fish.", 1.0),
+    # A date, a year or a web address gives no count (a browser review's "How many countries
+    # signed the Commitment to Consult?" quoted "August 19, 2023").
+    ("How many countries signed it?", "August 19, 2023", 0.0),
+    ("How many countries signed it?", "It was issued at Camp David 2023-08-18.", 0.0),
+    ("How many countries signed it?", "The pact was signed in March 2023.", 0.0),
+    ("How many countries signed it?", "Source: https://example.gov/081923-commitment/", 0.0),
+    ("How many countries signed it?", "Three countries signed it on 19 August 2023.", 1.0),
+    ("How many soldiers were sent?", "2000 soldiers were sent.", 1.0),
+    ("How old is the mayor?", "The mayor was born in 1952.", 1.0),
 ])
 def test_answer_type_match(question, sentence, holds):
     from rag.answer import answer_type_match
@@ -1402,8 +1417,8 @@ def test_command_line_reads_a_custom_index_without_rebuilding_it_from_the_seeds(
 
 def test_a_heading_is_never_joined_to_a_quote_nor_read_as_the_answer(tmp_path, fake_settings):
     page = tmp_path / "eiffel.md"
-    page.write_text("# The Eiffel Tower\n\nThe Eiffel Tower was completed in 1889 for the "
-                    "World Fair. It is 330 metres tall. Its company designed and built it.\n")
+    page.write_text("# The Eiffel Tower\n\nThe Eiffel Tower is 330 metres tall. It was "
+                    "completed in 1889 for the World Fair. Its company designed and built it.\n")
     index = rag.Index.build([page], settings=fake_settings)
     for question in ("How tall is the Eiffel Tower?", "Who designed the Eiffel Tower?"):
         answer = index.ask(question)
@@ -1651,6 +1666,19 @@ def test_a_read_only_cache_and_folder_still_answer_from_the_changed_documents(
     assert "cannot be written" in caplog.text and "could not be brought up to date" in caplog.text
 
 
+def test_a_cache_that_cannot_be_made_keeps_the_vectors_in_memory(tmp_path, caplog):
+    """An outside review: in a folder the user cannot write to, with no cache yet, nothing
+    was answered ("The embedding cache cannot be kept in .briefing/cache")."""
+    from rag.embed import EmbeddingCache
+
+    (tmp_path / "file").write_text("not a folder")
+    cache = EmbeddingCache(tmp_path / "file" / "cache" / "embeddings.sqlite")
+    vector = np.arange(4, dtype=np.float32)
+    cache.put("m", {"abc": vector})
+    assert np.array_equal(cache.get("m", ["abc"])["abc"], vector)
+    assert "vectors are kept in memory for now" in caplog.text
+
+
 def test_a_busy_embedding_cache_skips_one_write_and_a_read_only_one_stops_trying(tmp_path):
     import sqlite3
 
@@ -1845,3 +1873,25 @@ def test_odd_arguments_get_briefings_own_errors(index):
         index.add([DATA], names=["x.txt"])
     one = rag.text_document("The ferry leaves at noon.", doc_id="ferry")
     assert index.add_documents(one) == [] and index.document("ferry").text.startswith("The")
+
+
+def test_a_sentence_is_read_with_the_heading_it_stands_under():
+    # The bundled model: "descale" is in the heading alone (an outside review's manual:
+    # "Resetting to factory settings" over "Hold the Power and Lock buttons...").
+    index = rag.Index.empty()
+    index.add_bytes(b"# Kettle manual\n\n## Descaling\n\nFill the kettle with equal parts water "
+                    b"and white vinegar, boil it and leave it for an hour.\n\n## Disposal\n\n"
+                    b"Do not put the kettle in household waste; take it to a recycling "
+                    b"centre.\n\n## Cleaning the outside\n\nWipe the kettle with a damp "
+                    b"cloth.\n", name="kettle.md")
+    answer = index.ask("How do I descale the kettle?")
+    assert answer.quotes[0].text.startswith("Fill the kettle with equal parts water")
+    from rag.answer import _headings
+    from rag.retrieve import Hit
+
+    text = "Release notes\n\nReleased 14 October 2026\n\nIt is fast.\n\nSpeed\n\nIt is faster."
+    spans = [(m.start(), m.end()) for m in __import__("re").finditer(r"[^\n]+", text)]
+    hit = Hit(chunk_id="d-0", doc_id="d", title="Release notes", source="d.md", text=text,
+              start=0, end=len(text), score=1.0)
+    # The title and a dateline head no section; "Speed" does.
+    assert _headings(hit, spans) == [None, None, None, None, 3]
