@@ -428,9 +428,10 @@ labels the recogniser gives no person. (It takes many people for organisations o
 
 _ASKS_FOR_SOMEONE = re.compile(
     r"^\W*who(?:m)?\s+(?:(?!is\b|was\b|are\b|were\b)\w+|(?:is|was|are|were)\s+(?:the|a|an"
-    r"|its|their|his|her|this|that)\b)", re.IGNORECASE)
-"""A question asking who someone is by what they did or are ("Who chaired the meeting?",
-"Who is the chief executive of X?"), not by name ("Who is Paul Poast?")."""
+    r"|its|their|his|her|this|that|\w+ing)\b)", re.IGNORECASE)
+"""A question asking who someone is by what they did, do or are ("Who chaired the
+meeting?", "Who is selling 14 Orchard Lane?", "Who is the chief executive of X?"), not by
+name ("Who is Paul Poast?")."""
 
 
 def _a_person(name: str, question: str) -> bool:

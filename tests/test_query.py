@@ -189,6 +189,10 @@ def test_names_in_question():
      "Why is the Heron in the news: When did it open?"),
     # Two people are no "she" (a browser review's "what did she say next?" was searched
     # as "what did Putin and Kim say next?").
+    # "he" is whoever sells the house, not the street it stands in (an outside review's
+    # "How long has Orchard Lane owned it?").
+    ("How long has he owned it?", ["Who is selling 14 Orchard Lane?"],
+     "Who is selling 14 Orchard Lane: How long has he owned it?"),
     ("What did she say next?", ["What did Putin and Kim sign?"],
      "What did Putin and Kim sign: What did she say next?"),
     # A request for a summary, or a question that asks nothing, stands alone: "Summarize
