@@ -790,10 +790,11 @@ _ASKS_WHAT_SAID = re.compile(
     r"|add|added|state|stated|predict|predicted|describe|described|reply|replied|answer"
     r"|answered)\b", re.IGNORECASE)  # the verb in lower case: not "the State Department"
 _NAME_WORD = re.compile(r"\b[A-Z][\w.’'-]*")
-_TITLE_WORDS = frozenset("""mr mrs ms miss dr prof professor president minister councillor
+TITLE_WORDS = frozenset("""mr mrs ms miss dr prof professor president minister councillor
     councilor senator governor mayor deputy chief officer executive general sir dame lord
     lady judge justice secretary chair chairman chairwoman director ambassador
     spokesperson spokesman spokeswoman king queen prince princess pope""".split())
+"""Words before a person's name that are no part of it ("Councillor Amara Osei")."""
 _SPEECH = (r"(?:said|says|told|tells|added|adds|argued|argues|warned|warns|wrote|writes"
            r"|stated|states|replied|explained|noted|insisted|claimed)")
 _SPEAKER_NAMED = re.compile(rf"(?-i:\b([A-Z][\w’'-]+)(?:,\s+(?:who|an?|the)\b[^,;.]{{1,100}},)?\s+"
@@ -820,7 +821,7 @@ def asked_speaker(question: str) -> list[str]:
     if not match:
         return []
     words = [w.rstrip(".,;:’'") for w in _NAME_WORD.findall(match.group("speaker"))]
-    words = [re.sub(r"[’']s$", "", w) for w in words if w.lower() not in _TITLE_WORDS]
+    words = [re.sub(r"[’']s$", "", w) for w in words if w.lower() not in TITLE_WORDS]
     return [t for terms in answer_terms(words) for t in terms]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import about
+from . import about, entities
 from . import answer as answering
 from .answer import Answer
 from .chunk import Chunk, chunk_document, is_item
@@ -53,6 +53,7 @@ from .load import (
 from .query import (
     acronyms_asked,
     asks_about_a_person,
+    asks_for_someone,
     clean_history,
     clean_query,
     compatible,
@@ -570,6 +571,13 @@ class Index:
             # answered as that one: with none of its words in the documents, it is asked
             # alone and said to be so.
             query = alone
+        if query.endswith(f": {alone}") and asks_about_a_person(alone) \
+                and asks_for_someone(earlier[-1]):
+            # "What is the title of her talk?" after "Who is giving the opening keynote?":
+            # "her" is the person the earlier question's answer names.
+            named = self._person_answered(earlier, wanted)
+            if named:
+                query = resolve_followup(alone, [f"Who is {named}?"])
         answer = self._answer(question, query, wanted, quotes_wanted, k, depth)
         # "When was she born?" after a question that names no one: who "she" is lies in
         # the earlier answer, so asked alone it would find anyone's birth.
@@ -610,6 +618,24 @@ class Index:
                 answering.answer_terms([single.quotes[0].text])[0]) \
                 else replace(answer, abstained=True)
         return replace(answer, seconds=time.perf_counter() - started)
+
+    def _person_answered(self, earlier: list[str], wanted: list[str] | None) -> str:
+        """The person the answer to the last of the `earlier` questions names first, which
+        that question does not name itself ("Dr Ingrid Solberg" for "Who is giving the
+        opening keynote?"), or "" when it is not answered or names no one new."""
+        previous = self.ask(earlier[-1], history=earlier[:-1], doc_ids=wanted)
+        if previous.abstained or not previous.quotes:
+            return ""
+        asked = set(answering.answer_terms([earlier[-1]])[0])
+        for name, label in (entities.name_labels(previous.quotes[0].text) or {}).items():
+            # "Councillor Amara Osei" is a person whatever label the small recogniser gives.
+            first, _, rest = name.partition(" ")
+            titled = first.lower().rstrip(".") in answering.TITLE_WORDS and rest[:1].isupper()
+            name = rest if titled else name
+            if (titled or label == "PERSON") \
+                    and not set(answering.answer_terms([name])[0]) <= asked:
+                return name
+        return ""
 
     def _answer(self, question: str, query: str, wanted: list[str] | None, quotes_wanted: int,
                 k: int, depth: int) -> Answer:

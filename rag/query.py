@@ -428,10 +428,16 @@ labels the recogniser gives no person. (It takes many people for organisations o
 
 _ASKS_FOR_SOMEONE = re.compile(
     r"^\W*who(?:m)?\s+(?:(?!is\b|was\b|are\b|were\b)\w+|(?:is|was|are|were)\s+(?:the|a|an"
-    r"|its|their|his|her|this|that|\w+ing)\b)", re.IGNORECASE)
+    r"|its|their|his|her|this|that|\w+ing|responsible|accountable|in charge)\b)", re.IGNORECASE)
 """A question asking who someone is by what they did, do or are ("Who chaired the
 meeting?", "Who is selling 14 Orchard Lane?", "Who is the chief executive of X?"), not by
 name ("Who is Paul Poast?")."""
+
+
+def asks_for_someone(question: str) -> bool:
+    """Whether `question` asks who someone is by what they did or are ("Who is giving the
+    opening keynote?"), so that a "she" after it stands for the answer."""
+    return bool(_ASKS_FOR_SOMEONE.search(question))
 
 
 def _a_person(name: str, question: str) -> bool:

@@ -1895,3 +1895,19 @@ def test_a_sentence_is_read_with_the_heading_it_stands_under():
               start=0, end=len(text), score=1.0)
     # The title and a dateline head no section; "Speed" does.
     assert _headings(hit, spans) == [None, None, None, None, 3]
+
+
+def test_she_after_asking_who_did_something_is_the_person_the_answer_names():
+    # The bundled model and recogniser. Outside reviews: "What's the title of her talk?"
+    # after "Who is giving the opening keynote?" was searched with the earlier question.
+    index = rag.Index.empty()
+    index.add_bytes(b"Minutes of the parish council\n\nThe meeting was chaired by Councillor "
+                    b"Amara Osei. The clerk read the accounts.\n\nAbout the councillors\n\n"
+                    b"Amara Osei was born in Leeds and taught chemistry for twenty years.\n",
+                    name="minutes.txt")
+    answer = index.ask("Where was she born?", history=["Who chaired the meeting?"])
+    assert answer.query == "Where was Amara Osei born?"
+    assert not answer.abstained and "Leeds" in answer.quotes[0].text
+    # A question naming the person asks nothing of the answer.
+    assert index.ask("Where was she born?", history=["Who is Amara Osei?"]).query == \
+        "Where was Amara Osei born?"
