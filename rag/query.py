@@ -279,10 +279,21 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
 
     def substitute(match: re.Match) -> str:
         word = match.group(0)
-        return name + _POSSESSIVES[word.lower()] if word.lower() in _POSSESSIVES else name
+        if word.lower() in _POSSESSIVES or (word.lower() == "her" and _OWNS.match(
+                question, match.end())):
+            return name + "’s"
+        return name
 
     return re.sub(r"\b(?:he|she|him|her|his|hers|it|its)\b", substitute, question, count=1,
                   flags=re.IGNORECASE)
+
+
+# "her" before a noun is hers ("the title of her talk"); before anything else it is her
+# ("Who hired her?", "What did they give her in 2020?").
+_OWNS = re.compile(r"\s+(?!(?:to|in|on|at|for|from|with|by|about|and|or|as|that|than|the|a"
+                   r"|an|this|these|those|if|when|after|before|into|over|again|back|up"
+                   r"|down|out|off|first|last|now|then|so|too|also)\b)[a-z][\w-]*",
+                   re.IGNORECASE)
 
 
 # Function words that may still ask something after a question ("Why?", "How so?", "And?",

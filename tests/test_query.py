@@ -193,6 +193,12 @@ def test_names_in_question():
     # "How long has Orchard Lane owned it?").
     ("How long has he owned it?", ["Who is selling 14 Orchard Lane?"],
      "Who is selling 14 Orchard Lane: How long has he owned it?"),
+    # "her" before a noun is hers.
+    ("What is the title of her talk?", ["Who is Ingrid Solberg?"],
+     "What is the title of Ingrid Solberg’s talk?"),
+    ("Who hired her in 2020?", ["Who is Ingrid Solberg?"], "Who hired Ingrid Solberg in 2020?"),
+    ("What did the council give her?", ["Who is Ingrid Solberg?"],
+     "What did the council give Ingrid Solberg?"),
     ("What did she say next?", ["What did Putin and Kim sign?"],
      "What did Putin and Kim sign: What did she say next?"),
     # A request for a summary, or a question that asks nothing, stands alone: "Summarize
