@@ -46,7 +46,7 @@ _PERSON_NOUNS = (
     r"|dictators?|rulers?|monarchs?|experts?|heads?|engineers?|designers?|developers?"
     r"|doctors?|nurses?|teachers?|students?|priests?|economists?|historians?|spies|spy"
     r"|negotiators?|delegates?|representatives?|members?|employees?|workers?|executives?"
-    r"|surveyors?|inspectors?|organi[sz]ers?|speakers?|presenters?|hosts?|curators?"
+    r"|surveyors?|inspectors?|organi[sz]ers?|presenters?|hosts?|curators?"
     r"|coordinators?|trustees?|landlords?|tenants?|vendors?|sellers?|buyers?|clerks?")
 _PLACE_NOUNS = (r"country|countries|nations?|city|cities|capitals?|towns?|villages?|provinces?"
                 r"|states?|regions?|islands?|ports?|continents?")
