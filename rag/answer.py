@@ -509,7 +509,7 @@ def _headings(hit: Hit, spans: Sequence[tuple[int, int]]) -> list[int | None]:
     for i, (start, end) in enumerate(spans):
         text = hit.text[start - hit.start:end - hit.start]
         if (not _ENDS_AS_SENTENCE.search(text) and _words(text) < HEADING_MAX_WORDS
-                and not _LIST_ITEM.search(text)):
+                and not _LIST_ITEM.search(text) and not _CREDIT_LINE.match(text)):
             heads_all = start == 0 or " ".join(text.split()) == title
             current = None if heads_all or _DATE_EXPRESSION.search(text) else i
             under.append(None)
