@@ -226,7 +226,7 @@ def open_index(args, paths=None, *, build: bool = True):
     With `build` False, a folder given with --index that holds no index, without --docs,
     is refused: a mistyped folder, not a wish to index the seeds into it."""
     from .errors import IndexFormatError, IndexMismatchError
-    from .index import Index, sources_to_open
+    from .index import Index, saved_sources, sources_to_open
 
     folder = args.index_dir
     blocking = next((f for f in (folder, *folder.parents) if f.exists() and not f.is_dir()), None)
@@ -241,6 +241,9 @@ def open_index(args, paths=None, *, build: bool = True):
         raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
                                f"--index {folder}, or give the documents with --docs.")
     sources = sources_to_open(paths, folder)
+    # `briefing index PATHS` replaces an index's documents as asked; --docs does it too,
+    # which a user who meant to ask the saved index's documents is told.
+    before = saved_sources(folder) if paths and getattr(args, "docs", None) else []
     if paths and sources and len(sources) > len(paths):
         print(f"note: also indexing the documents uploaded in the chat ({sources[-1]}), "
               "which this index keeps beside it", file=sys.stderr)
@@ -263,9 +266,28 @@ def open_index(args, paths=None, *, build: bool = True):
             + ", or leave out --model and --store to use it as it was built.") from error
     if getattr(args, "reader", False):
         index = index.configure(reader=True)
-    for problem in index.problems:
-        print(f"warning: skipped {problem}", file=sys.stderr)
+    report_problems(index.problems, folder, in_full=build or any(
+        changes.get(key) for key in ("added", "updated", "removed")))
+    if replaced := [s for s in before if s not in index.sources]:
+        print(f"note: {folder} now mirrors the documents given with --docs; it no longer "
+              f"holds those of {', '.join(replaced)} (`briefing index "
+              f"{' '.join(replaced)} --index {folder}` puts them back)", file=sys.stderr)
     return index, changes
+
+
+def report_problems(problems, folder: Path, *, in_full: bool) -> None:
+    """Say which files were skipped: each with its reason `in_full` (when indexing, or when
+    the documents changed), else in one line: asking, searching or listing an index as it
+    was would repeat them every time. A file whose text just left the index is named."""
+    from .index import TAKEN_OUT
+
+    told = [p for p in problems if in_full or p.problem.endswith(TAKEN_OUT)]
+    for problem in told:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    if untold := len(problems) - len(told):
+        print(f"note: {_count(untold, 'file')} under the indexed paths "
+              f"{'is' if untold == 1 else 'are'} not indexed; `briefing index --index "
+              f"{folder}` says why", file=sys.stderr)
 
 
 def _holds_anything(folder: Path) -> bool:

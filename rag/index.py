@@ -1081,10 +1081,12 @@ class Index:
         return index, changes
 
 
+TAKEN_OUT = "; what it said before is no longer searched or quoted"
+
+
 def _taken_out(problem: DocumentError) -> DocumentError:
     """The problem of a file that no longer loads, saying its earlier text left the index."""
-    return type(problem)(problem.source, f"{problem.problem}; what it said before is no "
-                         "longer searched or quoted", problem.fix)
+    return type(problem)(problem.source, f"{problem.problem}{TAKEN_OUT}", problem.fix)
 
 
 def passage_text(chunk: Chunk, *, embed_title: bool) -> str:

@@ -851,6 +851,35 @@ def test_cli_warns_about_each_bad_file_and_answers_from_the_rest(tmp_path, fake_
                    index=tmp_path / "other")[0] == 2
 
 
+def test_cli_names_skipped_files_once_then_counts_them(tmp_path, fake_model):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "tool.exe").write_bytes(b"MZ")
+    (docs / "notice.html").write_bytes(HOSTILE_HTML)
+    assert run_cli("index", str(docs), index=tmp_path / "index")[2].count("warning:") == 2
+    for command in (["ask", "When does the Zorblat fair open?"], ["documents"]):
+        code, out, err = run_cli(*command, index=tmp_path / "index")
+        assert code == 0 and out
+        assert err == (f"note: 2 files under the indexed paths are not indexed; `briefing "
+                       f"index --index {tmp_path / 'index'}` says why\n")
+    assert run_cli("index", index=tmp_path / "index")[2].count("warning: skipped") == 2
+
+
+def test_cli_says_when_docs_replace_what_a_saved_index_held(tmp_path, fake_model):
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "owls.txt").write_text("Owls hunt at night.")
+    assert run_cli("index", str(SEEDS), index=tmp_path / "index")[0] == 0
+    code, out, err = run_cli("ask", "When do owls hunt?", "--docs", str(tmp_path / "pack"),
+                             index=tmp_path / "index")
+    assert code == 0 and "Owls hunt at night." in out
+    assert err == (f"note: {tmp_path / 'index'} now mirrors the documents given with --docs; "
+                   f"it no longer holds those of {SEEDS.resolve()} (`briefing index "
+                   f"{SEEDS.resolve()} --index {tmp_path / 'index'}` puts them back)\n")
+    assert run_cli("ask", "When do owls hunt?", "--docs", str(tmp_path / "pack"),
+                   index=tmp_path / "index")[2] == ""
+
+
 # --- rag bugs this suite found, fixed ------------------------------------------------
 
 def test_rag_a_decompression_bomb_in_a_folder_is_skipped(tmp_path, fake_settings):
