@@ -437,7 +437,8 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             # though it reads as a "Key: value" line: it names the subject, says nothing.
             title = not ends_as_sentence and " ".join(text.split()) == " ".join(
                 (hit.title or "").split())
-            if title or (not ends_as_sentence and not (asks_type and typed)):
+            if title or (not ends_as_sentence and not (asks_type and typed)
+                         and not _answers_field(text, query_terms)):
                 # A dateline still answers "When...?"; the document's title line never does
                 # ("Minutes of the meeting of 12 February" for "When is the next meeting?").
                 penalty += HEADING_PENALTY
@@ -1075,6 +1076,18 @@ _CREDIT_LINE = re.compile(
     re.IGNORECASE)
 # A sentence ends in . ! ? (or : ;), perhaps followed by closing quotes or brackets;
 # a heading, a title line or a dateline does not.
+_FIELD = re.compile(r"^\W*(?P<key>[^\W\d_][^:\n]{0,40}?)\s*:\s+\S")
+
+
+def _answers_field(text: str, query_terms: set[str]) -> bool:
+    """Whether `text` is a "Key: value" line whose key the question names: "Surveyor:
+    Gareth Pryce MRICS" says who the surveyor is, as a sentence would, for "Which surveyor
+    carried out the inspection?"; it is no heading."""
+    field = _FIELD.match(text)
+    key = answer_terms([field["key"]])[0] if field else []
+    return bool(key) and query_terms.issuperset(key)
+
+
 _ENDS_AS_SENTENCE = re.compile(r"[.!?:;][\"”’')\]]*\s*$")
 
 

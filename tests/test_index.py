@@ -977,6 +977,23 @@ def test_a_credit_line_answers_who_did_it(fake_settings):
     assert answer.quotes[0].text == "Commissioned by the Transport Board"
 
 
+def test_a_field_line_answers_the_question_that_names_its_key():
+    from rag.answer import _answers_field
+
+    # The bundled model. An outside review's building survey: "Surveyor: Gareth Pryce
+    # MRICS" was ranked as a heading, below "It describes the condition of the property on
+    # the day of the inspection..." for "Which surveyor carried out the inspection?".
+    index = rag.Index.empty()
+    index.add_bytes(b"HOME SURVEY REPORT\n\nProperty: 14 Orchard Lane\nClient: Ms Helen Marsh\n"
+                    b"Surveyor: Gareth Pryce MRICS\n\nThe client asked us for a full survey of "
+                    b"the house. The inspection took three hours.\n", name="survey.txt")
+    assert index.ask("Who is the client?").quotes[0].text == "Client: Ms Helen Marsh"
+    terms = {"report", "say", "roof"}
+    assert not _answers_field("Report reference: PH/26/0917", terms)  # "reference" not asked
+    assert _answers_field("Report: PH/26/0917", terms)
+    assert not _answers_field("Roof. Fine", terms) and not _answers_field("Roof", terms)
+
+
 def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Harbor audit. Total operating revenue in 2023 was 412 million dollars.",
