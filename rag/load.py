@@ -786,7 +786,10 @@ def drop_running_lines(pages: list[str]) -> list[str]:
 
     def key(line: str) -> str | None:
         line = " ".join(line.split())
-        if _ENDS_SENTENCE.search(line) or len(re.findall(r"\w+", line)) >= RUNNING_MAX_WORDS:
+        # Words of letters: a running line's numbers ("EWF-2024-1187 | Year 2 progress
+        # report | Confidential to the Foundation") are no sign of prose.
+        if (_ENDS_SENTENCE.search(line)
+                or len(re.findall(r"[^\W\d_]+", line)) >= RUNNING_MAX_WORDS):
             return None
         return re.sub(r"\d+", "#", line.lower())
 
