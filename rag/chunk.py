@@ -54,9 +54,48 @@ def split_sentences(text: str, start: int = 0, end: int | None = None, *,
     stray closing quote) joins the sentence before it, and a run longer than
     `max_chars` (a table, text without punctuation) is split at spaces.
     """
+    end = len(text) if end is None else end
+    # sentencex reads the text after a numbered line ("1. Summary of progress", "(2)
+    # Leaders should...") as one list item, up to the next, and does not split it into
+    # sentences: each item is split on its own, its number kept on its first sentence.
+    items = [m.start() for m in _ITEM_START.finditer(text, start, end) if m.start() > start]
+    if items:
+        return [span for a, b in zip([start, *items], [*items, end], strict=True)
+                for span in split_sentences(text, a, b, max_chars=max_chars)]
+    number = _ITEM_START.match(text, start, end) if start == 0 or text[start - 1] == "\n" \
+        else None
+    if number is None:
+        return _segment(text, start, end, max_chars)
+    line_end = text.find("\n", number.end(), end)
+    if line_end > 0 and _is_heading(text[number.end():line_end]) and (
+            _STARTS_SENTENCE.match(text, line_end + 1) or _LIST_MARKER.match(text[line_end + 1:end])):
+        # A numbered heading in sentence case ("1. Summary of progress") over its text
+        return [_trim(text, start, line_end),
+                *split_sentences(text, line_end + 1, end, max_chars=max_chars)]
+    spans = _segment(text, number.end(), end, max_chars)
+    if spans:
+        spans[0] = (_trim(text, start, end)[0], spans[0][1])
+    return spans
+
+
+# A line opening a numbered section or item: "1. Summary", "3.1 Recorder network", "(2)
+# Leaders", "4) Press"; what follows starts as a sentence does.
+_ITEM_START = re.compile(r"^[ \t]*(\(\d{1,3}\)|\d{1,3}[.)]|\d{1,3}(\.\d{1,3})+\.?)[ \t]+"
+                         r"(?=[\"“‘'(\[]?[A-Z])", re.MULTILINE)
+
+
+def _is_heading(line: str) -> bool:
+    """A heading's words after its number, in any case ("Summary of progress"): short, not
+    ending as a sentence or clause does, nor on a word that joins it to the next line."""
+    line = line.strip()
+    words = _TITLE_WORD.findall(line)
+    return (0 < len(words) <= TITLE_LINE_MAX_WORDS and "," not in line
+            and line[-1] not in ".!?:;,-–—(\"“‘'’" and words[-1].lower() not in _TITLE_JOINTS)
+
+
+def _segment(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
     from sentencex import segment
 
-    end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     cursor = start
     for piece in segment("en", text[start:end]):

@@ -142,3 +142,27 @@ def test_lines_of_fields_are_sentences_of_their_own():
     assert [text[s:e] for s, e in split_sentences(text)] == [
         "Project Falcon status", "Budget: 2.4 million euros", "Deadline: 30 June 2026",
         "Note: the meeting moved\nto Tuesday."]
+
+
+def test_numbered_sections_and_items_are_split_into_sentences():
+    # sentencex reads the text under "1." as one list item up to "2.": a PDF page with
+    # numbered sections was one "sentence" a section long (an outside review's report).
+    text = ("Date of report: 30 September 2026\n1. Summary of progress\nThe project aims to "
+            "show things. In the second year we did more. We\nare asking for more time.\n"
+            "2. Staff\nDr Haddad joined. She leads the work.\n3.1 Recorder network. Callum "
+            "deployed 36 recorders.\n(1) Leaders should act. They must plan.\n"
+            "8. Plans for Year 3\n- Complete the survey.")
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Date of report: 30 September 2026", "1. Summary of progress",
+        "The project aims to show things.", "In the second year we did more.",
+        "We\nare asking for more time.", "2. Staff", "Dr Haddad joined.",
+        "She leads the work.", "3.1 Recorder network.", "Callum deployed 36 recorders.",
+        "(1) Leaders should act.", "They must plan.", "8. Plans for Year 3",
+        "- Complete the survey."]
+    # A number alone is no sentence: it stays on its item's first one.
+    text = "2. The stolen property was worth £23,600. Part of it was recovered."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "2. The stolen property was worth £23,600.", "Part of it was recovered."]
+    # A figure starting a wrapped line is no item.
+    text = "The town grew to\n2.5 million people by 2020."
+    assert [text[s:e] for s, e in split_sentences(text)] == [text]
