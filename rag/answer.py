@@ -361,6 +361,7 @@ repeats a question's names but answers nothing, so it is quoted first or not at 
 beside it, and not read as the sentence closest to the question. Longer lines without a
 full stop (list items, table rows) are quoted as sentences."""
 _LIST_ITEM = re.compile(r"^\s*([-*+•▪◦‣]|\d+[.)])\s|\w:\s+\S")
+_NUMBERED_LINE = re.compile(r"^\s*(\(\d{1,3}\)|\d{1,3}[.)]|\d{1,3}(\.\d{1,3})+\.?)\s+(?=\S)")
 """A list item ("- Geneva", "2) Geneva") or a "Key: value" line, which answers as a sentence
 does, though short and without a full stop."""
 HEADING_PENALTY = 0.2
@@ -402,6 +403,7 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
                                                      strict=True):
         passage = hit.score / top
         under = _headings(hit, spans)
+        texts = [hit.text[start - hit.start:end - hit.start] for start, end in spans]
         relevance: list[float] = []
         for i, ((start, end), sim, by_itself, words, named) in enumerate(
                 zip(spans, sims, alone, terms, names, strict=True)):
@@ -449,13 +451,17 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
                 # else was found.
                 penalty += HEADING_PENALTY
             score -= penalty
+            # A sentence read in two passages: a numbered line last in one is told to be a
+            # heading in the next, where the text under it follows.
+            heading = asks or title or (not ends_as_sentence and _is_heading_at(texts, i)) \
+                or (key in best and best[key].heading)
             if key not in best or score > best[key].score:
                 best[key] = ScoredSentence(
                     hit, start, end, float(sim), lexical, score, tuple(words), typed=typed,
                     penalty=penalty, refers_back=bool(named),
-                    heading=asks or title or (not ends_as_sentence
-                                              and _words(text) < HEADING_MAX_WORDS
-                                              and not _LIST_ITEM.search(text)))
+                    heading=heading)
+            elif heading:
+                best[key] = replace(best[key], heading=True)
     scored = [replace(s, neighbours=tuple(sorted(neighbours[k]))) for k, s in best.items()]
     scored.sort(key=lambda s: (-s.score, s.hit.doc_id, s.start))
     if not asks_type and (labels := entities.asked_names(query)):
@@ -499,6 +505,22 @@ def _check_names(scored: list[ScoredSentence], query: str,
     return sorted(checked, key=lambda s: (-s.score, s.hit.doc_id, s.start))
 
 
+def _is_heading_at(texts: Sequence[str], i: int) -> bool:
+    """Whether the i-th sentence of a passage is a heading: a line that does not end as a
+    sentence, shorter than HEADING_MAX_WORDS, not a list item or a field ("- Geneva",
+    "Budget: 2.4 million") nor a credit line. A numbered line is a heading when what
+    follows it is not another item ("7. Inspection team" over "The inspection was led
+    by...")."""
+    text = texts[i]
+    if _ENDS_AS_SENTENCE.search(text) or _words(text) >= HEADING_MAX_WORDS \
+            or _CREDIT_LINE.match(text):
+        return False
+    if not _LIST_ITEM.search(text):
+        return True
+    return bool(_NUMBERED_LINE.match(text)) and i + 1 < len(texts) and not (
+        _LIST_ITEM.search(texts[i + 1]) or _NUMBERED_LINE.match(texts[i + 1]))
+
+
 def _headings(hit: Hit, spans: Sequence[tuple[int, int]]) -> list[int | None]:
     """For each sentence of the passage, the position of the heading it stands under in the
     passage ("Resetting to factory settings" over "Hold the Power and Lock buttons..."), or
@@ -507,11 +529,10 @@ def _headings(hit: Hit, spans: Sequence[tuple[int, int]]) -> list[int | None]:
     under: list[int | None] = []
     current = None
     title = " ".join((hit.title or "").split())
-    for i, (start, end) in enumerate(spans):
-        text = hit.text[start - hit.start:end - hit.start]
-        if (not _ENDS_AS_SENTENCE.search(text) and _words(text) < HEADING_MAX_WORDS
-                and not _LIST_ITEM.search(text) and not _CREDIT_LINE.match(text)):
-            heads_all = start == 0 or " ".join(text.split()) == title
+    texts = [hit.text[start - hit.start:end - hit.start] for start, end in spans]
+    for i, text in enumerate(texts):
+        if _is_heading_at(texts, i):
+            heads_all = spans[i][0] == 0 or " ".join(text.split()) == title
             current = None if heads_all or _DATE_EXPRESSION.search(text) else i
             under.append(None)
         else:

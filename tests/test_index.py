@@ -994,6 +994,23 @@ def test_a_field_line_answers_the_question_that_names_its_key():
     assert not _answers_field("Roof. Fine", terms) and not _answers_field("Roof", terms)
 
 
+def test_a_numbered_heading_is_no_quote_and_heads_its_section():
+    # The bundled model. An outside review's school inspection report: "7. Inspection
+    # team" was read as a list item and quoted first.
+    index = rag.Index.empty()
+    index.add_bytes(b"School inspection report\n\n6. Parents\n\nDuring the inspection, 127 "
+                    b"parents responded to the survey.\n\n7. Inspection team\n\nThis inspection "
+                    b"was carried out under section 5 of the Education Act 2005. Rosalind "
+                    b"Achterberg, His Majesty's Inspector, led the inspection.\n\n"
+                    b"8. Next steps\n\n1. Geneva\n2. Paris\n", name="report.txt")
+    answer = index.ask("Who was in charge of the inspection team?")
+    assert "Rosalind Achterberg, His Majesty's Inspector, led" in answer.quotes[0].text
+    from rag.answer import _is_heading_at
+
+    lines = ["7. Inspection team", "This inspection was carried out.", "1. Geneva", "2. Paris"]
+    assert [_is_heading_at(lines, i) for i in range(4)] == [True, False, False, False]
+
+
 def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Harbor audit. Total operating revenue in 2023 was 412 million dollars.",
