@@ -343,6 +343,7 @@ class Index:
         from bytes or from memory (`add_bytes`, `add_documents`), which no file mirrors.
         Without `paths`, its own sources that are missing now are kept that way.
         """
+        keep = [str(p) for p in _as_paths(keep)] if keep else []
         if paths is None and not self.sources and len(self._documents):
             # Documents added from bytes or memory, no file or folder mirrored: nothing to
             # refresh. (The seeds go only into an index that holds nothing.)

@@ -900,6 +900,17 @@ def test_rag_doc_ids_of_the_wrong_type_are_a_query_error(fake_settings):
         index.ask("Who is Paul Poast?", doc_ids=5)
 
 
+def test_rag_refresh_keep_that_is_no_path_is_a_document_error(fake_settings, tmp_path):
+    index = rag.Index.build([SEEDS], settings=fake_settings)
+    before = index.documents(with_text=False)
+    with pytest.raises(rag.DocumentError, match="not a path"):
+        index.refresh([SEEDS], keep=[5])
+    assert index.documents(with_text=False) == before
+    # One folder given as a str is that folder, not its letters.
+    index.refresh([SEEDS], keep=str(tmp_path))
+    assert index.sources[-1] == str(tmp_path)
+
+
 def test_rag_empty_doc_ids_are_refused_not_answered_as_not_covered(fake_settings):
     index = rag.Index.build([SEEDS], settings=fake_settings)
     for call in (index.ask, index.search):
