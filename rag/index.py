@@ -916,8 +916,9 @@ class Index:
             return  # gone or damaged: nothing there to keep
         if isinstance(current, dict) and str(current.get("save_id", "")) != self._saved_as[1]:
             raise SavedSinceError(
-                f"The index in {folder} was saved by another process after this one loaded "
-                "it; saving now would drop that save's changes. Run the command again (from "
+                f"The index in {folder} was saved by another process after this one "
+                + ("found the folder empty" if self._saved_as[1] == FOUND_EMPTY else "loaded it")
+                + "; saving now would drop that save's changes. Run the command again (from "
                 "Python: load it again with Index.load or Index.open, or restart the chat) and "
                 "redo this change.")
 
@@ -1020,8 +1021,15 @@ class Index:
             if not rebuild and isinstance(error, IndexMismatchError):
                 raise
             _refuse_newer_version(folder, error)
+            # Looked at before the model loads (seconds), in which another process may
+            # save an index there.
+            damaged = (folder / "manifest.json").exists()
             index = cls.empty(settings=settings_or_default(settings), cache_dir=cache_dir)
-            if (folder / "manifest.json").exists():
+            if not damaged:
+                # Found empty: an index another process saves there meanwhile is not
+                # replaced by this one unsaid (two `briefing index` runs into a new folder).
+                index._saved_as = (folder.resolve(), FOUND_EMPTY)
+            else:
                 rebuilt = True
                 # Damaged, or of another version or model: rebuilt from the documents it
                 # held (their saved texts), then brought up to date with their files.
@@ -1081,6 +1089,9 @@ class Index:
             _save_opened(index, folder, must_save=must_save)
         return index, changes
 
+
+FOUND_EMPTY = "(found empty)"
+"""What an index opened in a folder holding none records as the save it was opened from."""
 
 TAKEN_OUT = "; what it said before is no longer searched or quoted"
 

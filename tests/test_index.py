@@ -746,6 +746,28 @@ def test_two_processes_bringing_an_index_up_to_date_alike_is_no_conflict(tmp_pat
     assert "ferry.txt" in {Path(d.source).name for d in rag.Index.load(folder).documents()}
 
 
+def test_an_index_saved_into_a_new_folder_meanwhile_is_not_replaced_unsaid(
+        tmp_path, fake_settings, monkeypatch):
+    # An outside review: two `briefing index` runs into one new folder both said
+    # "Indexed", and the first one's documents were gone.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "owls.txt").write_text("Owls hunt at night.")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "bats.txt").write_text("Bats sleep by day.")
+    folder = tmp_path / "ix"
+    empty = rag.Index.empty.__func__
+
+    def other_saves_first(cls, **kwargs):  # while this one loads its model
+        monkeypatch.setattr(rag.Index, "empty", classmethod(empty))
+        rag.Index.open([tmp_path / "b"], folder, settings=fake_settings)
+        return empty(cls, **kwargs)
+
+    monkeypatch.setattr(rag.Index, "empty", classmethod(other_saves_first))
+    with pytest.raises(rag.SavedSinceError, match="after this one found the folder empty"):
+        rag.Index.open([tmp_path / "a"], folder, settings=fake_settings)
+    assert [Path(d.source).name for d in rag.Index.load(folder).documents()] == ["bats.txt"]
+
+
 def test_embedding_cache_skips_known_text(tmp_path, fake_settings, fake_model):
     rag.Index.build([DATA], settings=fake_settings, cache_dir=tmp_path)
     first = fake_model.texts_embedded
