@@ -70,7 +70,7 @@ _NAME_OF = re.compile(r"^\W*(what|which)\b[^?]*?\bnames? of\b(?P<rest>.*)"
 _NAME_LAST = re.compile(r"^\W*what(['’]s| is| was| are| were)\b(?P<owner>.*?)['’]s?"
                         r"( full| first| last| real)? names?\W*$", re.IGNORECASE)
 _WHO_IS_ROLE = re.compile(rf"^\W*who(['’]s| is| was| are| were) [\"“‘']?(the|an?|[\w-]+['’]s?)"
-                          rf"( [\w-]+){{0,3}}? (?P<role>{_PERSON_NOUNS})\b[\"”’']?"
+                          rf"( [\w-]+){{0,3}}? (?P<role>[a-z]*(?:{_PERSON_NOUNS}))\b[\"”’']?"
                           r"(?=\s*(\?|$|(of|in|at|for|from|on|to|with|during|under|who|that)\b))",
                           re.IGNORECASE)
 _WHO_MAKES = re.compile(r"^\W*who (makes|made|manufactures|manufactured|produces|produced"

@@ -66,6 +66,11 @@ def test_asked_names(question, labels):
     ("What is the name of Putin's airplane?", None),   # asks for no person
     ("Which company makes the artillery shells?", None),
     ("Who is Paul Poast?", None),
+    # A compound of a role ("head" + "teacher"), as an outside review's school report has.
+    ("Who is the deputy headteacher?", "headteacher"),
+    ("Who is the homeowner?", "homeowner"),
+    ("Who was the German chancellor?", "chancellor"),
+    ("Who is the scholarship for?", None),
 ])
 def test_asked_role(question, role):
     assert asked_role(question) == role
