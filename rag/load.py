@@ -185,6 +185,8 @@ def expand_paths(paths: Iterable[str | Path], report: LoadReport) -> list[Path]:
                     continue
                 if own and any(parent in own for parent in child.parents):
                     continue  # an index saved among the documents, and its cache
+                if child.parent.name == "cache" and child.name.startswith("embeddings.sqlite"):
+                    continue  # the cache of an index being built among them, not yet saved
                 if child.suffix.lower() in EXTENSIONS:
                     files.append(child)
                 elif child.name.lower() not in ("readme", "license"):

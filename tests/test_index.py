@@ -1622,6 +1622,7 @@ def test_an_index_saved_among_its_documents_is_not_read_as_documents(tmp_path, f
     (pack / "notes.json").write_text("{}")  # a user's own file is still reported
     index, _ = rag.Index.open([pack], pack / "index", settings=fake_settings,
                               cache_dir=pack / "cache")
+    assert index.problems and [Path(p.source).name for p in index.problems] == ["notes.json"]
     report = load_documents([pack], max_bytes=10**6)
     assert [Path(d.source).name for d in report.documents] == ["note.txt"]
     assert [Path(p.source).name for p in report.problems] == ["notes.json"]
