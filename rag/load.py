@@ -250,7 +250,7 @@ def load_file(path: str | Path, *, max_bytes: int, name: str | None = None) -> D
         if size > max_bytes:
             raise FileTooLargeError(
                 str(path), f"{size:,} bytes is over the {max_bytes:,}-byte limit",
-                "split the file, or raise Settings.max_file_bytes")
+                "split the file; from Python, Settings(max_file_bytes=...) raises the limit")
         data = path.read_bytes()
     except OSError as error:
         raise DocumentError(str(path), f"cannot be read: {error.strerror or error}",
@@ -267,7 +267,7 @@ def load_bytes(data: bytes, *, name: str, source: str, max_bytes: int,
     kind = kind or kind_of(name, source=source)
     if len(data) > max_bytes:
         raise FileTooLargeError(source, f"{len(data):,} bytes is over the {max_bytes:,}-byte limit",
-                                "split the file, or raise Settings.max_file_bytes")
+                                "split the file; from Python, Settings(max_file_bytes=...) raises the limit")
     if not data.strip():
         raise DocumentError(source, "the file is empty", "add text to it or leave it out")
     checksum = hashlib.sha256(data).hexdigest()
