@@ -394,6 +394,7 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
     top = max(h.score for h in hits) or 1.0
     plain = dict.fromkeys(query_terms, 1.0)
     asks_type = not answer_type_match(query, "")  # asks for a number or a time
+    asks_where = bool(_ASKS_WHERE.search(query))
     best: dict[tuple[str, int, int], ScoredSentence] = {}
     neighbours: dict[tuple[str, int, int], set[tuple[int, int]]] = {}
     alone_sims = alone_sims if alone_sims is not None else sentence_sims
@@ -453,7 +454,12 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             score -= penalty
             # A sentence read in two passages: a numbered line last in one is told to be a
             # heading in the next, where the text under it follows.
-            heading = asks or title or (not ends_as_sentence and _is_heading_at(texts, i)) \
+            # A line naming the source ("... | Source: https://... | Date: ...") is quoted
+            # first only when nothing else was found, as a heading is; a question about the
+            # source is answered by it as a part of the document (rag.about).
+            heading = asks or title or (not ends_as_sentence and (
+                _is_heading_at(texts, i) or (bool(_SOURCE_LINE.search(text))
+                                             and not asks_where))) \
                 or (key in best and best[key].heading)
             if key not in best or score > best[key].score:
                 best[key] = ScoredSentence(
@@ -1075,7 +1081,8 @@ _TIME = re.compile(
 # "How often...?" is answered by "every year", "twice a month", "regularly".
 _ASKS_FREQUENCY = re.compile(r"^\W*how (often|frequently|regularly)\b", re.IGNORECASE)
 _FREQUENCY = re.compile(
-    r"\b(every|each|per|annual(ly)?|yearly|biennial(ly)?|(semi|bi)-?annual(ly)?|quarterly"
+    # Not "each other" nor "per cent": no time.
+    r"\b(every|each(?! other\b)|per(?! ?cent\b)|annual(ly)?|yearly|biennial(ly)?|(semi|bi)-?annual(ly)?|quarterly"
     r"|monthly|weekly|daily|nightly|hourly|fortnightly|bi-?weekly|bi-?monthly|alternate"
     r"|intervals?|once|twice|thrice|times (an?|per|each|every)"
     r"|at times|regular(ly)?|often|occasions?"
@@ -1097,6 +1104,10 @@ _CREDIT_LINE = re.compile(
     re.IGNORECASE)
 # A sentence ends in . ! ? (or : ;), perhaps followed by closing quotes or brackets;
 # a heading, a title line or a dateline does not.
+# "Where was it issued?", "What website published it?": a source line may answer those.
+_ASKS_WHERE = re.compile(r"\b(where|sources?|publish\w*|websites?|sites?|web|urls?|links?"
+                         r"|online|pages?|posted)\b", re.IGNORECASE)
+_SOURCE_LINE = re.compile(r"https?://|\bwww\.|\b(source|publisher|url):", re.IGNORECASE)
 _FIELD = re.compile(r"^\W*(?P<key>[^\W\d_][^:\n]{0,40}?)\s*:\s+\S")
 
 
@@ -1204,6 +1215,8 @@ _DATE_EXPRESSION = re.compile(
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}}\b)?"
     rf"|\b{_MONTH}\s+\d{{4}}\b|\b\d{{4}}-\d\d-\d\d\b", re.IGNORECASE)
 _WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b(\s*[ap]\.?m\b\.?)?|\b\d{1,2}\.\d{2}\s*[ap]\.?m\b\.?",
+                         re.IGNORECASE)
 _ASKS_AGE = re.compile(r"^\W*how old\b", re.IGNORECASE)
 
 
@@ -1217,8 +1230,11 @@ def answer_type_match(question: str, quote: str) -> float:
     given = set(_DIGITS.findall(question))
     if given:
         quote = _DIGITS.sub(lambda m: " " if m.group() in given else m.group(), quote)
+    # A clock time ("arrived at 03:35") says how many or how old of nothing; a birth
+    # date says how old someone is, where other dates count nothing.
+    counted = _CLOCK_TIME.sub(" ", quote)
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(
-            quote if _ASKS_AGE.search(question) else _DATE_EXPRESSION.sub(" ", quote)):
+            counted if _ASKS_AGE.search(question) else _DATE_EXPRESSION.sub(" ", counted)):
         return 0.0
     if _ASKS_TIME.search(question) and not _TIME.search(quote):
         return 0.0

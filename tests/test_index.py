@@ -1033,6 +1033,17 @@ def test_a_numbered_heading_is_no_quote_and_heads_its_section():
     assert [_is_heading_at(lines, i) for i in range(4)] == [True, False, False, False]
 
 
+def test_a_source_line_answers_only_where_it_was_published(seed_index):
+    # The seeds' Commitment opens on "Commitment to Consult Among Japan... | Source:
+    # https://kr.usembassy.gov/... | Date: issued at Camp David 2023-08-18", which was
+    # quoted first for "Who issued the Commitment to Consult?".
+    answer = seed_index.ask("Who issued the Commitment to Consult?")
+    assert answer.quotes[0].text.startswith("We, the leaders of Japan, the Republic of Korea")
+    for question in ("Where was the Commitment to Consult published?",
+                     "What website published the Commitment?"):
+        assert "Source: https://kr.usembassy.gov/" in seed_index.ask(question).quotes[0].text
+
+
 def test_a_year_the_documents_never_give_is_not_answered_by_another(fake_settings):
     index = rag.Index.empty(settings=fake_settings)
     index.add_bytes(b"Harbor audit. Total operating revenue in 2023 was 412 million dollars.",
@@ -1359,6 +1370,17 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How many countries signed it?", "Three countries signed it on 19 August 2023.", 1.0),
     ("How many soldiers were sent?", "2000 soldiers were sent.", 1.0),
     ("How old is the mayor?", "The mayor was born in 1952.", 1.0),
+    # A clock time counts nothing (an outside review: "How old is Alasdair Marlowe?" was
+    # answered by "Director Alasdair Marlowe arrived at 03:35").
+    ("How old is the director?", "The director arrived at 03:35.", 0.0),
+    ("How many radios were taken?", "The list was finished at 10.45 pm.", 0.0),
+    ("How many officers came?", "Two officers came at 02:52.", 1.0),
+    ("How much does it cost?", "It costs 12.50 pounds.", 1.0),
+    # "each other" and "per cent" are no frequency: "How often will the three countries
+    # meet?" was answered by "...commit our governments to consult ... with each other".
+    ("How often will they meet?", "They commit to consult with each other.", 0.0),
+    ("How often will they meet?", "Turnout was 5 per cent.", 0.0),
+    ("How often will they meet?", "They meet each year.", 1.0),
 ])
 def test_answer_type_match(question, sentence, holds):
     from rag.answer import answer_type_match
