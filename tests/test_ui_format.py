@@ -273,7 +273,8 @@ def test_a_huge_question_is_shown_shortened():
     long = "Given " + "the background, " * 40 + "who is Paul Poast?"
     answer = rag.Answer(question=long, query=long, quotes=(), abstained=True)
     html = answer_html(Turn(question=long, answer=answer))
-    assert ('<details class="whole-question"><summary>Show the whole question</summary>'
+    assert ('<details class="whole-question"><summary><span class="when-closed">Show the '
+            'whole question</span><span class="when-open">Show it shortened</span></summary>'
             f"<p>{long}</p></details>") in html
     assert "whole-question" not in answer_html(Turn(question="Who?", answer=answer))
 

@@ -163,6 +163,7 @@ body:not(.dark) .gradio-container button.source { color: #1d4ed8; }
                                  padding: 0 1px; }
 .quote mark { font-weight: 500; }
 .whole-question summary { cursor: pointer; font-size: 0.85rem; }
+.whole-question[open] .when-closed, .whole-question:not([open]) .when-open { display: none; }
 .question p:has(+ .whole-question[open]) { display: none; }  /* the cut one, once opened */
 .whole-question p { white-space: pre-wrap; }
 .doc-text mark.hl.closest { background: #e5e7eb; }
@@ -177,7 +178,11 @@ button.source { border: none; background: none; color: var(--color-accent); curs
                 padding: 0.1rem 0; text-align: left; font-size: inherit; }
 .also-in { margin-left: 0.4rem; color: var(--body-text-color-subdued); }
 
-.viewer-head h3 { margin: 0; font-size: 1.05rem; }
+.viewer-head h3 { margin: 0; font-size: 1.05rem; overflow-wrap: anywhere; }
+/* A title without spaces (a long file name) wraps in the pickers too, not off the page. */
+#scope label, #scope label span, #remove-pick, #upload .file-name { overflow-wrap: anywhere;
+                                                                    min-width: 0; }
+#scope label { max-width: 100%; }
 /* Below the chat (phones, narrow windows) the viewer has a way back up to the answer;
    VIEWER_JS shows it whenever the columns are stacked. */
 .back-to-chat { display: none; margin: 0 0 0.5rem; padding: 0.3rem 0.7rem;

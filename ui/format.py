@@ -92,7 +92,8 @@ def _whole(question: str) -> str:
     """A long question cut in its bubble can still be read whole, on request."""
     if shorten(question) == question:
         return ""
-    return ('<details class="whole-question"><summary>Show the whole question</summary>'
+    return ('<details class="whole-question"><summary><span class="when-closed">Show the '
+            'whole question</span><span class="when-open">Show it shortened</span></summary>'
             f"<p>{escape(question)}</p></details>")
 
 
