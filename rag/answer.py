@@ -860,6 +860,15 @@ def lacks_the_speaker(question: str, text: str, start: int, end: int) -> bool:
     speaker = asked_speaker(question)
     if not speaker:
         return False
+    phrase = _ASKS_WHAT_SAID.match(question).group("speaker")
+    if entities.names_a_role(phrase):
+        # Named by a role ("Japan's foreign minister"): said by whoever the quote gives
+        # that role ("Japan's Foreign Minister Yoko Kamikawa said..."), whatever their
+        # name. (Not the sentences before it: "South Korea summoned Russia's ambassador"
+        # then "Kamikawa said..." gives no words of the ambassador's.)
+        quote = text[start:end]
+        return not (_SAYING.search(quote)
+                    and set(answer_terms([phrase])[0]) <= set(answer_terms([quote])[0]))
     quoted = [t for name in _SPEAKER_NAMED.findall(text[start:end])
               if (name[0] or name[1]).lower() not in _PRONOUNS
               for t in answer_terms([name[0] or name[1]])[0]]
@@ -1000,7 +1009,19 @@ def names_another_number(question: str, quote: str, before: str = "") -> bool:
         if given and number not in given and not re.search(
                 rf"\b{word}\s+{number}\b(?![.,:/-]?\d)", before, re.IGNORECASE):
             return True
+    # "the third desk" is not "the second desk" (a browser review's codeword memo).
+    for ordinal, noun in _ORDINAL_THING.findall(question):
+        given = {o.lower() for o in re.findall(rf"\b({_ORDINALS})\s+{noun}s?\b", quote,
+                                               re.IGNORECASE)}
+        if given and ordinal.lower() not in given and not re.search(
+                rf"\b{ordinal}\s+{noun}s?\b", before, re.IGNORECASE):
+            return True
     return False
+
+
+_ORDINALS = (r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
+             r"|twelfth|\d{1,3}(?:st|nd|rd|th)")
+_ORDINAL_THING = re.compile(rf"\b({_ORDINALS})\s+([a-z]{{3,}})\b", re.IGNORECASE)
 
 
 # "How much did the company pay for the site?" asks for an amount of money: "which the

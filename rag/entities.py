@@ -92,6 +92,12 @@ _PHRASE_END = re.compile(r"\b(who|that|which|whom|whose|is|was|are|were|did|does
                          r"|on|for|from|with|to|by|of|during|under)\b|[,?:;]")
 
 
+def names_a_role(phrase: str) -> bool:
+    """Whether `phrase` ends on a role a person holds ("Japan's foreign minister", "the
+    Russian ambassador"): it says who someone is without their name."""
+    return bool(_PERSON_HEAD.search(phrase))
+
+
 def asked_names(question: str) -> frozenset[str] | None:
     """The entity labels one of which answers `question`, or None when it asks for no name."""
     return _asked(question)[0]

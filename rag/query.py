@@ -262,6 +262,10 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             names = next(([n for n in names_in(q) if n.lower() not in question.lower()
                            and not _not_a_person(n, q)] for q in reversed(earlier[:-1])
                           if any(not _not_a_person(n, q) for n in names_in(q))), [])
+    if not any(w in _PERSON_PRONOUNS for w in words):
+        # "it" is no one: not "Putin and Kim" in "When was it signed?" after "What did
+        # Putin and Kim sign?" (a browser review), nor a name the recogniser gives a person.
+        names = [n for n in names if " and " not in n and not _a_person(n, previous)]
     thing = None
     if names and " " not in names[0] and not any(w in _PERSON_PRONOUNS for w in words):
         # "it" after "Who designed the Heron bridge?" is the Heron bridge: a one-word name

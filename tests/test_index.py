@@ -1228,6 +1228,26 @@ def test_a_numbered_thing_is_not_answered_by_another_of_its_number():
         before="Pump Station 2 has a standby generator. ")
     assert not names_another_number("What happened on May 5?", "On May 6 it rained.")
     assert not names_another_number("What does Warehouse 7 hold?", "It holds timber.")
+    # Ordinals too (a browser review: "What is the codeword for the third desk?" was
+    # answered by "The codeword for the second desk is BRAVO-NINE.").
+    assert names_another_number("What is the codeword for the third desk?",
+                                "The codeword for the second desk is BRAVO-NINE.")
+    assert names_another_number("When did the 2nd phase start?", "The 1st phase began in May.")
+    assert not names_another_number("What is the codeword for the second desk?",
+                                    "The codeword for the second desk is BRAVO-NINE.")
+    assert not names_another_number("Why was his first trip short?", "It rained all week.")
+
+
+def test_words_asked_by_a_role_are_those_the_quote_gives_that_role(seed_index):
+    # A browser review: "What did Japan's foreign minister say?" was refused for naming no
+    # "Japan" as the speaker of "Japan's Foreign Minister Yoko Kamikawa said...".
+    for question in ("What did Japan's foreign minister say?",
+                     "What did the Japanese foreign minister say?"):
+        answer = seed_index.ask(question)
+        assert not answer.abstained
+        assert answer.quotes[0].text.startswith("Japan’s Foreign Minister Yoko Kamikawa said")
+    # The sentence before a quote may name the role, and not as its speaker.
+    assert seed_index.ask("What did the Russian ambassador say?").abstained
 
 
 def test_a_question_with_nothing_to_look_for_is_not_answered(fake_settings):

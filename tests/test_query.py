@@ -201,6 +201,13 @@ def test_names_in_question():
      "What did the council give Ingrid Solberg?"),
     ("What did she say next?", ["What did Putin and Kim sign?"],
      "What did Putin and Kim sign: What did she say next?"),
+    # Nor is "it" two people, or one (a browser review: "When was Putin and Kim signed?").
+    ("When was it signed?", ["What did Putin and Kim sign?"],
+     "What did Putin and Kim sign: When was it signed?"),
+    ("Where was it signed?", ["What did Vladimir Putin sign?"],
+     "What did Vladimir Putin sign: Where was it signed?"),
+    ("How much did it cost?", ["Who designed the Heron bridge?"],
+     "How much did the Heron bridge cost?"),
     # A request for a summary, or a question that asks nothing, stands alone: "Summarize
     # the article" was shown as searched for "Who is Paul Poast: Summarize the article".
     ("Summarize the article", ["Who is Paul Poast?"], "Summarize the article"),
