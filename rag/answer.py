@@ -474,7 +474,47 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
         scored = _check_names(scored, query, labels)
     if asks_only_words(query):
         scored = _check_speaker(scored, query)
+    if name := asked_who_named(query):
+        scored = _check_described(scored, name)
     return scored
+
+
+_WHO_IS_NAMED = re.compile(r"^\W*[Ww]ho(?:['’]s| is| was| are| were)\s+(?P<name>[A-Z][\w.’'-]*"
+                           r"(?:\s+[A-Z][\w.’'-]*){0,3})\W*$")
+DESCRIBED_CHECKED = 20
+"""Sentences, best first, read for one that says who "Who is X?" asks about."""
+
+
+def asked_who_named(question: str) -> str:
+    """The name "Who is Bang?" asks about ("Bang"), or ""."""
+    match = _WHO_IS_NAMED.match(question.strip())
+    return match.group("name") if match else ""
+
+
+def describes(name: str, sentence: str) -> bool:
+    """Whether `sentence` says who `name` is: "...said Bang Jong-kwan, a former South Korean
+    Army major general", "Poast, who researches military alliances", "Lee is a former
+    envoy"; not "Bang said." (The last word of the name stands for it all.)"""
+    last = re.escape(name.split()[-1].rstrip(".’'"))
+    rest = r"(?:[\s-]+[A-Z][\w’'-]*)*"
+    return bool(re.search(
+        rf"\b{last}\b{rest}(?:\s*,\s+(?:an?|the|who|whose|[a-z]+(?:['’]s)? (?:of|at|for|in|with)"
+        rf")\b|\s+(?:is|was)\s+(?:an?|the)\b)", sentence))
+
+
+def _check_described(scored: list[ScoredSentence], name: str) -> list[ScoredSentence]:
+    """`scored` with ANSWER_TYPE_PENALTY taken from each sentence that does not say who
+    `name` is, when one of the best DESCRIBED_CHECKED does: "Who is Bang?" was answered by
+    '"If South Korea sees Russia's expansion as a bigger threat...," Bang said.' before
+    "...said Bang Jong-kwan, a former South Korean Army major general." Only the rank
+    changes: whether to answer is decided as before."""
+    texts = [s.hit.text[s.start - s.hit.start:s.end - s.hit.start] for s in scored]
+    if not any(describes(name, t) for t in texts[:DESCRIBED_CHECKED]):
+        return scored
+    checked = [s if describes(name, t) else replace(s, score=s.score - ANSWER_TYPE_PENALTY,
+                                                     penalty=s.penalty + ANSWER_TYPE_PENALTY)
+               for s, t in zip(scored, texts, strict=True)]
+    return sorted(checked, key=lambda s: (-s.score, s.hit.doc_id, s.start))
 
 
 NAME_CHECKED_CLOSEST = 2

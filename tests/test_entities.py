@@ -71,6 +71,11 @@ def test_asked_names(question, labels):
     ("Who is the homeowner?", "homeowner"),
     ("Who was the German chancellor?", "chancellor"),
     ("Who is the scholarship for?", None),
+    # Four words before the role, or a possessive of two (a browser review's question,
+    # answered by a sentence that names no adviser).
+    ("Who is the South Korean national security adviser?", "adviser"),
+    ("Who is South Korea's national security adviser?", "adviser"),
+    ("Who is Kim Jong Un?", None),
 ])
 def test_asked_role(question, role):
     assert asked_role(question) == role

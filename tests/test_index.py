@@ -1238,6 +1238,21 @@ def test_a_numbered_thing_is_not_answered_by_another_of_its_number():
     assert not names_another_number("Why was his first trip short?", "It rained all week.")
 
 
+def test_who_is_x_is_answered_first_by_a_sentence_saying_who_x_is(seed_index):
+    from rag.answer import asked_who_named, describes
+
+    # A browser review: "Who is Bang?" quoted '"If South Korea sees...," Bang said.' first.
+    answer = seed_index.ask("Who is Bang?")
+    assert "said Bang Jong-kwan, a former South Korean Army major general" in (
+        answer.quotes[0].text)
+    assert asked_who_named("Who is Bang?") == "Bang" and not asked_who_named("Who is he?")
+    assert describes("Paul Poast", "said Paul Poast, a professor of international relations")
+    assert describes("Lee", "Lee is a former envoy.")
+    assert not describes("Bang", '"It matters," Bang said.')
+    # The documents name no South Korean national security adviser.
+    assert seed_index.ask("Who is the South Korean national security adviser?").abstained
+
+
 def test_words_asked_by_a_role_are_those_the_quote_gives_that_role(seed_index):
     # A browser review: "What did Japan's foreign minister say?" was refused for naming no
     # "Japan" as the speaker of "Japan's Foreign Minister Yoko Kamikawa said...".
