@@ -588,6 +588,16 @@ def viewer(handlers: Handlers, data) -> str:
     return handlers.open_source(gr.EventData(None, data))
 
 
+def test_a_removal_names_the_document_as_the_picker_does(handlers, library, tmp_path):
+    # A browser review: of two uploads titled "Codeword memo", the message named neither.
+    upload(handlers, tmp_path, {"memo.txt": b"Codeword memo\n\nThe first desk uses RED."})
+    upload(handlers, tmp_path, {"memo-2.txt": b"Codeword memo\n\nThe second desk uses BLUE."})
+    second = library.index.documents()[-1]
+    assert handlers.remove(second.id, [])[0].startswith(
+        '<div class="status"><p>Removed “Codeword memo (memo-2.txt)”.')
+    assert_still_whole(library)
+
+
 def test_the_viewer_shows_only_indexed_documents(handlers, library, tmp_path):
     upload(handlers, tmp_path, {"raw.md": RAW_MARKDOWN})
     raw = library.index.documents()[-1]

@@ -471,12 +471,14 @@ class Handlers:
         if not doc_id:  # a prompt, not kept among the session's messages
             return (self._status([(False, CHOOSE_TO_REMOVE)], request, keep=False),
                     *self.panel(scope))
+        # Named as the picker named it: two uploads titled alike are "memo.txt #2" there.
+        label = {d: label for label, d in self.library.choices()}.get(doc_id)
         try:
             document = self.library.remove(doc_id)
         except rag.UnknownDocumentError:
             notes = [(False, "That document was already removed.")]
         else:
-            notes = [(True, f"Removed “{document.title}”.")]
+            notes = [(True, f"Removed “{label or document.title}”.")]
             if not self.library.is_upload(document):
                 notes.append((True, "It is one of the documents Briefing was started with, so "
                                     "it comes back at the next start."))
