@@ -494,11 +494,11 @@ def asked_who_named(question: str) -> str:
 def describes(name: str, sentence: str) -> bool:
     """Whether `sentence` says who `name` is: "...said Bang Jong-kwan, a former South Korean
     Army major general", "Poast, who researches military alliances", "Lee is a former
-    envoy"; not "Bang said." (The last word of the name stands for it all.)"""
-    last = re.escape(name.split()[-1].rstrip(".’'"))
+    envoy"; not "Bang said.", nor "Kim Jong Un, the leader" for "Tongfi Kim"."""
+    given = r"\s+".join(re.escape(w) for w in name.rstrip(".’'").split())
     rest = r"(?:[\s-]+[A-Z][\w’'-]*)*"
     return bool(re.search(
-        rf"\b{last}\b{rest}(?:\s*,\s+(?:an?|the|who|whose|[a-z]+(?:['’]s)? (?:of|at|for|in|with)"
+        rf"\b{given}\b{rest}(?:\s*,\s+(?:an?|the|who|whose|[a-z]+(?:['’]s)? (?:of|at|for|in|with)"
         rf")\b|\s+(?:is|was)\s+(?:an?|the)\b)", sentence))
 
 
@@ -1434,7 +1434,12 @@ def referent_names(text: str, start: int, names: Iterable[str]) -> list[str]:
     (`referred_subject`); empty when it refers to none of them."""
     names = [n for n in names if any(len(w) >= 3 for w in _WORD.findall(n))]
     subject = referred_subject(text, start) if names else ""
-    return [n for n in names if subject and mentions_any(subject, [n])]
+    # One name holds the other's words ("Poast" is Paul Poast; "Kim" may be Kim Jong Un),
+    # but a shared word is not enough: "Kim Jong Un" is not Tongfi Kim.
+    said = {w.lower() for w in _WORD.findall(subject)}
+    return [n for n in names if subject and mentions_any(subject, [n]) and (
+        {w.lower() for w in _WORD.findall(n)} <= said or said <= {
+            w.lower() for w in _WORD.findall(n)})]
 
 
 def referred_subject(text: str, start: int) -> str:

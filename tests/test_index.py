@@ -1852,6 +1852,12 @@ def test_a_sentence_that_calls_the_subject_she_holds_her_name():
     # A sentence about someone else in between: "he" is not the question's man.
     news = "Kim Jong Un spoke first. Putin then took the floor. He praised the treaty."
     assert referent_names(news, news.index("He"), ["Kim Jong Un"]) == []
+    # A shared surname is not the person: "he" after "Kim Jong Un travelled..." is not
+    # Tongfi Kim (a browser review: an uploaded memo's "There he met Vladimir Putin" was
+    # quoted for "Who is Tongfi Kim?"), though it is "Kim".
+    memo = "In 2023 Kim Jong Un travelled to the cosmodrome. There he met Vladimir Putin."
+    assert referent_names(memo, memo.index("There"), ["Tongfi Kim"]) == []
+    assert referent_names(memo, memo.index("There"), ["Kim"]) == ["Kim"]
 
     # Read alone, such a sentence has the name in the pronoun's place (when long enough).
     from rag.answer import names_by_pronoun, referred_subject, with_subject
