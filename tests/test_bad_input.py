@@ -274,6 +274,9 @@ def test_a_file_uploaded_again_under_its_name_replaces_the_earlier_version(handl
     assert titles(library) == [*SEED_TITLES, "Owl survey"]
     assert not Path(first.source).exists()
     assert "14 owls" in library.index.ask("How many owls were counted?").quotes[0].text
+    # A citation of the earlier version, in an answer given before, says so when opened.
+    assert "replaced by a newer upload of the same name (“Owl survey”)" in viewer(
+        handlers, {"doc": first.id, "start": 12, "end": 30})
     # Another name is another document.
     upload(handlers, tmp_path, {"owls-2023.txt": b"Owl survey\n\nWe counted 9 owls.\n"})
     assert titles(library) == [*SEED_TITLES, "Owl survey", "Owl survey"]

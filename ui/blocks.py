@@ -202,6 +202,8 @@ class Handlers:
         self._sessions: OrderedDict[str, PanelSession] = OrderedDict()
         self._chats: OrderedDict[str, ChatSession] = OrderedDict()
         self._sessions_lock = threading.Lock()
+        self._replaced: dict[str, str] = {}
+        """Ids of uploads replaced by a newer version of the same name: the newer's title."""
 
     def close(self) -> None:
         shutil.rmtree(self.exports, ignore_errors=True)
@@ -326,6 +328,13 @@ class Handlers:
         try:
             document = self.library.index.document(str(data.get("doc", "")))
         except rag.UnknownDocumentError:
+            newer = self._replaced.get(str(data.get("doc", "")))
+            if newer is not None:
+                # An answer given before a file was uploaded again under its name quotes
+                # the earlier version, which is gone (a browser review found it unsaid).
+                return viewer_message(f"That document was replaced by a newer upload of the "
+                                      f"same name (“{newer}”): this answer quotes the earlier "
+                                      "version. Ask again to quote the new one.")
             return viewer_message("That document is no longer indexed.")
 
         def offset(key: str) -> int:
@@ -414,6 +423,7 @@ class Handlers:
             if session is not None:
                 session.uploaded.add(document.id)
             replaced = [d for d in earlier if self._remove_quietly(d.id)]
+            self._replaced.update((d.id, document.title) for d in replaced)
             if session is not None:
                 session.uploaded -= {d.id for d in replaced}
             if any(d.id in scope for d in replaced):  # the new version stays ticked
