@@ -1236,6 +1236,11 @@ def test_a_numbered_thing_is_not_answered_by_another_of_its_number():
     assert not names_another_number("What is the codeword for the second desk?",
                                     "The codeword for the second desk is BRAVO-NINE.")
     assert not names_another_number("Why was his first trip short?", "It rained all week.")
+    # A rank, and a game's periods, named beside each other in a match report.
+    assert not names_another_number("What is the second most abundant element?",
+                                    "Oxygen is the third most abundant element.")
+    assert not names_another_number("Early in the fourth quarter, who scored?",
+                                    "In the third quarter, Denver scored a field goal.")
 
 
 def test_who_is_x_is_answered_first_by_a_sentence_saying_who_x_is(seed_index):
