@@ -497,9 +497,17 @@ def describes(name: str, sentence: str) -> bool:
     envoy"; not "Bang said.", nor "Kim Jong Un, the leader" for "Tongfi Kim"."""
     given = r"\s+".join(re.escape(w) for w in name.rstrip(".’'").split())
     rest = r"(?:[\s-]+[A-Z][\w’'-]*)*"
-    return bool(re.search(
-        rf"\b{given}\b{rest}(?:\s*,\s+(?:an?|the|who|whose|[a-z]+(?:['’]s)? (?:of|at|for|in|with)"
-        rf")\b|\s+(?:is|was)\s+(?:an?|the)\b)", sentence))
+    for match in re.finditer(
+            rf"\b{given}\b{rest}(?:\s*,\s+(?:an?|the|who|whose|[a-z]+(?:['’]s)? (?:of|at|for|in"
+            rf"|with))\b|\s+(?:is|was)\s+(?:an?|the)\b)", sentence):
+        # The name opens the name it stands in (a title may come before it): not "the
+        # International Frédéric Chopin Piano Competition, the..." for "Who was Frédéric
+        # Chopin?" (SQuAD's tuning half).
+        before = re.search(r"([^\W\d_][\w’'-]*)\W*$", sentence[:match.start()])
+        if not before or not before.group(1)[0].isupper() \
+                or before.group(1).lower().rstrip(".") in TITLE_WORDS:
+            return True
+    return False
 
 
 def _check_described(scored: list[ScoredSentence], name: str) -> list[ScoredSentence]:
@@ -1051,6 +1059,8 @@ def names_another_number(question: str, quote: str, before: str = "") -> bool:
             return True
     # "the third desk" is not "the second desk" (a browser review's codeword memo).
     for ordinal, noun in _ORDINAL_THING.findall(question):
+        if not noun.islower():
+            continue  # a name's word: "the first Super Bowl" vs "their second Super Bowl"
         given = {o.lower() for o in re.findall(rf"\b({_ORDINALS})\s+{noun}s?\b", quote,
                                                re.IGNORECASE)}
         if given and ordinal.lower() not in given and not re.search(

@@ -71,7 +71,7 @@ _NAME_LAST = re.compile(r"^\W*what(['’]s| is| was| are| were)\b(?P<owner>.*?)[
                         r"( full| first| last| real)? names?\W*$", re.IGNORECASE)
 _WHO_IS_ROLE = re.compile(rf"^\W*who(['’]s| is| was| are| were) [\"“‘']?"
                           r"(the|an?|([\w-]+ )?[\w-]+['’]s?)"  # "the", "South Korea's"
-                          rf"( [\w'’-]+){{0,4}}? (?P<role>[a-z]*(?:{_PERSON_NOUNS}))\b[\"”’']?"
+                          rf"( [\w'’-]+){{0,4}}? (?P<role>(?:[a-z]{{3,}})?(?:{_PERSON_NOUNS}))\b[\"”’']?"
                           r"(?=\s*(\?|$|(of|in|at|for|from|on|to|with|during|under|who|that)\b))",
                           re.IGNORECASE)
 _WHO_MAKES = re.compile(r"^\W*who (makes|made|manufactures|manufactured|produces|produced"

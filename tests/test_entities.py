@@ -76,6 +76,7 @@ def test_asked_names(question, labels):
     ("Who is the South Korean national security adviser?", "adviser"),
     ("Who is South Korea's national security adviser?", "adviser"),
     ("Who is Kim Jong Un?", None),
+    ("Who was the ruling class ahead of the Normans?", None),  # "a" + "head" is no role
 ])
 def test_asked_role(question, role):
     assert asked_role(question) == role

@@ -1241,6 +1241,9 @@ def test_a_numbered_thing_is_not_answered_by_another_of_its_number():
                                     "Oxygen is the third most abundant element.")
     assert not names_another_number("Early in the fourth quarter, who scored?",
                                     "In the third quarter, Denver scored a field goal.")
+    # A name's word is no thing counted ("Super Bowl XXXVIII was their first Super Bowl").
+    assert not names_another_number("What was the first Super Bowl the Panthers played in?",
+                                    "It was their second Super Bowl appearance.")
 
 
 def test_who_is_x_is_answered_first_by_a_sentence_saying_who_x_is(seed_index):
@@ -1254,6 +1257,10 @@ def test_who_is_x_is_answered_first_by_a_sentence_saying_who_x_is(seed_index):
     assert describes("Paul Poast", "said Paul Poast, a professor of international relations")
     assert describes("Lee", "Lee is a former envoy.")
     assert not describes("Bang", '"It matters," Bang said.')
+    # The name inside another name (SQuAD's tuning half) does not describe the person.
+    assert not describes("Frédéric Chopin", "Among the events are: the International "
+                                             "Frédéric Chopin Piano Competition, the festival.")
+    assert describes("Biden", "President Biden, who took office in 2021, spoke.")
     # The documents name no South Korean national security adviser.
     assert seed_index.ask("Who is the South Korean national security adviser?").abstained
 
