@@ -1061,12 +1061,26 @@ def names_another_number(question: str, quote: str, before: str = "") -> bool:
     for ordinal, noun in _ORDINAL_THING.findall(question):
         if not noun.islower():
             continue  # a name's word: "the first Super Bowl" vs "their second Super Bowl"
-        given = {o.lower() for o in re.findall(rf"\b({_ORDINALS})\s+{noun}s?\b", quote,
-                                               re.IGNORECASE)}
-        if given and ordinal.lower() not in given and not re.search(
-                rf"\b{ordinal}\s+{noun}s?\b", before, re.IGNORECASE):
+        given = {_ordinal_word(o) for o in re.findall(rf"\b({_ORDINALS})\s+{noun}s?\b", quote,
+                                                      re.IGNORECASE)}
+        named_before = {_ordinal_word(o) for o in re.findall(
+            rf"\b({_ORDINALS})\s+{noun}s?\b", before, re.IGNORECASE)}
+        if given and _ordinal_word(ordinal) not in given | named_before:
             return True
     return False
+
+
+_ORDINAL_WORDS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
+                  "twelfth").split()
+
+
+def _ordinal_word(ordinal: str) -> str:
+    """"5th" and "fifth" alike: "the university's 5th president" is its fifth."""
+    ordinal = ordinal.lower()
+    number = re.match(r"\d+", ordinal)
+    if number and 1 <= int(number.group()) <= len(_ORDINAL_WORDS):
+        return _ORDINAL_WORDS[int(number.group()) - 1]
+    return ordinal
 
 
 _ORDINALS = (r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"

@@ -1241,6 +1241,10 @@ def test_a_numbered_thing_is_not_answered_by_another_of_its_number():
                                     "Oxygen is the third most abundant element.")
     assert not names_another_number("Early in the fourth quarter, who scored?",
                                     "In the third quarter, Denver scored a field goal.")
+    # "5th" is "fifth" (SQuAD's reporting half: "Who was the university's 5th president?").
+    assert not names_another_number("Who was the university's 5th president?",
+                                    "He was the fifth president of the university.")
+    assert names_another_number("Who was the 5th president?", "He was the fourth president.")
     # A name's word is no thing counted ("Super Bowl XXXVIII was their first Super Bowl").
     assert not names_another_number("What was the first Super Bowl the Panthers played in?",
                                     "It was their second Super Bowl appearance.")
