@@ -265,7 +265,8 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if not any(w in _PERSON_PRONOUNS for w in words):
         # "it" is no one: not "Putin and Kim" in "When was it signed?" after "What did
         # Putin and Kim sign?" (a browser review), nor a name the recogniser gives a person.
-        names = [n for n in names if " and " not in n and not _a_person(n, previous)]
+        names = [n for n in names if " and " not in n and not _a_person(n, previous)
+                 and not _a_people(n, previous)]
     thing = None
     if names and " " not in names[0] and not any(w in _PERSON_PRONOUNS for w in words):
         # "it" after "Who designed the Heron bridge?" is the Heron bridge: a one-word name
@@ -461,6 +462,16 @@ def _a_person(name: str, question: str) -> bool:
 
     labels = entities.name_labels(question) or {}
     return any(label == "PERSON" and (name in text or text in name)
+               for text, label in labels.items())
+
+
+def _a_people(name: str, question: str) -> bool:
+    """Whether the recogniser takes `name` in `question` for a people or nationality
+    ("South Korean" in "Who is the South Korean national security adviser?"): no "it"."""
+    from . import entities
+
+    labels = entities.name_labels(question) or {}
+    return any(label == "NORP" and (name in text or text in name)
                for text, label in labels.items())
 
 

@@ -184,6 +184,9 @@ def test_names_in_question():
     # "How much did it cost?" was searched with the earlier question, and refused).
     ("How much did it cost?", ["Who designed the Heron bridge?"],
      "How much did the Heron bridge cost?"),
+    # Nor a nationality ("When was South Korean signed?" in the session's last check).
+    ("When was it signed?", ["Who is the South Korean national security adviser?"],
+     "Who is the South Korean national security adviser: When was it signed?"),
     ("When did it open?", ["Is the Heron bridge open?"], "When did the Heron bridge open?"),
     ("When did it open?", ["Why is the Heron in the news?"],
      "Why is the Heron in the news: When did it open?"),
@@ -208,6 +211,9 @@ def test_names_in_question():
      "What did Vladimir Putin sign: Where was it signed?"),
     ("How much did it cost?", ["Who designed the Heron bridge?"],
      "How much did the Heron bridge cost?"),
+    # Nor a nationality ("When was South Korean signed?" in the session's last check).
+    ("When was it signed?", ["Who is the South Korean national security adviser?"],
+     "Who is the South Korean national security adviser: When was it signed?"),
     # A request for a summary, or a question that asks nothing, stands alone: "Summarize
     # the article" was shown as searched for "Who is Paul Poast: Summarize the article".
     ("Summarize the article", ["Who is Paul Poast?"], "Summarize the article"),
