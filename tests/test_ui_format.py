@@ -342,7 +342,7 @@ def test_a_quote_said_in_other_documents_too_cites_them_as_also_in():
     turn = Turn(question="q?", answer=answer, places=("paragraph 2",),
                 also_places=(("paragraph 2",),))
     html = answer_html(turn)
-    also = ('<span class="also-in">also in <button type="button" class="source also" '
+    also = (' <span class="also-in">also in <button type="button" class="source also" '
             'data-doc="clips" data-start="11" data-end="36" data-pstart="11" data-pend="36" '
             'title="Open Clippings at this passage">Clippings, paragraph 2</button></span>')
     assert also in html

@@ -115,7 +115,11 @@ watch('value', () => {
 """
 
 CSS = """
-.gradio-container { max-width: 1400px !important; margin-left: auto !important; margin-right: auto !important; }
+/* As wide as the page allows from the start: shrunk to its content, the page moved sideways
+   when the first answer widened it, and again when a scroll bar came. */
+.gradio-container { max-width: 1400px !important; width: 100% !important;
+                    margin-left: auto !important; margin-right: auto !important; }
+html { scrollbar-gutter: stable; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
            overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 /* Gradio's subdued grey is 2.5:1 on white: quotes shown as closest passages, labels and
@@ -176,7 +180,7 @@ button.cite:hover, button.source:hover { text-decoration: underline; }
 .sources ol { list-style: none; margin: 0.2rem 0 0; padding: 0; }
 button.source { border: none; background: none; color: var(--color-accent); cursor: pointer;
                 padding: 0.1rem 0; text-align: left; font-size: inherit; }
-.also-in { margin-left: 0.4rem; color: var(--body-text-color-subdued); }
+.also-in { margin-left: 0.2rem; color: var(--body-text-color-subdued); }
 
 .viewer-head h3 { margin: 0; font-size: 1.05rem; overflow-wrap: anywhere; }
 /* A title without spaces (a long file name) wraps in the pickers too, not off the page. */

@@ -304,7 +304,8 @@ def answer_html(turn: Turn) -> str:
                                 label=_titled(a.hit.title, _also_place(turn, number, i)),
                                 closest=answer.abstained)
                     for i, a in enumerate(also))
-                parts.append(f'<span class="also-in">also in {buttons}</span>')
+                # A space, not only a margin: read aloud, "paragraph 2also in" ran together.
+                parts.append(f' <span class="also-in">also in {buttons}</span>')
             parts.append("</li>")
         parts.append("</ol></div>")
     return "".join(parts) + "</div></div>"
