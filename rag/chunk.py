@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .load import Document, paragraph_spans
 
@@ -121,7 +122,9 @@ _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*\n", re.MULTILINE)
 TITLE_LINE_MAX_WORDS = 10
 FIELD_LABEL_MAX_WORDS = 5
 # "Budget: 2.4 million euros", "Phone: 555-0199": a name of up to four words, a colon, a value.
-_FIELD_LINE = re.compile(r"^[-*•]?\s*[A-Z][\w()/&'’.-]*(?: [\w()/&'’.-]+){0,3}:\s+\S")
+_FIELD_LINE = re.compile(r"^[-*•]?\s*[A-Z][\w()/&'’.-]*(?: [\w()/&'’.-]+){0,9}:\s+\S")
+"""Up to ten words before the colon: "Presentation of prizes and trophies by the Show
+President: 4:30 pm" in a timetable is a field too."""
 _TITLE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _TITLE_JOINTS = frozenset({"a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "at",
                            "by", "with", "from", "into", "de", "del", "van", "von", "vs"})
@@ -149,16 +152,75 @@ def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, in
         after_end = text.find("\n", next_end + 1, end) if next_end < end else -1
         after = text[next_end + 1:end if after_end < 0 else after_end].strip() \
             if next_end < end else ""
-        if _FIELD_LINE.match(text[line_end + 1:next_end].strip()) and line and (
+        following = text[line_end + 1:next_end].strip()
+        if line and ((_FIELD_LINE.match(following) and (
                 _FIELD_LINE.match(line) or _is_title_line(text, line_start, line_end)
                 # a label heads two fields or more: "Europe: the winter was cold" under
                 # "Energy prices rose sharply across" is one line of wrapped prose
-                or (_is_label(line) and _FIELD_LINE.match(after))):
+                or (_is_label(line) and _FIELD_LINE.match(after))))
+                # a field over the label of the next fields ("Entries to: the Secretary"
+                # over "Timetable for the day")
+                or (_FIELD_LINE.match(line) and _is_label(following)
+                    and _FIELD_LINE.match(after))
+                or _between_items(line, following, after)
+                or _ends_short(text, line_end, following)):
             pieces.append(_trim(text, start, line_end))
             start = line_end
         line_start = line_end + 1
     pieces.append(_trim(text, start, end))
     return [(s, e) for s, e in pieces if s < e]
+
+
+# Lines of a list each opening on the same word and a number: "Class 11 Three dahlias",
+# "Class 12 ...", as a schedule, a menu or a floor plan sets them out.
+_LABELLED_ITEM = re.compile(r"^(?P<label>[A-Z][a-z]{1,15})\s+\d{1,3}[A-Za-z]?\b(?![.,:]\d)")
+
+
+def _between_items(line: str, following: str, after: str) -> bool:
+    """Whether a line break between `line` and `following` (then `after`) separates items
+    of a list whose lines open on the same word and a number ("Class 17 One foliage pot
+    plant" over "Class 18 A cactus"), or such an item from a field ("Section C: Domestic"),
+    or a field or heading from the first of two such items."""
+    this, nxt, then = (_LABELLED_ITEM.match(x) for x in (line, following, after))
+    if this and nxt:
+        return this["label"] == nxt["label"]
+    if this:
+        return bool(_FIELD_LINE.match(following))
+    return bool(nxt and then and nxt["label"] == then["label"])
+
+
+SHORT_LINE_SHARE = 0.6
+"""A line shorter than this share of the text's wrapping width ends where it ends."""
+WIDTH_MIN_LINES = 8
+"""Lines a text needs for its wrapping width to be told."""
+
+
+@lru_cache(maxsize=4)
+def _wrap_width(text: str) -> int:
+    """The width a hard-wrapped text (a PDF page, a plain-text file) is wrapped to: the
+    90th percentile of its line lengths; 0 for a text of too few lines to tell."""
+    lengths = sorted(len(line.strip()) for line in text.split("\n") if line.strip())
+    if len(lengths) < WIDTH_MIN_LINES:
+        return 0
+    return lengths[int(0.9 * (len(lengths) - 1))]
+
+
+def _ends_short(text: str, line_end: int, following: str) -> bool:
+    """Whether the line ending at `line_end`, followed by the line `following` in the same
+    sentence piece, ends there although it does not end as a sentence does: it is far shorter than the lines
+    the text is wrapped to ("Class 17 One foliage pot plant" over "Class 18 A cactus or
+    succulent", "Glacier Survey 2025" over "The glacier lost..."), does not end on a word
+    or mark that joins it to the next line, and the next line starts as a sentence does.
+    Prose wrapped at its width has no such line but a paragraph's last."""
+    width = _wrap_width(text)
+    # The whole line, not only its part in this sentence piece.
+    line = text[text.rfind("\n", 0, line_end) + 1:line_end].strip()
+    if not width or len(line) >= SHORT_LINE_SHARE * width or not _STARTS_SENTENCE.match(
+            following):
+        return False
+    words = _TITLE_WORD.findall(line)
+    return bool(words) and line[-1] not in ",:;-–—(\"“‘'’&/" \
+        and words[-1].lower() not in _TITLE_JOINTS
 
 
 _LIST_MARKER = re.compile(r"^\s*([-*+•▪◦‣]|\d+[.)])\s")

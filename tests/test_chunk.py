@@ -144,6 +144,35 @@ def test_lines_of_fields_are_sentences_of_their_own():
         "Note: the meeting moved\nto Tuesday."]
 
 
+def test_short_lines_and_lists_of_a_hard_wrapped_text_are_sentences_of_their_own():
+    # An outside review's show schedule PDF: lines without a full stop ran together into
+    # one quote of 800 characters ("Class 17 One foliage pot plant..." to "Class 24").
+    prose = ("The show is open to residents of the parishes of Lowick, Sudborough and the\n"
+             "villages around them, and to members of the Society wherever they may live.\n")
+    text = (prose * 4 + "Entries to: the Show Secretary, by 7 pm on Thursday 19 August\n"
+            "Timetable for the day\nStaging of exhibits: 7:00 am to 9:45 am\n"
+            "Presentation of prizes and trophies by the Show President: 4:30 pm\n"
+            "Section B: Flowers (judge: Mrs Isobel Quayle)\n"
+            "Class 11 Three dahlias, one variety, cactus or semi-cactus, shown in a vase\n"
+            "Class 12 Three dahlias\nResults of the survey\n"
+            "The glacier lost a great deal of ice in the summer, and more than in any\n"
+            "Year since the records began.")
+    assert [text[s:e] for s, e in split_sentences(text)][4:] == [
+        "Entries to: the Show Secretary, by 7 pm on Thursday 19 August",
+        "Timetable for the day", "Staging of exhibits: 7:00 am to 9:45 am",
+        "Presentation of prizes and trophies by the Show President: 4:30 pm",
+        "Section B: Flowers (judge: Mrs Isobel Quayle)",
+        "Class 11 Three dahlias, one variety, cactus or semi-cactus, shown in a vase",
+        "Class 12 Three dahlias", "Results of the survey",
+        # a line as long as the text is wrapped to goes on, whatever the next one starts with
+        "The glacier lost a great deal of ice in the summer, and more than in any\n"
+        "Year since the records began."]
+    # Too few lines to tell the width a text is wrapped to: a short line goes on.
+    text = "Until now, South\nKorea had a longstanding policy.\nIt ended."
+    assert [text[s:e] for s, e in split_sentences(text)][0] == (
+        "Until now, South\nKorea had a longstanding policy.")
+
+
 def test_numbered_sections_and_items_are_split_into_sentences():
     # sentencex reads the text under "1." as one list item up to "2.": a PDF page with
     # numbered sections was one "sentence" a section long (an outside review's report).
