@@ -412,12 +412,21 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             neighbours.setdefault(key, set()).update(spans[j] for j in (i - 1, i + 1)
                                                      if 0 <= j < len(spans))
             lexical = lexical_overlap(plain, words)
+            # A field the question asks for in other words ("Age:" for "How old...?") ranks
+            # as if it held them and the question's asking words ("how", "much", "does"),
+            # read with the lines of its record above it ("Patient: Juniper"); as for "she"
+            # sentences, the abstention reads its own words only.
+            credited = list(named)
+            if asked_key := field_asked(query, texts[i]):
+                credited += [*asked_key, *(query_terms & question_words()),
+                             *(t for j in _record_above(hit, spans, i) for t in terms[j])]
             # Embedded after the sentence before it, or alone: the closer of the two ranks
             # it. (The abstention reads the first, `dense`, as its model was fitted on.)
             # Likewise the names a "she" sentence refers to count in its rank only.
             score = (SENTENCE_WEIGHTS["dense"] * max(float(sim), float(by_itself))
-                     + SENTENCE_WEIGHTS["lexical"] * (lexical_overlap(plain, [*words, *named])
-                                                      if named else lexical)
+                     + SENTENCE_WEIGHTS["lexical"] * (lexical_overlap(plain,
+                                                                      [*words, *credited])
+                                                      if credited else lexical)
                      + SENTENCE_WEIGHTS["passage"] * passage)
             relevance.append(score)
             if under[i] is not None:
@@ -427,7 +436,7 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
                 # would not be; a heading the question matches better stays above it.
                 headed = (SENTENCE_WEIGHTS["dense"] * max(float(sim), float(by_itself))
                           + SENTENCE_WEIGHTS["lexical"] * lexical_overlap(
-                              plain, [*words, *named, *terms[under[i]]])
+                              plain, [*words, *credited, *terms[under[i]]])
                           + SENTENCE_WEIGHTS["passage"] * passage)
                 score = max(score, headed)
             text = hit.text[start - hit.start:end - hit.start]
@@ -441,7 +450,7 @@ def score_sentences(hits: list[Hit], sentence_spans: list[tuple[tuple[int, int],
             title = not ends_as_sentence and " ".join(text.split()) == " ".join(
                 (hit.title or "").split())
             if title or (not ends_as_sentence and not (asks_type and typed)
-                         and not _answers_field(text, query_terms)):
+                         and not _answers_field(text, query_terms, query)):
                 # A dateline still answers "When...?"; the document's title line never does
                 # ("Minutes of the meeting of 12 February" for "When is the next meeting?").
                 penalty += HEADING_PENALTY
@@ -559,6 +568,11 @@ def _check_names(scored: list[ScoredSentence], query: str,
     return sorted(checked, key=lambda s: (-s.score, s.hit.doc_id, s.start))
 
 
+_TITLE_BEFORE_COLON = re.compile(r"^[^:\n]*,[^:\n]*:\s")
+"""A title with a comma before its colon ("Staff Handbook, Part 5: Leave and Absence") is no
+"Key: value" field: a field's key has none."""
+
+
 def _is_heading_at(texts: Sequence[str], i: int) -> bool:
     """Whether the i-th sentence of a passage is a heading: a line that does not end as a
     sentence, shorter than HEADING_MAX_WORDS, not a list item or a field ("- Geneva",
@@ -569,7 +583,7 @@ def _is_heading_at(texts: Sequence[str], i: int) -> bool:
     if _ENDS_AS_SENTENCE.search(text) or _words(text) >= HEADING_MAX_WORDS \
             or _CREDIT_LINE.match(text):
         return False
-    if not _LIST_ITEM.search(text):
+    if not _LIST_ITEM.search(text) or _TITLE_BEFORE_COLON.match(text):
         return True
     return bool(_NUMBERED_LINE.match(text)) and i + 1 < len(texts) and not (
         _LIST_ITEM.search(texts[i + 1]) or _NUMBERED_LINE.match(texts[i + 1]))
@@ -965,6 +979,28 @@ def gives_the_words_asked(question: str, text: str, start: int, end: int) -> boo
             and not lacks_the_speaker(question, text, start, end))
 
 
+def gives_the_field_asked(question: str, text: str, start: int, end: int,
+                          title: str = "") -> bool:
+    """Whether the quote text[start:end] is a "Key: value" line whose key `question` asks
+    for in other words ("Age: 6 years 3 months" for "How old is Juniper?", `field_asked`),
+    of a record about what the question names: its other words are in the line, the first
+    line of its record ("Patient: Juniper") or the document's title, all but one in three.
+    Such a line shares few words with the question, so the abstention model finds it far."""
+    quote = text[start:end]
+    asked = field_asked(question, quote)
+    if not asked or "\n" in quote.strip() or not answer_type_match(question, quote):
+        return False
+    lines = text[:start].split("\n")[:-1]
+    head = ""
+    for line in reversed(lines):
+        if not line.strip() or not _FIELD.match(line) or _ENDS_AS_SENTENCE.search(line):
+            break
+        head = line
+    wanted = set(answer_terms([question])[0]) - question_words() - set(asked)
+    found = {t for words in answer_terms([quote, head, title]) for t in words}
+    return len(wanted - found) <= len(wanted) // 3
+
+
 _PERIOD = re.compile(
     r"\b(?:(?P<nth>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?P<part>quarter|half)"
     r"|(?P<short>[qh][1-4])\b)", re.IGNORECASE)
@@ -1202,13 +1238,70 @@ _SOURCE_LINE = re.compile(r"https?://|\bwww\.|\b(source|publisher|url):", re.IGN
 _FIELD = re.compile(r"^\W*(?P<key>[^\W\d_][^:\n]{0,40}?)\s*:\s+\S")
 
 
-def _answers_field(text: str, query_terms: set[str]) -> bool:
+def _answers_field(text: str, query_terms: set[str], query: str = "") -> bool:
     """Whether `text` is a "Key: value" line whose key the question names: "Surveyor:
     Gareth Pryce MRICS" says who the surveyor is, as a sentence would, for "Which surveyor
-    carried out the inspection?"; it is no heading."""
+    carried out the inspection?"; it is no heading. So does a key the question asks for in
+    other words ("Age: 6 years" for "How old is she?", `field_asked`)."""
     field = _FIELD.match(text)
     key = answer_terms([field["key"]])[0] if field else []
-    return bool(key) and query_terms.issuperset(key)
+    return bool(key) and (query_terms.issuperset(key) or bool(field_asked(query, text)))
+
+
+# Keys of "Key: value" lines that questions ask for in other words: "How old is Juniper?" is
+# answered by "Age: 6 years 3 months", "How much does the job pay?" by "Salary: £31,500".
+# Each: the words of the question that ask for it, and the keys that answer them.
+_FIELD_WORDS = (
+    (re.compile(r"\bhow old\b|\bage[ds]?\b", re.IGNORECASE), ("age", "aged", "born", "birth")),
+    (re.compile(r"\bweigh(?:s|ed|t)?\b|\bhow heavy\b", re.IGNORECASE), ("weight",)),
+    (re.compile(r"\b(?:pay|pays|paid|earn|earns|salary|wages?)\b", re.IGNORECASE),
+     ("salary", "pay", "wage", "wages", "remuneration", "rate")),
+    (re.compile(r"\bhow (?:tall|high)\b", re.IGNORECASE), ("height",)),
+    (re.compile(r"\bhow long is\b|\bhow far\b", re.IGNORECASE), ("length", "distance")),
+    (re.compile(r"\bhow long (?:does|did|will|do)\b", re.IGNORECASE), ("duration", "length")),
+    (re.compile(r"\b(?:cost|costs|price|charge|charges)\b|\bhow much is\b", re.IGNORECASE),
+     ("price", "cost", "fee", "fees", "charge", "charges")),
+    (re.compile(r"\bdeadline\b|\bclos(?:e|es|ing)\b|\bapply by\b", re.IGNORECASE),
+     ("deadline", "closing")),
+    (re.compile(r"\b(?:phone|telephone|call|ring)\b", re.IGNORECASE),
+     ("telephone", "tel", "phone", "mobile")),
+    (re.compile(r"\b(?:responsible|in charge|accountable|owns|runs|manages|looks after)\b",
+                re.IGNORECASE),
+     ("owner", "lead", "manager", "head", "responsible", "director", "coordinator", "chair")),
+    (re.compile(r"\b(?:operated|operates|operate|surgery|operation)\b", re.IGNORECASE),
+     ("surgeon",)),
+    (re.compile(r"\b(?:wrote|written|writes|sent|author)\b", re.IGNORECASE),
+     ("from", "author", "signed", "writer")),
+)
+
+
+def field_asked(query: str, text: str) -> list[str]:
+    """The terms of `query` that ask, in other words, for the key of `text`, a "Key: value"
+    line ("old" of "How old is Juniper?" for "Age: 6 years"), or []."""
+    field = _FIELD.match(text) if query else None
+    if not field:
+        return []
+    key = {w.lower() for w in re.findall(r"[^\W\d_]+", field["key"])}
+    return [t for pattern, keys in _FIELD_WORDS if not key.isdisjoint(keys)
+            for asked in pattern.finditer(query) for t in answer_terms([asked[0]])[0]]
+
+
+RECORD_MAX_LINES = 12
+"""Lines above a field read as its record's (`_record_above`)."""
+
+
+def _record_above(hit: Hit, spans: Sequence[tuple[int, int]], i: int) -> list[int]:
+    """The sentences of the passage above the i-th, up to a blank line, at most
+    RECORD_MAX_LINES: the record a field belongs to ("Patient: Juniper" over "Age: 6 years
+    3 months"), or the header lines over a document's fields ("Staff Handbook, Part 5:
+    Leave and Absence" over "Owner: Mariam Dacosta"), which name what the field describes."""
+    above = []
+    for j in range(i - 1, max(-1, i - 1 - RECORD_MAX_LINES), -1):
+        between = hit.text[spans[j][1] - hit.start:spans[j + 1][0] - hit.start]
+        if "\n" not in between or between.count("\n") > 1:
+            break  # the same line, or a blank line between: not the record's
+        above.append(j)
+    return above
 
 
 _ENDS_AS_SENTENCE = re.compile(r"[.!?:;][\"”’')\]]*\s*$")

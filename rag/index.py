@@ -64,6 +64,7 @@ from .query import (
     names_in,
     points_back,
     resolve_followup,
+    topic_swaps,
     without_preamble,
 )
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
@@ -590,7 +591,9 @@ class Index:
             # alone, and that answer given if it is one. (Preferring the surer of two
             # answers gave "Which countries?" the wrong accord by 0.861 to 0.858.)
             if answer.abstained:
-                single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
+                single = self._swapped(question, alone, earlier, wanted, quotes_wanted, k,
+                                       depth) \
+                    or self._answer(question, alone, wanted, quotes_wanted, k, depth)
                 if not single.abstained:
                     answer = single
         topic = followup_names(alone) if earlier else []
@@ -613,12 +616,28 @@ class Index:
             # quote that says nothing of the keeper answers the earlier question; nor does
             # "Councillor Natarajan chaired the meeting" say when she was born. Asked
             # alone, it may find the keeper; else the documents do not say.
-            single = None if unresolved else self._answer(question, alone, wanted,
-                                                          quotes_wanted, k, depth)
+            single = self._swapped(question, alone, earlier, wanted, quotes_wanted, k,
+                                   depth) or (None if unresolved else self._answer(
+                                       question, alone, wanted, quotes_wanted, k, depth))
             answer = single if single and not single.abstained and not about.isdisjoint(
                 answering.answer_terms([single.quotes[0].text])[0]) \
                 else replace(answer, abstained=True)
         return replace(answer, seconds=time.perf_counter() - started)
+
+    def _swapped(self, question: str, alone: str, earlier: list[str],
+                 wanted: list[str] | None, quotes_wanted: int, k: int,
+                 depth: int) -> Answer | None:
+        """"What about the flowers?" after "Who is judging the vegetables?" asks who is
+        judging the flowers: the answer to the earlier question with its thing swapped for
+        the topic (`topic_swaps`), the first that quotes the topic's words; else None."""
+        topic = followup_topic(alone)
+        wanted_terms = set(answering.answer_terms([topic])[0]) - answering.question_words()
+        for swapped in topic_swaps(resolve_followup(earlier[-1], earlier[:-1]), topic):
+            answer = self._answer(question, swapped, wanted, quotes_wanted, k, depth)
+            if not answer.abstained and not wanted_terms.isdisjoint(
+                    answering.answer_terms([answer.quotes[0].text])[0]):
+                return answer
+        return None
 
     def _person_answered(self, earlier: list[str], wanted: list[str] | None) -> str:
         """The person the answer to the last of the `earlier` questions names first, which
@@ -628,15 +647,20 @@ class Index:
         if previous.abstained or not previous.quotes:
             return ""
         asked = set(answering.answer_terms([earlier[-1]])[0])
-        for name, label in (entities.name_labels(previous.quotes[0].text) or {}).items():
-            # "Councillor Amara Osei" is a person whatever label the small recogniser gives.
+        text = previous.quotes[0].text
+        people = []
+        for name, label in (entities.name_labels(text) or {}).items():
+            # "Councillor Amara Osei" is a person whatever label the small recogniser gives;
+            # so is "Tamsin Okafor, who grew up on a farm" (labelled a place), before
+            # "Larchway" (a company the recogniser takes for a person).
             first, _, rest = name.partition(" ")
             titled = first.lower().rstrip(".") in answering.TITLE_WORDS and rest[:1].isupper()
+            who = bool(re.search(rf"\b{re.escape(name)},?\s+who\b", text))
             name = rest if titled else name
-            if (titled or label == "PERSON") \
+            if (titled or who or label == "PERSON") \
                     and not set(answering.answer_terms([name])[0]) <= asked:
-                return name
-        return ""
+                people.append((not (titled or who), name))
+        return min(people, key=lambda p: p[0])[1] if people else ""
 
     def _answer(self, question: str, query: str, wanted: list[str] | None, quotes_wanted: int,
                 k: int, depth: int) -> Answer:
@@ -701,8 +725,11 @@ class Index:
         # "What is it?" asked with nothing before it: no word to look for.
         # "What did Putin say?" is answered by Putin's words however little else it shares
         # with them.
-        sure = bool(quotes) and answering.gives_the_words_asked(
+        sure = bool(quotes) and (answering.gives_the_words_asked(
             query, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end)
+            or answering.gives_the_field_asked(
+                query, texts.get(quotes[0].doc_id, ""), quotes[0].start, quotes[0].end,
+                quotes[0].hit.title or ""))
         abstained = s.abstain and (not quotes or (confidence < model["threshold"] and not sure)
                                    or misses or not asked)
         if abstained and any(x.penalty for x in scored):

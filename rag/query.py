@@ -517,6 +517,32 @@ def followup_topic(question: str) -> str:
     return about.group("topic") if about else ""
 
 
+_DEFINITE_THING = re.compile(r"\bthe\s+(?P<word>[a-z][a-z-]+)(?:\s+(?P<more>[a-z][a-z-]+))?")
+
+
+def topic_swaps(previous: str, topic: str) -> list[str]:
+    """The previous question with one of its things swapped for the topic of "What about
+    the flowers?", shortest swap first: "Who is judging the flowers at the show?" for "Who
+    is judging the vegetables at the show?". A thing is "the" and a word or two that are
+    not function words; [] when the topic is not such a thing."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    topic = " ".join(topic.split())
+    if not _DEFINITE_THING.fullmatch(topic) or names_in(topic):
+        return []
+    swaps = []
+    for match in _DEFINITE_THING.finditer(previous):
+        if match["word"] in ENGLISH_STOP_WORDS:
+            continue
+        ends = [match.end("word")]
+        if match["more"] and match["more"] not in ENGLISH_STOP_WORDS:
+            ends.append(match.end("more"))
+        for end in ends:
+            if previous[match.start():end].lower() != topic.lower():
+                swaps.append(previous[:match.start()] + topic + previous[end:])
+    return swaps
+
+
 # "What about its diameter?", "the costs", "their reaction": a thing, not a name.
 _DETERMINER = re.compile(r"^(?:its|his|her|their|the|a|an|this|that|these|those|my|our|your)"
                          r"\b", re.IGNORECASE)

@@ -1016,6 +1016,47 @@ def test_a_field_line_answers_the_question_that_names_its_key():
     assert not _answers_field("Roof. Fine", terms) and not _answers_field("Roof", terms)
 
 
+def test_a_field_asked_for_in_other_words_answers_and_is_not_refused():
+    from rag.answer import field_asked, gives_the_field_asked
+
+    # The bundled model. An outside review's vet discharge summary and job advert: "How old
+    # is Juniper?" was refused and "How much does Juniper weigh?" answered with the bill,
+    # though "Age:" and "Weight:" lines said it.
+    index = rag.Index.empty()
+    index.add_bytes(b"HARTWELL VETERINARY HOSPITAL\n\nDISCHARGE SUMMARY\n\n"
+                    b"Patient:        Juniper\nSpecies/breed:  Dog, Border Collie\n"
+                    b"Age:            6 years 3 months\n"
+                    b"Weight:         17.8 kg on admission, 17.1 kg at discharge\n"
+                    b"Owners:         Mr Tunde and Mrs Grace Adebayo\n\n"
+                    b"1. WHY JUNIPER CAME IN\n\nJuniper was brought in on Wednesday evening "
+                    b"after vomiting seven or eight times since the morning. The total for "
+                    b"Juniper's treatment is \xc2\xa33,184.60. It has been a pleasure to look "
+                    b"after Juniper.\n", name="juniper.txt")
+    for question, line in (("How old is Juniper?", "Age:            6 years 3 months"),
+                           ("How much does Juniper weigh?", "Weight:         17.8 kg on "
+                                                            "admission, 17.1 kg at discharge")):
+        answer = index.ask(question)
+        assert answer.quotes[0].text == line and not answer.abstained, question
+    # The header lines above a field name what it describes: the owner of review 6's staff
+    # handbook answers who is responsible for it.
+    handbook = index.add([Path(__file__).parent.parent / "bench" / "outside-6" / "docs"
+                          / "tallis-freight-staff-handbook-leave.txt"])
+    assert len(handbook.documents) == 1
+    answer = index.ask("Who is responsible for the leave and absence part of the staff "
+                       "handbook?")
+    assert answer.quotes[0].text == "Owner: Mariam Dacosta, Head of People"
+    assert field_asked("How much does the job pay?", "Salary: 31,500 a year") == ["pay"]
+    assert field_asked("How old is she?", "Salary: 31,500 a year") == []
+    assert field_asked("How old is she?", "She is old.") == []
+    text = "Patient: Juniper\nAge: 6 years\n"
+    start = text.index("Age")
+    # Its record's first line names what the question does; nothing names the owner.
+    assert gives_the_field_asked("How old is Juniper?", text, start, len(text) - 1)
+    assert not gives_the_field_asked("How old is the owner?", text, start, len(text) - 1)
+    assert not gives_the_field_asked("How old is Juniper?", "Patient: Juniper\nAge: young",
+                                     17, 27)  # "how old" asks for a number
+
+
 def test_a_numbered_heading_is_no_quote_and_heads_its_section():
     # The bundled model. An outside review's school inspection report: "7. Inspection
     # team" was read as a list item and quoted first.
@@ -1031,6 +1072,9 @@ def test_a_numbered_heading_is_no_quote_and_heads_its_section():
 
     lines = ["7. Inspection team", "This inspection was carried out.", "1. Geneva", "2. Paris"]
     assert [_is_heading_at(lines, i) for i in range(4)] == [True, False, False, False]
+    # A title with a comma before its colon is no field (review 8's staff handbook).
+    lines = ["Staff Handbook, Part 5: Leave and Absence", "Owner: Mariam Dacosta, Head of People"]
+    assert [_is_heading_at(lines, i) for i in range(2)] == [True, False]
 
 
 def test_a_source_line_answers_only_where_it_was_published(seed_index):
@@ -2047,3 +2091,12 @@ def test_she_after_asking_who_did_something_is_the_person_the_answer_names():
     # A question naming the person asks nothing of the answer.
     assert index.ask("Where was she born?", history=["Who is Amara Osei?"]).query == \
         "Where was Amara Osei born?"
+    # "X, who..." is a person, before a company the small recogniser takes for one (review
+    # 8: "Is she a qualified Mountain Leader?" was searched as "Is Larchway a...").
+    index.add_bytes(b"The Westerdale Traverse\n\nMost departures are led by Tamsin Okafor, who "
+                    b"grew up on a hill farm and has guided walks here for Larchway since "
+                    b"2014. She is a qualified Mountain Leader and a trained first-aider.\n",
+                    name="walk.txt")
+    answer = index.ask("Is she a qualified Mountain Leader?",
+                       history=["Who leads the Westerdale Traverse?"])
+    assert "Larchway" not in answer.query and "Tamsin Okafor" in answer.query

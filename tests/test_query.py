@@ -306,3 +306,17 @@ def test_a_long_questions_preamble_that_names_nothing_is_not_searched():
     assert without_preamble(numbered + asked) == numbered + asked
     # Nothing asked after it: kept whole.
     assert without_preamble(preamble * 3 + "tell me more.") == preamble * 3 + "tell me more."
+
+
+def test_what_about_a_thing_swaps_it_for_a_thing_of_the_question_before():
+    from rag.query import topic_swaps
+
+    assert topic_swaps("Who is judging the vegetables at the Lowick show?", "the flowers") == [
+        "Who is judging the flowers at the Lowick show?"]
+    # Shortest first: "the police receive" may be the thing too.
+    assert topic_swaps("How much will the police receive in 2025?", "the library") == [
+        "How much will the library receive in 2025?", "How much will the library in 2025?"]
+    # A name, a thing of its own ("its diameter") or nothing to swap: none.
+    assert topic_swaps("How many moons does Saturn have?", "its diameter") == []
+    assert topic_swaps("Who is judging at the show?", "Japan") == []
+    assert topic_swaps("When does the Harbourside tram start?", "the test runs") == []
