@@ -47,7 +47,9 @@ _PERSON_NOUNS = (
     r"|doctors?|nurses?|teachers?|students?|priests?|economists?|historians?|spies|spy"
     r"|negotiators?|delegates?|representatives?|members?|employees?|workers?|executives?"
     r"|surveyors?|inspectors?|organi[sz]ers?|presenters?|hosts?|curators?"
-    r"|coordinators?|trustees?|landlords?|tenants?|vendors?|sellers?|buyers?|clerks?")
+    r"|coordinators?|trustees?|landlords?|tenants?|vendors?|sellers?|buyers?|clerks?"
+    r"|vets?|veterinarians?|surgeons?|dentists?|pharmacists?|paramedics?|midwi(fe|ves)"
+    r"|guides?|gardeners?|chefs?|cooks?")
 _PLACE_NOUNS = (r"country|countries|nations?|city|cities|capitals?|towns?|villages?|provinces?"
                 r"|states?|regions?|islands?|ports?|continents?")
 _ORGANISATION_NOUNS = (

@@ -450,10 +450,20 @@ meeting?", "Who is selling 14 Orchard Lane?", "Who is the chief executive of X?"
 name ("Who is Paul Poast?")."""
 
 
+_WHICH_ONE = re.compile(r"^\W*which\s+(?P<role>(?:[\w’'-]+\s+){0,2}?[\w’'-]+)\s+(?:is|was"
+                        r"|are|were|\w+ed|\w+s)\b", re.IGNORECASE)
+""""Which vet admitted Juniper?", "Which inspector led the team?": a person by role."""
+
+
 def asks_for_someone(question: str) -> bool:
     """Whether `question` asks who someone is by what they did or are ("Who is giving the
-    opening keynote?"), so that a "she" after it stands for the answer."""
-    return bool(_ASKS_FOR_SOMEONE.search(question))
+    opening keynote?", "Which vet admitted Juniper?"), so that a "she" after it stands for
+    the answer."""
+    from . import entities
+
+    which = _WHICH_ONE.search(question)
+    return bool(_ASKS_FOR_SOMEONE.search(question)) or bool(
+        which and entities.names_a_role(which["role"]))
 
 
 def _a_person(name: str, question: str) -> bool:

@@ -320,3 +320,12 @@ def test_what_about_a_thing_swaps_it_for_a_thing_of_the_question_before():
     assert topic_swaps("How many moons does Saturn have?", "its diameter") == []
     assert topic_swaps("Who is judging at the show?", "Japan") == []
     assert topic_swaps("When does the Harbourside tram start?", "the test runs") == []
+
+
+def test_which_and_a_role_asks_for_someone():
+    from rag.query import asks_for_someone
+
+    assert asks_for_someone("Which vet admitted Juniper?")
+    assert asks_for_someone("Which inspector led the team?")
+    assert not asks_for_someone("Which country signed it?")
+    assert not asks_for_someone("Which year was it?")
