@@ -225,6 +225,9 @@ def _part_quote(part: Part, found: Document, hits: Sequence[Hit], score: float) 
     return Quote(found.text[start:end], start, end, score, hit)
 
 
+OPENINGS_SHOWN = 8
+"""How many documents' openings "Summarize the documents" quotes, whatever the number of
+quotes asked for (3 by default): a review's four documents were summarised by three."""
 OPENING_MIN_WORDS = 12
 """The opening is the first paragraph of prose: not the title, a date or a source line, a
 byline or a heading, all shorter than this or not ending as a sentence."""

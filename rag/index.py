@@ -745,7 +745,8 @@ class Index:
         part_quotes = part and about.quote_part(
             part, hits, self.document, score=quotes[0].score if quotes else 0.0,
             searched=self._searched_ids(wanted) if abstained or part is about.Part.OPENING
-            else (), limit=quotes_wanted)
+            else (), limit=max(quotes_wanted, about.OPENINGS_SHOWN)
+            if part is about.Part.OPENING else quotes_wanted)
         if part_quotes:
             # A question about the document itself (its headline, dateline, byline, site) is
             # answered by the part it asks for alone: the sentences that merely share its

@@ -126,6 +126,12 @@ def test_a_request_for_a_summary_is_answered_with_each_documents_opening(fake_se
     scoped = index.ask("What is this document about?", doc_ids=["harbour"])
     assert [q.doc_id for q in scoped.quotes] == ["harbour"]
     assert index.ask("When does work start?").note == ""
+    # Each document, past the three quotes asked for by default (review 8 had four and
+    # saw three).
+    index.add_documents([text_document(f"Notice {n}\n\nThe committee number {n} met on "
+                                       f"Tuesday to discuss the new parking rules.\n",
+                                       doc_id=f"notice-{n}") for n in range(3)])
+    assert len(index.ask("Summarize the documents").quotes) == 5
 
 
 def test_a_header_line_naming_the_source_is_the_publisher():
