@@ -1404,6 +1404,12 @@ _CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b(\s*[ap]\.?m\b\.?)?|\b\d{1,2}\.\d{2}
 _ASKS_AGE = re.compile(r"^\W*how old\b", re.IGNORECASE)
 
 
+_SECTION_NUMBER = re.compile(r"^\s*(\(\d{1,3}\)|\d{1,3}[.)]|\d{1,3}(\.\d{1,3})+\.?)\s+"
+                             r"(?=[\"“‘'(\[]?[A-Z])")
+"""A section's or item's number before a capital: "1. WHY", "3.1 Recorder network", not
+"3.5 million people"."""
+
+
 def answer_type_match(question: str, quote: str) -> float:
     """0.0 when the question asks for a number, a time, a date, how often something happens
     or a numbered part ("Which article...?") and `quote` does not hold one, else 1.0.
@@ -1411,6 +1417,8 @@ def answer_type_match(question: str, quote: str) -> float:
     A number the question itself gives is no answer: "On what date in 1961 was the pledge
     signed?" is not answered by "revives a 1961 pledge"."""
     quote = _WEB_ADDRESS.sub(" ", quote)  # ".../081923-commitment" gives no number
+    # Nor does a section's number ("1. WHY JUNIPER CAME IN" for "What is her date of birth?").
+    quote = _SECTION_NUMBER.sub(" ", quote, count=1)
     given = set(_DIGITS.findall(question))
     if given:
         quote = _DIGITS.sub(lambda m: " " if m.group() in given else m.group(), quote)
@@ -1430,7 +1438,30 @@ def answer_type_match(question: str, quote: str) -> float:
         return 0.0
     if _ASKS_NUMBERED_PART.search(question) and not _PART_NUMBER.search(quote):
         return 0.0
+    if any(asks.search(question) and not gives.search(quote)
+           for asks, gives in _ASKS_CONTACT):
+        return 0.0
     return 1.0
+
+
+# "What is Rhys Penhaligon's phone number?" is answered by a telephone number, not by the
+# sentence that names him (a review's walking-holiday page); an email address by one with
+# "@"; a date of birth by a date.
+_ASKS_CONTACT = (
+    (re.compile(r"\b(?:(?:tele)?phone|mobile|fax|contact) numbers?\b"
+                r"|\bnumber (?:to|should I|do I|can I) (?:call|ring|phone)\b"
+                r"|\b(?:what|which)(?:'s| is| was)\s+(?:the\s+|his\s+|her\s+|their\s+|its\s+)?"
+                r"(?:[\w.’'-]+\s+){0,3}?(?:tele)?phone\W*$", re.IGNORECASE),
+     re.compile(r"(?<![\w-])\+?\(?\d(?:[ ()-]{0,2}\d){6,}")),
+    (re.compile(r"\be-?mail address(?:es)?\b|\b(?:what|which)(?:'s| is| was)\s+(?:the\s+|his\s+"
+                r"|her\s+|their\s+|its\s+)?(?:[\w.’'-]+\s+){0,3}?e-?mail\W*$", re.IGNORECASE),
+     re.compile(r"[\w.+-]+@[\w-]+\.\w")),
+    (re.compile(r"\b(?:date of birth|birth ?date|birthday)\b", re.IGNORECASE),
+     re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov"
+                r"|dec)[a-z]*\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+                r"\s+\d{1,2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b(?:1[5-9]|20)\d{2}\b",
+                re.IGNORECASE)),
+)
 
 
 def answer_features(scored: list[ScoredSentence], hits: list[Hit],
@@ -1449,11 +1480,14 @@ def answer_features(scored: list[ScoredSentence], hits: list[Hit],
     # The sentences most like the question, before the answer-type check reorders them:
     # that they lack the number, time or name asked for is itself evidence for abstaining.
     asks_name = answer_type_match(query, "") and entities.asked_names(query)
+    # A telephone number or an email address may be in the second closest sentence (the
+    # first names the role asked about: "Entries to: the Show Secretary").
+    asks_contact = any(asks.search(query) for asks, _ in _ASKS_CONTACT)
     by_relevance = sorted(scored, key=lambda s: -s.relevance)
     # A heading is no answer, however close ("The Bell Rock Lighthouse" for "When was the
     # Bell Rock Lighthouse built?"), unless it holds the number or time asked for.
     answers = [s for s in by_relevance if not (s.heading and s.penalty)] or by_relevance
-    closest = answers[:NAME_CHECKED_CLOSEST if asks_name else 1]
+    closest = answers[:NAME_CHECKED_CLOSEST if asks_name or asks_contact else 1]
     best = closest[0]
     # Past the closest, a name answers a question about a role only beside that role.
     role = asks_name and entities.asked_role(query)

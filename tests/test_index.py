@@ -1476,6 +1476,21 @@ def test_a_sentence_without_the_asked_time_ranks_below_one_with_it(monkeypatch):
     ("How often will they meet?", "They commit to consult with each other.", 0.0),
     ("How often will they meet?", "Turnout was 5 per cent.", 0.0),
     ("How often will they meet?", "They meet each year.", 1.0),
+    # A telephone number, an email address, a date of birth (review 8: "What is Rhys
+    # Penhaligon's phone number?" was answered by the sentence naming him).
+    ("What is Rhys Penhaligon's phone number?", "The walk is guided by Rhys Penhaligon.", 0.0),
+    ("What is Rhys's phone?", "Call Rhys on 01832 730 946.", 1.0),
+    ("What is the hospital's telephone number?", "Case number: HV-27-11-0348", 0.0),
+    ("What is the hospital's telephone number?", "Tel +44 (0)1453 207660", 1.0),
+    ("Who answered the phone?", "Mary answered.", 1.0),
+    ("What is Neil Ashdown's email address?", "Neil Ashdown, 3 Orchard Close, Lowick", 0.0),
+    ("What's Neil's email?", "Write to neil@show.example.", 1.0),
+    ("What did the email say?", "The email said no.", 1.0),
+    ("What is Juniper's date of birth?", "She came in on Wednesday.", 0.0),
+    ("What is Juniper's date of birth?", "Born: 03/05/2021", 1.0),
+    # A section's number is no date: "1. WHY JUNIPER CAME IN".
+    ("What is Juniper's date of birth?", "1. WHY JUNIPER CAME IN", 0.0),
+    ("How many people live there?", "3.5 million people live there.", 1.0),
 ])
 def test_answer_type_match(question, sentence, holds):
     from rag.answer import answer_type_match
