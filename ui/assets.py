@@ -86,8 +86,11 @@ const showBack = () => {
   const viewer = document.querySelector('#viewer-column');
   const stacked = chat && viewer
       && viewer.getBoundingClientRect().left < chat.getBoundingClientRect().right - 1;
+  // Side by side, it is there for the keyboard only: it shows when it has the focus
+  // (Shift+Tab from the document's title), as a skip link does.
   element.querySelectorAll('.back-to-chat').forEach((b) => {
-    b.style.display = stacked ? 'inline-block' : 'none';
+    b.style.display = 'inline-block';
+    b.classList.toggle('skip', !stacked);
   });
 };
 window.addEventListener('resize', showBack);
@@ -192,6 +195,9 @@ button.source { border: none; background: none; color: var(--color-accent); curs
 .back-to-chat { display: none; margin: 0 0 0.5rem; padding: 0.3rem 0.7rem;
                 border: 1px solid var(--border-color-primary); border-radius: 0.5rem;
                 background: var(--block-background-fill); font-size: 0.85rem; }
+.back-to-chat.skip:not(:focus) { position: absolute; width: 1px; height: 1px; padding: 0;
+                                 overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
+                                 border: 0; }
 .viewer-head .meta { margin: 0.1rem 0 0.5rem; font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .doc-text { position: relative; max-height: 70vh; overflow-y: auto; white-space: pre-wrap;
             overflow-wrap: anywhere; line-height: 1.55; font-size: 0.92rem; padding: 0.5rem;
