@@ -767,6 +767,23 @@ def test_a_scope_of_removed_documents_is_a_message(handlers, library, tmp_path):
                for update in handlers.panel_if_stale([seed]))
 
 
+def test_an_answer_brings_a_panel_up_to_date_after_another_sessions_upload(handlers, library,
+                                                                           tmp_path):
+    # A browser review: tab A's open Documents panel never listed tab B's upload, even
+    # after tab A's answer quoted it.
+    ana, bo = gr.Request(session_hash="panel-a"), gr.Request(session_hash="panel-b")
+    handlers.panel(None, ana)
+    handlers.panel(None, bo)
+    assert all(update == gr.skip() for update in handlers.panel_if_stale(None, ana))
+    upload(handlers, tmp_path, {"owls.txt": b"Owl survey\n\nBarn owls eat voles.\n"},
+           request=bo)
+    # Bo's panel was drawn by the upload itself; Ana's is stale, and redrawn once.
+    assert all(update == gr.skip() for update in handlers.panel_if_stale(None, bo))
+    table, scope, pick = handlers.panel_if_stale(None, ana)
+    assert "Owl survey" in table and "Owl survey" in {t for t, _ in scope["choices"]}
+    assert all(update == gr.skip() for update in handlers.panel_if_stale(None, ana))
+
+
 # --- the CLI (in-process, fake embedder) -----------------------------------------------------
 
 def run_cli(*argv: str, index: Path) -> tuple[int, str, str]:

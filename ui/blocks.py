@@ -159,6 +159,9 @@ class PanelSession:
     uploaded: set[str] = field(default_factory=set)
     """Ids of the documents this session uploaded: only those are replaced by a file
     uploaded again under the same name (another user's notes.txt is theirs)."""
+    shown: tuple | None = None
+    """The document choices the panel last showed this session: when another session's
+    upload or removal changed them, the next answer brings the panel up to date."""
 
 
 @dataclass(slots=True)
@@ -351,20 +354,28 @@ class Handlers:
 
     # --- documents ----------------------------------------------------------------------------
 
-    def panel_if_stale(self, scope: list[str] | None = None) -> tuple:
+    def panel_if_stale(self, scope: list[str] | None = None,
+                       request: gr.Request | None = None) -> tuple:
         """After a question: the panel, when the documents ticked are no longer all indexed
         (another session removed one; a browser review's picker kept offering it after the
-        chat said so), else nothing."""
-        ids = {value for _, value in self.library.choices()}
-        if all(d in ids for d in scope or []):
+        chat said so) or another session added or removed documents since this one's panel
+        was drawn (a browser review's open panel never listed a new upload), else nothing."""
+        choices = self.library.choices()
+        ids = {value for _, value in choices}
+        session = self._session(request)
+        drawn = session.shown if session else None
+        if all(d in ids for d in scope or []) and drawn in (None, tuple(choices)):
             return gr.skip(), gr.skip(), gr.skip()
-        return self.panel(scope)
+        return self.panel(scope, request)
 
-    def panel(self, scope: list[str] | None = None) -> tuple:
+    def panel(self, scope: list[str] | None = None,
+              request: gr.Request | None = None) -> tuple:
         """The documents table and both pickers, after a change or on page load."""
         choices = self.library.choices()
         ids = {value for _, value in choices}
         kept = [d for d in scope or [] if d in ids]
+        if session := self._session(request):
+            session.shown = tuple(choices)
         return (documents_html(self.library.rows()), gr.update(choices=choices, value=kept),
                 gr.update(choices=choices, value=None))
 
@@ -445,7 +456,7 @@ class Handlers:
                 notes.append((False, f"Another upload named {name} is indexed too ({titles}). "
                                      "If this file replaces it, remove the earlier one under "
                                      "Documents, or both will be quoted."))
-        return self._status(notes, request), *self.panel(scope)
+        return self._status(notes, request), *self.panel(scope, request)
 
     def remember_uploads(self, request: gr.Request | None = None) -> list[str]:
         """What the page keeps in its browser storage so that a file uploaded again after a
@@ -480,7 +491,7 @@ class Handlers:
         """Remove the picked document; say so, and whether it comes back at the next start."""
         if not doc_id:  # a prompt, not kept among the session's messages
             return (self._status([(False, CHOOSE_TO_REMOVE)], request, keep=False),
-                    *self.panel(scope))
+                    *self.panel(scope, request))
         # Named as the picker named it: two uploads titled alike are "memo.txt #2" there.
         label = {d: label for label, d in self.library.choices()}.get(doc_id)
         try:
@@ -492,7 +503,7 @@ class Handlers:
             if not self.library.is_upload(document):
                 notes.append((True, "It is one of the documents Briefing was started with, so "
                                     "it comes back at the next start."))
-        return self._status(notes, request), *self.panel(scope)
+        return self._status(notes, request), *self.panel(scope, request)
 
     def _session(self, request: gr.Request | None) -> PanelSession | None:
         key = getattr(request, "session_hash", None)
