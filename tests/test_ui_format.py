@@ -494,3 +494,9 @@ def test_a_pdf_quote_reads_without_the_page_s_line_wraps():
                     "\n\nA new paragraph.")
     plain = replace(pdf, source="/docs/r.txt")
     assert "in a\nletter" in highlighted_passage(plain, 0, 56)  # a text file's lines are its own
+    # A line ending at the quote's edge stays a line: a heading over the quoted sentence
+    # (a browser review's "Glacier Survey 2025 The Storglaciären glacier lost...").
+    text = "Glacier Survey 2025\nThe glacier lost\n1.8 meters of ice.\nIt was measured."
+    pdf = replace(pdf, text=text, end=len(text))
+    assert highlighted_passage(pdf, text.index("The"), text.index("\nIt")) == (
+        "Glacier Survey 2025\n<mark>The glacier lost 1.8 meters of ice.</mark>\nIt was measured.")

@@ -216,7 +216,13 @@ def highlighted_passage(hit: rag.Hit, start: int, end: int, *, marker: str = "",
 
     if a == b:
         return shown(text) + marker
-    return f"{shown(text[:a])}<mark>{shown(text[a:b])}</mark>{marker}{shown(text[b:])}"
+    # A line break at the quote's edge ends a line (a heading over the quote), whatever the
+    # document: "Glacier Survey 2025" over the quoted sentence of a PDF ran into it.
+    before, after = text[:a], text[b:]
+    edge_before = before[len(before.rstrip("\n")):]
+    edge_after = after[:len(after) - len(after.lstrip("\n"))]
+    return (f"{shown(before[:len(before) - len(edge_before)])}{edge_before}<mark>"
+            f"{shown(text[a:b])}</mark>{marker}{edge_after}{shown(after[len(edge_after):])}")
 
 
 _LINE_WRAP = re.compile(r"(?<![\n-])\n(?!\n)")
