@@ -322,6 +322,16 @@ def test_markdown_export_has_quotes_with_markers_and_numbered_sources():
         "*The question is empty.*\n")
 
 
+def test_markdown_export_keeps_the_whole_of_a_long_question():
+    long = "Why " + "and why " * 60 + "did the harbour close?"
+    text = conversation_markdown([Turn(question=long, error="Not answered.")])
+    heading = next(line for line in text.splitlines() if line.startswith("## "))
+    assert heading.endswith("…") and len(heading) < len(long)
+    assert f"*The whole question:* {long}" in text.splitlines()
+    assert "The whole question" not in conversation_markdown(
+        [Turn(question="Why did it close?", error="Not answered.")])
+
+
 def test_markdown_export_quotes_every_line_of_a_multi_paragraph_quote():
     hit = rag.Hit(chunk_id="d:0-10", doc_id="d", title="D", source="d.txt", text="One.\n\nTwo.",
                   start=0, end=10, score=1.0)

@@ -341,7 +341,11 @@ def conversation_markdown(turns: Sequence[Turn], *,
     name_of = name_of or source_name
     lines = ["# Briefing conversation", ""]
     for turn in turns:
-        lines += [f"## {_md(' '.join(shorten(turn.question).split())) or '(empty question)'}", ""]
+        whole = " ".join(turn.question.split())
+        lines += [f"## {_md(shorten(whole)) or '(empty question)'}", ""]
+        if shorten(whole) != whole:
+            # The heading is cut as the page's bubble is; the record keeps it all.
+            lines += [f"*The whole question:* {_md(whole)}", ""]
         answer = turn.answer
         if answer is None:
             lines += [f"*{_md(turn.error)}*", ""]
