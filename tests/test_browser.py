@@ -421,6 +421,19 @@ def test_searching_only_selected_documents(page):
                            for s in sources)
 
 
+def test_the_documents_panel_says_when_it_is_open_and_the_scope_has_a_name(page):
+    from playwright.sync_api import expect
+
+    toggle = page.locator("#documents button.label-wrap")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(toggle.locator(".icon")).to_have_attribute("aria-hidden", "true")
+    expect(page.get_by_role("group", name="Search only in")).to_be_visible()
+    assert page.locator("footer .divider").evaluate("e => getComputedStyle(e).display") == \
+        "none"
+
+
 def test_phone_width_layout(browser, server):
     page = open_page(browser, server, width=390, height=844)
     shot(page, "phone-start")

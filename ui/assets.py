@@ -18,9 +18,27 @@ const plainLabels = (root) => root.querySelectorAll('[aria-label^="common."], [t
     const key = node.getAttribute(name);
     if (key && key.startsWith('common.')) node.setAttribute(name, PLAIN_LABELS[key] || '');
   }));
-new MutationObserver(() => plainLabels(document)).observe(document.body,
-  {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label', 'title']});
+// Nor does it say whether the Documents panel is open, and it reads its arrow out, and the
+// "Search only in" boxes are a group without a name: screen readers are told.
+const accessible = (root) => {
+  root.querySelectorAll('#documents button.label-wrap').forEach((button) => {
+    const open = String(button.classList.contains('open'));
+    if (button.getAttribute('aria-expanded') !== open) button.setAttribute('aria-expanded', open);
+    const arrow = button.querySelector('.icon');
+    if (arrow && arrow.getAttribute('aria-hidden') !== 'true') arrow.setAttribute('aria-hidden', 'true');
+  });
+  const scope = root.querySelector('#scope');
+  const name = scope && scope.querySelector('[data-testid="block-info"]');
+  if (name) {
+    if (!name.id) name.id = 'scope-name';
+    if (scope.getAttribute('aria-labelledby') !== name.id) scope.setAttribute('aria-labelledby', name.id);
+  }
+};
+new MutationObserver(() => { plainLabels(document); accessible(document); }).observe(
+  document.body, {subtree: true, childList: true, attributes: true,
+                  attributeFilter: ['aria-label', 'title', 'class']});
 plainLabels(document);
+accessible(document);
 // The question as it stands when Enter goes down (see TAKE_QUESTION_JS in ui/blocks.py).
 // Only a plain Enter in the box submits (not Ctrl/Alt/Meta+Enter, nor Enter on the button).
 document.addEventListener('keydown', (event) => {
@@ -123,6 +141,8 @@ CSS = """
 .gradio-container { max-width: 1400px !important; width: 100% !important;
                     margin-left: auto !important; margin-right: auto !important; }
 html { scrollbar-gutter: stable; }
+/* Gradio's footer puts a separator after "Use via API" for links it does not show. */
+footer .divider { display: none; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
            overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 /* Gradio's subdued grey is 2.5:1 on white: quotes shown as closest passages, labels and
