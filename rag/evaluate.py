@@ -92,7 +92,7 @@ def read_numbered_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     EvalDataError naming the line that is not a JSON object, or a file that is not text."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as lines:
+        with opener(path, "rt", encoding="utf-8-sig") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
@@ -181,7 +181,7 @@ def read_beir(folder: Path, *, split: str) -> BeirSet:
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """`query-id <tab> corpus-id <tab> score` lines after a header row."""
     qrels: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8") as lines:
+    with open(path, encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, start=1):
             fields = line.rstrip("\n").split("\t")
             if number == 1 and fields[0] == "query-id" or not line.strip():
@@ -198,7 +198,7 @@ def read_squad_articles(path: Path, *, articles: slice = slice(None),
     """The chosen articles of a SQuAD v1.1 json[.gz] (with their numbers if `numbered`)."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
+        with opener(path, "rt", encoding="utf-8-sig") as handle:
             data = json.load(handle)["data"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise EvalDataError(f"{path} is not a SQuAD v1.1 file ({error})") from error

@@ -106,6 +106,14 @@ class Settings:
                 or self.chunk_overlap < 0):
             raise SettingsError(
                 f"Settings.chunk_overlap must be a whole number >= 0, got {self.chunk_overlap!r}")
+        if self.chunk_overlap * 20 > self.chunk_chars:
+            # Each passage would repeat most of the one before (a review's overlap of
+            # 10,000 sentences made 105 passages of a 14-passage document).
+            raise SettingsError(
+                f"Settings.chunk_overlap is a number of sentences shared by consecutive "
+                f"passages; {self.chunk_overlap} is too many for passages of "
+                f"{self.chunk_chars} characters (at most chunk_chars / 20: "
+                f"{self.chunk_chars // 20})")
         if not isinstance(self.model, str) or not self.model.strip():
             raise SettingsError(
                 f"Settings.model must be a model name or folder, got {self.model!r}")

@@ -1025,7 +1025,7 @@ def test_cli_an_index_folder_holding_documents_is_not_overwritten(tmp_path, fake
     shutil.copytree(SEEDS, mine)
     before = sorted(p.name for p in mine.iterdir())
     code, out, err = run_cli("ask", "Who is Paul Poast?", index=mine)
-    assert code == 2 and out == "" and "holds files but no saved index" in err
+    assert code == 2 and out == "" and "it holds files, but not an index" in err
     assert len(err.splitlines()) == 1 and err.startswith("briefing: error: ")
     assert sorted(p.name for p in mine.iterdir()) == before
 
@@ -1121,6 +1121,12 @@ def test_cli_ask_on_an_index_folder_that_holds_none_is_refused(tmp_path, fake_mo
     code, out, err = run_cli("ask", "Who is Paul Poast?", index=tmp_path / "empty")
     assert code == 2 and "No saved index" in err
     assert list((tmp_path / "empty").iterdir()) == []
+    # `documents` on a folder of documents saves nothing, so says nothing of saving there.
+    code, out, err = run_cli("documents", index=SEEDS)
+    assert (code, out) == (2, "")
+    assert err == (f"briefing: error: No saved index in {SEEDS}: it holds files, but not an "
+                   "index (no manifest.json). Give the folder an index was saved in, or the "
+                   "documents with --docs.\n")
     # The root folder has no name to keep a previous version under: a message, no traceback.
     code, out, err = run_cli("ask", "Who is Paul Poast?", index=Path("/"))
     assert (code, err) == (2, "briefing: error: / is the root folder; an index goes in a folder "
@@ -1194,6 +1200,9 @@ def test_cli_a_bad_store_is_one_line_before_any_index_is_built(tmp_path):
 def test_rag_settings_and_configure_errors_are_briefing_errors(fake_settings):
     with pytest.raises(rag.SettingsError, match="chunk_chars must be a positive integer"):
         rag.Settings(chunk_chars=-5)
+    with pytest.raises(rag.SettingsError, match="chunk_overlap .* 10000 is too many"):
+        rag.Settings(chunk_overlap=10000)
+    assert rag.Settings(chunk_overlap=30).chunk_overlap == 30
     index = rag.Index.build([SEEDS], settings=fake_settings)
     with pytest.raises(rag.SettingsError, match="top_k must be a positive integer"):
         index.configure(top_k=0)

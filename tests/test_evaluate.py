@@ -478,3 +478,11 @@ def test_an_expected_answer_in_no_document_is_named_as_such(tmp_path):
         ["eval", str(mistyped), "--docs", str(DATA / "docs"), "--index", str(tmp_path / "index")])
     (record,) = evaluate.run(args)["modes"]["hybrid"]["records"]
     assert record["failure"].endswith("the expected answer is in no document (mistyped?)")
+
+
+def test_a_questions_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"question": "Who?", "answer": "Ann"}).encode()
+                     + b"\n")
+    (question,) = evaluate.read_questions(path)
+    assert (question.question, question.answer) == ("Who?", "Ann")
