@@ -240,9 +240,10 @@ def open_index(args, paths=None, *, build: bool = True):
             or _holds_anything(folder)):  # Index.open tells a folder of other files
         raise IndexFormatError(f"No saved index in {folder}. Build one: briefing index PATHS "
                                f"--index {folder}, or give the documents with --docs.")
-    if not (build or paths or getattr(args, "store", None)) and folder.is_dir() \
-            and not (folder / "manifest.json").exists() and _holds_anything(folder) \
-            and not (folder.name and folder.with_name(f".{folder.name}.previous").is_dir()):
+    if not (build or paths or getattr(args, "store", None)) and folder.name \
+            and folder.is_dir() and not (folder / "manifest.json").exists() \
+            and _holds_anything(folder) \
+            and not folder.with_name(f".{folder.name}.previous").is_dir():
         # `briefing documents --index FOLDER` on a folder of documents saves nothing: the
         # folder holds no index, whatever saving there would do.
         raise IndexFormatError(f"No saved index in {folder}: it holds files, but not an "
