@@ -542,6 +542,27 @@ def test_an_unexpected_error_is_a_message_not_a_failed_event(handlers, library, 
 
 # --- the documents panel's messages (ui fix) --------------------------------------------------
 
+def test_a_removal_is_done_only_when_asked_for_twice_in_a_row(handlers, tmp_path, monkeypatch):
+    import ui.blocks
+
+    ana = gr.Request(session_hash="ana")
+    upload(handlers, tmp_path, {"a.txt": b"Alpha\n\nOwls.\n", "b.txt": b"Beta\n\nBats.\n"},
+           request=ana)
+    ids = {d.title: d.id for d in handlers.library.index.documents(with_text=False)}
+    ask = "!Remove “{}” for everyone using this Briefing? Press Remove again to confirm."
+    assert notes(handlers.remove(ids["Alpha"], [], request=ana)[0])[0] == ask.format("Alpha")
+    # Another document picked in between asks again, for that one.
+    assert notes(handlers.remove(ids["Beta"], [], request=ana)[0])[0] == ask.format("Beta")
+    assert notes(handlers.remove(ids["Alpha"], [], request=ana)[0])[0] == ask.format("Alpha")
+    # Too late a second press asks again.
+    monkeypatch.setattr(ui.blocks, "CONFIRM_REMOVAL_S", -1)
+    assert notes(handlers.remove(ids["Alpha"], [], request=ana)[0])[0] == ask.format("Alpha")
+    monkeypatch.setattr(ui.blocks, "CONFIRM_REMOVAL_S", 60)
+    assert ids["Alpha"] in {d.id for d in handlers.library.index.documents(with_text=False)}
+    assert notes(handlers.remove(ids["Alpha"], [], request=ana)[0])[0] == "Removed “Alpha”."
+    assert ids["Alpha"] not in {d.id for d in handlers.library.index.documents(with_text=False)}
+
+
 def test_files_dropped_one_after_another_each_keep_their_message(handlers, tmp_path):
     ana, bo = gr.Request(session_hash="ana"), gr.Request(session_hash="bo")
     upload(handlers, tmp_path, {"scan.pdf": make_pdf([""])}, request=ana)
@@ -558,6 +579,10 @@ def test_files_dropped_one_after_another_each_keep_their_message(handlers, tmp_p
     # The prompt is not kept: under "Removed ..." it read as if the removal had failed.
     good = next(d.id for d in handlers.library.index.documents(with_text=False)
                 if d.title == "Good")
+    # Asked for once, a removal asks to be confirmed; the question is not kept either.
+    assert notes(handlers.remove(good, [], request=ana)[0])[:2] == [
+        "!Remove “Good” for everyone using this Briefing? Press Remove again to confirm.",
+        "Added “Good” (good.txt, 1 passage). It is searchable now."]
     assert notes(handlers.remove(good, [], request=ana)[0])[:2] == [
         "Removed “Good”.", "Added “Good” (good.txt, 1 passage). It is searchable now."]
     assert upload(handlers, tmp_path, {"scan.pdf": make_pdf([""])}, request=ana)[0] == f"!{scan}"
@@ -1488,6 +1513,8 @@ def test_browser_a_removed_upload_stays_removed_when_the_box_changes(page, tmp_p
         page.locator("#doc-status").get_by_text(f"({name}, 1 passage)").wait_for(timeout=60_000)
     page.locator("#remove-pick input").click()
     page.get_by_role("option", name="Kappa memo").click()
+    page.locator("#remove").click()
+    page.locator("#doc-status").get_by_text("Press Remove again to confirm.").wait_for()
     page.locator("#remove").click()
     page.locator("#doc-status").get_by_text("Removed “Kappa memo”.").wait_for()
     # Before: once the box no longer held what it sent last, all of it was indexed again.

@@ -407,6 +407,10 @@ def test_upload_ask_view_pages_and_remove(page, tmp_path):
     page.locator("#remove-pick input").click()
     page.get_by_role("option", name="Lighthouse notes").click()
     page.locator("#remove").click()
+    status.get_by_text("Remove “Lighthouse notes” for everyone using this Briefing? Press "
+                       "Remove again to confirm.").wait_for()
+    assert "Lighthouse notes" in page.locator("table.documents").inner_text()
+    page.locator("#remove").click()
     status.get_by_text("Removed “Lighthouse notes”.").wait_for()
     assert "Lighthouse notes" not in page.locator("table.documents").inner_text()
 

@@ -69,6 +69,9 @@ UPLOAD_LIMIT_SLACK = 4
 """Files up to this many times Settings.max_file_bytes reach the app, which refuses those
 over the limit in the panel's own words (the file is read no further than its size)."""
 CHOOSE_TO_REMOVE = "Choose a document to remove."
+CONFIRM_REMOVAL_S = 60
+"""A removal is asked for twice, the second time within this many seconds: it removes the
+document for everyone using this Briefing, and there is no undo (a browser review)."""
 DOUBLE_CLICK_S = 1.0
 """The same question again within this many seconds is one double-click, asked once."""
 STATUS_SESSIONS = 512
@@ -162,6 +165,8 @@ class PanelSession:
     shown: tuple | None = None
     """The document choices the panel last showed this session: when another session's
     upload or removal changed them, the next answer brings the panel up to date."""
+    confirming: tuple[str, float] | None = None
+    """The document whose removal was asked for once, and when (time.monotonic)."""
 
 
 @dataclass(slots=True)
@@ -488,12 +493,24 @@ class Handlers:
 
     def remove(self, doc_id: str | None, scope: list[str] | None,
                request: gr.Request | None = None) -> tuple:
-        """Remove the picked document; say so, and whether it comes back at the next start."""
+        """Remove the picked document, when asked for twice in a row (`CONFIRM_REMOVAL_S`);
+        say so, and whether it comes back at the next start."""
         if not doc_id:  # a prompt, not kept among the session's messages
             return (self._status([(False, CHOOSE_TO_REMOVE)], request, keep=False),
                     *self.panel(scope, request))
         # Named as the picker named it: two uploads titled alike are "memo.txt #2" there.
         label = {d: label for label, d in self.library.choices()}.get(doc_id)
+        session = self._session(request)
+        if session is not None and label is not None:
+            asked, session.confirming = session.confirming, None
+            if asked is None or asked[0] != doc_id \
+                    or time.monotonic() - asked[1] > CONFIRM_REMOVAL_S:
+                session.confirming = (doc_id, time.monotonic())
+                note = (f"Remove “{label}” for everyone using this Briefing? Press Remove "
+                        "again to confirm.")
+                # The panel is left as it is: redrawn, the picker lost its choice.
+                return (self._status([(False, note)], request, keep=False),
+                        gr.skip(), gr.skip(), gr.skip())
         try:
             document = self.library.remove(doc_id)
         except rag.UnknownDocumentError:
