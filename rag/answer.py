@@ -44,7 +44,9 @@ def no_word_note(question: str, no_word_found: bool = True) -> str:
     words = re.findall(r"[^\W\d_]+", question.lower())
     english = bool(_ENGLISH.intersection(words))
     if no_word_found:
-        return NO_WORD_FOUND if english else OTHER_LANGUAGE
+        # "alert" is too short to tell, as is any question of one or two plain-letter words.
+        short = len(words) < 3 and question.isascii()
+        return NO_WORD_FOUND if english or short else OTHER_LANGUAGE
     return "" if english or len(words) < 3 else ASK_IN_THEIRS
 
 
@@ -268,13 +270,18 @@ def _term_forms() -> dict[str, str]:
     return forms
 
 
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,})['’]?s\b")
+
+
 def answer_terms(texts: list[str]) -> list[list[str]]:
     """The terms answers are matched on: BM25's (stemmed, no stop words), without accents
-    ("Cafe" finds "Café"), with each people's name read as its country's ("Japanese" as
-    "Japan") and an irregular verb's past as the verb ("said" as "say")."""
+    ("Cafe" finds "Café"), an acronym's plural as the acronym ("DVDs" as "DVD"), with each
+    people's name read as its country's ("Japanese" as "Japan") and an irregular verb's
+    past as the verb ("said" as "say")."""
     forms = _term_forms()
-    # Accents go before stemming: "Beyoncé" and "Beyonce" stem alike only then.
-    plain = [t if t.isascii() else _fold(t) for t in texts]
+    # Accents go before stemming: "Beyoncé" and "Beyonce" stem alike only then. An
+    # acronym's plural is the acronym ("DVDs" is "DVD"), which the stemmer leaves whole.
+    plain = [_ACRONYM_PLURAL.sub(r"\1", t if t.isascii() else _fold(t)) for t in texts]
     return [[forms.get(t, t) for t in words] for words in tokenize(plain)]
 
 
@@ -1235,7 +1242,8 @@ _CREDIT_LINE = re.compile(
 _ASKS_WHERE = re.compile(r"\b(where|sources?|publish\w*|websites?|sites?|web|urls?|links?"
                          r"|online|pages?|posted)\b", re.IGNORECASE)
 _SOURCE_LINE = re.compile(r"https?://|\bwww\.|\b(source|publisher|url):", re.IGNORECASE)
-_FIELD = re.compile(r"^\W*(?P<key>[^\W\d_][^:\n]{0,40}?)\s*:\s+\S")
+_FIELD = re.compile(r"^\W*(?:\d{1,3}(?:\.\d{1,3})*\.?\s+)?(?P<key>[^\W\d_][^:\n]{0,40}?)\s*:\s+\S")
+"""A "Key: value" line, after its number in a numbered form ("14.1 UN number: UN 3264")."""
 
 
 def _answers_field(text: str, query_terms: set[str], query: str = "") -> bool:
@@ -1244,8 +1252,17 @@ def _answers_field(text: str, query_terms: set[str], query: str = "") -> bool:
     carried out the inspection?"; it is no heading. So does a key the question asks for in
     other words ("Age: 6 years" for "How old is she?", `field_asked`)."""
     field = _FIELD.match(text)
+    if field and _ASKS_WHY.search(query) and not _REASON_KEY.search(field["key"]):
+        return False  # "Recall: BrewMaster 3000 Kettle" names the recall, gives no reason
     key = answer_terms([field["key"]])[0] if field else []
     return bool(key) and (query_terms.issuperset(key) or bool(field_asked(query, text)))
+
+
+_ASKS_WHY = re.compile(r"^\W*(?:(?:and|but|so)\s+)?(?:why|how come|for what reason)\b",
+                       re.IGNORECASE)
+_REASON_KEY = re.compile(r"\b(?:reasons?|causes?|why|because|grounds|purpose|rationale"
+                         r"|explanation|hazards?|risks?|problems?|issues?|defects?)\b",
+                         re.IGNORECASE)
 
 
 # Keys of "Key: value" lines that questions ask for in other words: "How old is Juniper?" is
@@ -1402,6 +1419,13 @@ _WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b(\s*[ap]\.?m\b\.?)?|\b\d{1,2}\.\d{2}\s*[ap]\.?m\b\.?",
                          re.IGNORECASE)
 _ASKS_AGE = re.compile(r"^\W*how old\b", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"\b(?:No|Nr|Ref|Reference|Case|Order|Invoice|Serial)\.?\s*:?\s*\d[\d/.-]*"
+                         r"|\b(?-i:[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})\b", re.IGNORECASE)
+_TELEPHONE = re.compile(
+    r"\b(?:tel|telephone|phone|fax|mobile|call)\b\W{0,3}\+?\(?\d(?:[ ()-]{0,2}\d){6,}"
+    r"|(?<![\w.,-])(?:\+\d|\(?0)(?:[ ()-]{0,2}\d){6,}(?!\w|[.,]\d)", re.IGNORECASE)
+"""A telephone number: after a word that says so, or opening on "+" or "0" ("01632 960
+251"), which a count or an amount written with spaces ("3 500 000") does not."""
 
 
 _SECTION_NUMBER = re.compile(r"^\s*(\(\d{1,3}\)|\d{1,3}[.)]|\d{1,3}(\.\d{1,3})+\.?)\s+"
@@ -1417,6 +1441,10 @@ def answer_type_match(question: str, quote: str) -> float:
     A number the question itself gives is no answer: "On what date in 1961 was the pledge
     signed?" is not answered by "revives a 1961 pledge"."""
     quote = _WEB_ADDRESS.sub(" ", quote)  # ".../081923-commitment" gives no number
+    # Nor does an identifier's number ("Regulation (EC) No 1907/2006" says when nothing
+    # was issued) or a postcode ("AB3 5TR"); nor, as a count, a telephone number ("How many
+    # pupils...?" was answered by a school's footer).
+    quote = _IDENTIFIER.sub(" ", quote)
     # Nor does a section's number ("1. WHY JUNIPER CAME IN" for "What is her date of birth?").
     quote = _SECTION_NUMBER.sub(" ", quote, count=1)
     given = set(_DIGITS.findall(question))
@@ -1424,7 +1452,7 @@ def answer_type_match(question: str, quote: str) -> float:
         quote = _DIGITS.sub(lambda m: " " if m.group() in given else m.group(), quote)
     # A clock time ("arrived at 03:35") says how many or how old of nothing; a birth
     # date says how old someone is, where other dates count nothing.
-    counted = _CLOCK_TIME.sub(" ", quote)
+    counted = _TELEPHONE.sub(" ", _CLOCK_TIME.sub(" ", quote))
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(
             counted if _ASKS_AGE.search(question) else _DATE_EXPRESSION.sub(" ", counted)):
         return 0.0

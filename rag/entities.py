@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
+from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,11 @@ _PERSON_NOUNS = (
     r"|coordinators?|trustees?|landlords?|tenants?|vendors?|sellers?|buyers?|clerks?"
     r"|vets?|veterinarians?|surgeons?|dentists?|pharmacists?|paramedics?|midwi(fe|ves)"
     r"|guides?|gardeners?|chefs?|cooks?")
+_COMPANY_ROLE = re.compile(r"(?:vendor|seller|buyer|owner|landlord|tenant|developer|designer"
+                           r"|organi[sz]er|host|sponsor|winner|manufacturer|publisher|employer"
+                           r"|contractor|supplier|provider|insurer|operator|builder|architect"
+                           r"|funder|partner|buyer|lender|client)s?$", re.IGNORECASE)
+"""Roles a company holds as often as a person does."""
 _PLACE_NOUNS = (r"country|countries|nations?|city|cities|capitals?|towns?|villages?|provinces?"
                 r"|states?|regions?|islands?|ports?|continents?")
 _ORGANISATION_NOUNS = (
@@ -90,6 +97,8 @@ _WHICH = (r"^\W*((in|at|from|to|by|for|with|of|on) )?(which|what) "
           r"|sorts)\b)[\w’'-]+ ){0,3}?")
 _WHICH_PLACE = re.compile(rf"{_WHICH}({_PLACE_NOUNS}){_HEAD_END}", re.IGNORECASE)
 _WHICH_ORGANISATION = re.compile(rf"{_WHICH}({_ORGANISATION_NOUNS}){_HEAD_END}", re.IGNORECASE)
+_WHICH_KIND = re.compile(rf"{_WHICH}(?P<kind>{_PLACE_NOUNS}|{_ORGANISATION_NOUNS}){_HEAD_END}",
+                         re.IGNORECASE)
 _PERSON_HEAD = re.compile(rf"\b({_PERSON_NOUNS})\W*$", re.IGNORECASE)
 _PHRASE_END = re.compile(r"\b(who|that|which|whom|whose|is|was|are|were|did|does|do|in|at"
                          r"|on|for|from|with|to|by|of|during|under)\b|[,?:;]")
@@ -122,7 +131,9 @@ def asked_role(question: str) -> str | None:
 def _asked(question: str) -> tuple[frozenset[str] | None, str | None]:
     """The labels one of which answers `question`, and the role it asks about, if any."""
     if match := _WHO_IS_ROLE.search(question):
-        return PERSON, match.group("role")
+        role = match.group("role")
+        # "Who is the alarm vendor?" may be answered by a company ("Bolt & Barrel Ltd").
+        return (ORGANISATION if _COMPANY_ROLE.search(role) else PERSON), role
     if _WHO_MAKES.search(question):
         return ORGANISATION, None
     if _WHICH_PLACE.search(question):
@@ -180,7 +191,7 @@ def name_labels(text: str) -> dict[str, str] | None:
     if recogniser is None:
         return None
     with _lock:
-        doc = recogniser(text)
+        doc = recogniser(" ".join(text.split()))  # a name wrapped over two lines is one
     return {e.text: e.label_ for e in doc.ents}
 
 
@@ -193,8 +204,85 @@ def names_new(question: str, sentences: list[str], labels: frozenset[str]) -> li
     if recogniser is None:
         return None
     asked = set(answer_terms([question])[0])
+    # A row's field named as the kind asked for names one ("Club: Drama; Cost: £4 a session"
+    # for "Which club costs £4 a session?"), whatever the recogniser makes of it.
+    kind = _WHICH_KIND.search(question)
+    stem = re.sub(r"(ies|s)$", "", kind["kind"].lower()) if kind else ""
+    field = re.compile(rf"(?:^|[;|]\s*){re.escape(stem)}(?:s|es|ies|y)?\s*:\s*[^\s;]",
+                       re.IGNORECASE) if stem else None
     with _lock:
-        docs = list(recogniser.pipe(sentences))
-    return [any(e.label_ in labels and not set(answer_terms([e.text])[0]) <= asked
+        # "The PTA chair, Gemma\nWhitlock, is..." names a person only read on one line.
+        docs = list(recogniser.pipe(" ".join(s.split()) for s in sentences))
+    return [bool(field and field.search(sentence)) or any(
+                e.label_ in labels and not _named_in(answer_terms([e.text])[0], e.label_, asked)
                 for e in doc.ents)
-            for doc in docs]
+            for sentence, doc in zip(sentences, docs, strict=True)]
+
+
+def _named_in(terms: list[str], label: str, asked: set[str]) -> bool:
+    """Whether the question names this name already: all its words, or for a person the
+    surname ("Mr Daniel Fenwick" for "Who will take over Mr Fenwick's class?")."""
+    return set(terms) <= asked or (label == "PERSON" and bool(terms) and terms[-1] in asked)
+
+
+_TITLE_PRONOUNS = {"Mr": "he", "Sir": "he", "Lord": "he", "Mrs": "she", "Ms": "she",
+                   "Miss": "she", "Lady": "she", "Dame": "she", "Madam": "she"}
+_PRONOUN_FORMS = {"he": "he", "him": "he", "his": "he", "himself": "he",
+                  "she": "she", "her": "she", "hers": "she", "herself": "she"}
+_PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?:\s|$)")
+PRONOUN_WINDOW_CHARS = 400
+"""How far after a person's name a "he" or "she" is read as theirs: the rest of the
+sentence and the next one, up to this many characters."""
+
+
+def known_as(name: str, texts: Iterable[str]) -> str | None:
+    """"he" or "she": how `texts` refer to the person `name`, or None when they do not say
+    or disagree.
+
+    A mention is the name's last word, written as in `name`, with no other capitalised
+    word after it but the name's own ("Tongfi Kim" is not "Kim Jong Un"), in a sentence
+    that has not said "he" or "she" before it ("She married the painter Declan Rourke"
+    says nothing of him). Each counts once: by the title before it ("Mrs Grace Adebayo"), else by the first "he"
+    or "she" (his, her...) after it in the rest of its sentence and the next ("Yoko
+    Kamikawa said ... extremely close, she said"). A pronoun there may stand for someone
+    else, so one side must have twice the other's mentions. A follow-up's "he" is then not
+    the last person named when the documents call that person "she".
+    """
+    words = name.split()
+    if not words:
+        return None
+    own = set(words)
+    mention = re.compile(rf"(?<![\w’'-]){re.escape(words[-1])}(?![\w’'-])")
+    votes: Counter[str] = Counter()
+    for text in texts:
+        for match in mention.finditer(text):
+            before = _WORDS_BEFORE.search(text, 0, match.start())
+            preceding = before.group(1).split() if before else []
+            while preceding and preceding[-1] in own:
+                preceding.pop()  # "Tongfi" before "Kim"
+            title = preceding[-1].rstrip(".") if preceding else ""
+            if title in _TITLE_PRONOUNS:
+                votes[_TITLE_PRONOUNS[title]] += 1
+                continue
+            following = _NEXT_WORD.match(text, match.end())
+            if following and following.group(1) not in own:
+                continue  # another's name: "Kim Jong Un" for "Tongfi Kim"
+            opening = text[max(0, match.start() - PRONOUN_WINDOW_CHARS):match.start()]
+            if _PRONOUN.search(_SENTENCE_END.split(opening)[-1]):
+                continue  # "She married the painter Declan Rourke": the next "she" is hers
+            after = text[match.end():match.end() + PRONOUN_WINDOW_CHARS]
+            ends = [end.end() for end in _SENTENCE_END.finditer(after)]
+            window = after[:ends[1]] if len(ends) > 1 else after
+            if pronoun := _PRONOUN.search(window):
+                votes[_PRONOUN_FORMS[pronoun.group(1).lower()]] += 1
+    he, she = votes["he"], votes["she"]
+    if he >= 2 * she and he:
+        return "he"
+    if she >= 2 * he and she:
+        return "she"
+    return None
+
+
+_WORDS_BEFORE = re.compile(r"((?:[A-Z][\w.’'-]*[ \t]+){1,4})$")
+_NEXT_WORD = re.compile(r"[ \t]+([A-Z][\w’'-]*)")

@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +63,11 @@ from .query import (
     followup_topic,
     goes_on,
     names_in,
+    person_called,
     points_back,
     resolve_followup,
     topic_swaps,
+    without_pleasantries,
     without_preamble,
 )
 from .retrieve import Hit, promote_phrases, quoted_phrases, reciprocal_rank_fusion
@@ -82,6 +85,14 @@ READABLE_VERSIONS = (2, 3)
 """Version 2 kept document texts inside documents.jsonl; it is read as it is."""
 DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 ACRONYM_PASSAGES = 20
+_ASKS_A_STANCE = re.compile(
+    r"\b(?:say|says|said|think|thinks|thought|react|reacts|reacted|respond|responds|responded"
+    r"|comment|comments|commented|view|views|position|stance|feel|feels|felt|opinion"
+    r"|reaction|response)\b", re.IGNORECASE)
+"""A question about what someone says or thinks: what the documents say of another
+("China hasn't commented") answers "What about China?" after it."""
+PRONOUN_PASSAGES = 20
+"""The passages naming a person best that say whether the documents call them "he" or "she"."""
 OPENING_NOTE = ("Briefing quotes the documents and writes no summary: this is how each "
                 "document opens.")
 """Said over the quotes answering a request for a summary (rag.about.Part.OPENING)."""
@@ -563,8 +574,8 @@ class Index:
         k = max(10, quotes_wanted)
         depth = max(s.candidates, k)
         # Compatibility form first, so that a full-width "ｈｅ" is a pronoun to resolve.
-        alone = without_preamble(compatible(question))
-        query = resolve_followup(alone, earlier)
+        alone = without_preamble(without_pleasantries(compatible(question)))
+        query = resolve_followup(alone, earlier, known_as=self._known_as(wanted))
         if query.endswith(f": {alone}") and not points_back(alone) and not followup_topic(
                 alone) and (
                 set(tokenize([alone])[0]) - answering.question_words()) \
@@ -577,7 +588,7 @@ class Index:
                 and asks_for_someone(earlier[-1]):
             # "What is the title of her talk?" after "Who is giving the opening keynote?":
             # "her" is the person the earlier question's answer names.
-            named = self._person_answered(earlier, wanted)
+            named = self._person_answered(earlier, wanted, person_called(alone))
             if named:
                 query = resolve_followup(alone, [f"Who is {named}?"])
         answer = self._answer(question, query, wanted, quotes_wanted, k, depth)
@@ -597,6 +608,18 @@ class Index:
                 if not single.abstained:
                     answer = single
         topic = followup_names(alone) if earlier else []
+        if topic and query != alone and not query.endswith(f": {alone}") \
+                and _ASKS_A_STANCE.search(earlier[-1]) and (
+                answer.abstained or not answering.names_any(answer.quotes[0].text, topic)):
+            # "What about China?" after "What did Japan's foreign minister say?", searched as
+            # "What did China's foreign minister say?", finds Japan's minister or nothing;
+            # what the documents do say of China ("China hasn't commented on the
+            # Russia-North Korea pact") is found asked alone, and given when it names China.
+            # Only after a question about what someone says or thinks: "When did Japan
+            # summon Russia's ambassador?" is not answered by what Japan said.
+            single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
+            if not single.abstained and answering.names_any(single.quotes[0].text, topic):
+                answer = single
         if topic and not answer.abstained and not answering.names_any(answer.quotes[0].text,
                                                                       topic):
             # "What about Japan?" asks about Japan: a first quote that does not name it
@@ -624,6 +647,19 @@ class Index:
                 else replace(answer, abstained=True)
         return replace(answer, seconds=time.perf_counter() - started)
 
+    def _known_as(self, wanted: list[str] | None) -> Callable[[str], str | None]:
+        """How the documents call a person, "he" or "she" (None when they do not say), read
+        in the passages that name them best (`entities.known_as`)."""
+
+        @cache
+        def known_as(name: str) -> str | None:
+            with self._lock:
+                found = self._store.keyword_search(name, PRONOUN_PASSAGES, wanted)
+                texts = [self._store.get(chunk_id).text for chunk_id, _ in found]
+            return entities.known_as(name, texts)
+
+        return known_as
+
     def _swapped(self, question: str, alone: str, earlier: list[str],
                  wanted: list[str] | None, quotes_wanted: int, k: int,
                  depth: int) -> Answer | None:
@@ -639,26 +675,35 @@ class Index:
                 return answer
         return None
 
-    def _person_answered(self, earlier: list[str], wanted: list[str] | None) -> str:
+    def _person_answered(self, earlier: list[str], wanted: list[str] | None,
+                         called: str | None = None) -> str:
         """The person the answer to the last of the `earlier` questions names first, which
         that question does not name itself ("Dr Ingrid Solberg" for "Who is giving the
-        opening keynote?"), or "" when it is not answered or names no one new."""
+        opening keynote?"), or "" when it is not answered or names no one new.
+
+        With `called` ("he" or "she"), not someone the documents call otherwise: "she"
+        after "Who is the new Year 5 teacher?" is not "Mr Daniel Fenwick", whom the first
+        quote names (a review's newsletter); the question is then searched with the one
+        before it. (A woman of a later quote was as often a pupil of an award list.)"""
         previous = self.ask(earlier[-1], history=earlier[:-1], doc_ids=wanted)
         if previous.abstained or not previous.quotes:
             return ""
         asked = set(answering.answer_terms([earlier[-1]])[0])
-        text = previous.quotes[0].text
+        known_as = self._known_as(wanted)
         people = []
+        text = " ".join(previous.quotes[0].text.split())
         for name, label in (entities.name_labels(text) or {}).items():
-            # "Councillor Amara Osei" is a person whatever label the small recogniser gives;
-            # so is "Tamsin Okafor, who grew up on a farm" (labelled a place), before
-            # "Larchway" (a company the recogniser takes for a person).
+            # "Councillor Amara Osei" is a person whatever label the small recogniser
+            # gives; so is "Tamsin Okafor, who grew up on a farm" (labelled a place),
+            # before "Larchway" (a company the recogniser takes for a person).
             first, _, rest = name.partition(" ")
-            titled = first.lower().rstrip(".") in answering.TITLE_WORDS and rest[:1].isupper()
+            titled = first.lower().rstrip(".") in answering.TITLE_WORDS \
+                and rest[:1].isupper()
             who = bool(re.search(rf"\b{re.escape(name)},?\s+who\b", text))
             name = rest if titled else name
             if (titled or who or label == "PERSON") \
-                    and not set(answering.answer_terms([name])[0]) <= asked:
+                    and not set(answering.answer_terms([name])[0]) <= asked \
+                    and known_as(name) in (None, called or known_as(name)):
                 people.append((not (titled or who), name))
         return min(people, key=lambda p: p[0])[1] if people else ""
 
@@ -944,7 +989,8 @@ class Index:
             return  # gone or damaged: nothing there to keep
         if isinstance(current, dict) and str(current.get("save_id", "")) != self._saved_as[1]:
             raise SavedSinceError(
-                f"The index in {folder} was saved by another process after this one "
+                f"The index in {folder} was saved by another process or Index object after "
+                "this one "
                 + ("found the folder empty" if self._saved_as[1] == FOUND_EMPTY else "loaded it")
                 + "; saving now would drop that save's changes. Run the command again (from "
                 "Python: load it again with Index.load or Index.open, or restart the chat) and "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .about import asked_part
 from .errors import QueryError
@@ -27,6 +27,8 @@ _WORD = re.compile(r"[\w’'-]+")
 # event ("the three leaders", "what Putin said"), rarely one name: the previous question
 # is searched with the new one instead.
 _PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers"}
+_PRONOUN_FORMS = {"he": "he", "him": "he", "his": "he", "she": "she", "her": "she",
+                  "hers": "she"}
 _NAMED_PRONOUNS = _PERSON_PRONOUNS | {"it", "its"}
 _GROUP_PRONOUNS = {"they", "them", "their", "theirs", "this", "these", "those"}
 # "that" points back after a verb or preposition, or at the end ("would that change",
@@ -158,6 +160,26 @@ _LAST_ASK = re.compile(r"[,;:.!?]\s+(?=(?:what|who|whom|whose|when|where|why|whi
                        re.IGNORECASE)
 
 
+# Greetings before a question and thanks after it ask nothing: "Hello! Quick one please: how
+# much is breakfast club? Thanks so much, you're a star" (a review) asks how much it is.
+_GREETING = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|hiya|greetings|good (?:morning|afternoon|evening)|dear \w+"
+    r"|quick (?:one|question)|(?:a )?question(?: for you)?|please|sorry|excuse me)\b"
+    r"(?: (?:there|all|everyone|team|please|again))*\s*[!.:,;—–-]+\s*)+", re.IGNORECASE)
+_THANKS = re.compile(r"(?<=\?)\s*(?:(?:many |so much |in advance |a lot )*(?:thanks|thank you"
+                     r"|cheers|ta|much appreciated)\b[^?]*|(?:please|pls)\W*)$", re.IGNORECASE)
+
+
+def without_pleasantries(question: str) -> str:
+    """The question without a greeting before it or thanks after it, when a question of
+    three words or more is left: "Hello! How much is breakfast club? Thanks!" is asked as
+    "How much is breakfast club?"."""
+    asked = _THANKS.sub("", _GREETING.sub("", question)).strip()
+    if asked == question.strip() or len(asked.split()) < 3:
+        return question
+    return asked[0].upper() + asked[1:]
+
+
 def without_preamble(question: str) -> str:
     """A long question's last clause that asks something, when everything before it names
     nothing (no name, no number): "I am trying to understand, in as much detail as possible
@@ -190,13 +212,18 @@ def names_in(question: str) -> list[str]:
     return names
 
 
-def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
-    """The query to search for `question`, given the earlier questions (oldest first)."""
+def resolve_followup(question: str, history: Sequence[str] = (), *,
+                     known_as: Callable[[str], str | None] | None = None) -> str:
+    """The query to search for `question`, given the earlier questions (oldest first).
+
+    `known_as(name)` says how the documents refer to a person, "he" or "she" (None when
+    they do not say): "Where does he work?" is then not about the last person named when
+    the documents call her "she" (`rag.entities.known_as`)."""
     # Only the last few questions can be what a follow-up refers to.
     earlier = [h for h in (" ".join(str(h).split()) for h in history) if h][-MAX_HISTORY:]
     if not earlier:
         return question
-    previous = resolve_followup(earlier[-1], earlier[:-1])
+    previous = resolve_followup(earlier[-1], earlier[:-1], known_as=known_as)
     # Joined to a question that was itself joined to the one before, a follow-up would
     # carry every earlier question ("What is the Commitment: When was it signed: Who
     # signed it?"); it is joined to the question the chain started from.
@@ -205,6 +232,15 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
     if ask := _ABOUT_THEN_ASK.match(question):
         return _ask_about(ask.group("topic"), ask.group("ask") or ask.group("asked"))
     about = _ABOUT.match(question) or _name_after_and(question)
+    if about and (when := _CIRCUMSTANCE.match(about.group("topic"))):
+        # "What about on Saturdays?" after "What are the opening hours of the Local Studies
+        # Room?" asks that on Saturdays: the phrase is added to the question, or stands in
+        # for its own kind there ("on Monday" in "When does the library open on Monday?").
+        asked = previous.rstrip("?.! ")
+        same = re.search(rf"\s{when.group(1)}\s+[^,;:]+$", asked, re.IGNORECASE)
+        if same and len(same.group().split()) <= 4:
+            asked = asked[:same.start()]
+        return f"{asked} {about.group('topic')}?"
     if about and not _names_a_topic(about.group("topic")):
         # "What about its diameter?", "What about the costs?": no name to put in place of
         # another ("How many moons does its diameter have?"); searched with the previous.
@@ -245,6 +281,12 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
         # "Who is Tongfi Kim and what is his view?": "his" is the name just given.
         return question
     names = [n for n in names_in(previous) if n.lower() not in question.lower()]
+    asked_as = _PRONOUN_FORMS.get(pronoun.group(0).lower()) if pronoun else None
+
+    def may_be(name: str) -> bool:
+        """Whether the documents may call `name` what the question does ("he", "she")."""
+        return not (asked_as and known_as) or known_as(name) in (None, asked_as)
+
     if any(w in _PERSON_PRONOUNS for w in words):
         # "NATO" or "NATO Article" is no "she": a person's name is not written in capitals;
         # nor is "Putin and Kim", two people.
@@ -255,13 +297,16 @@ def resolve_followup(question: str, history: Sequence[str] = ()) -> str:
             # Northwind?": "she" is whoever that is, not a name the question gives, unless
             # the recogniser knows that name for a person's.
             names = [n for n in names if _a_person(n, previous)]
+        names = [n for n in names if may_be(n)]
         if not names and not _ASKS_WHO.search(previous):
             # "Where does she work?" after a question that names no one ("What is the
             # capital of France?"): the person named in a question before it. Not after
             # "Who chaired the meeting?": "she" is then most likely whoever chaired it.
             names = next(([n for n in names_in(q) if n.lower() not in question.lower()
-                           and not _not_a_person(n, q)] for q in reversed(earlier[:-1])
-                          if any(not _not_a_person(n, q) for n in names_in(q))), [])
+                           and not _not_a_person(n, q) and may_be(n)]
+                          for q in reversed(earlier[:-1])
+                          if any(not _not_a_person(n, q) and may_be(n) for n in names_in(q))),
+                         [])
     if not any(w in _PERSON_PRONOUNS for w in words):
         # "it" is no one: not "Putin and Kim" in "When was it signed?" after "What did
         # Putin and Kim sign?" (a browser review), nor a name the recogniser gives a person.
@@ -346,6 +391,12 @@ def points_back(question: str) -> bool:
     words = [w.lower() for w in _WORD.findall(question)]
     return (any(w in _NAMED_PRONOUNS for w in words) or _points_to_a_group(question, words)
             or bool(_THAT_POINTS_BACK.search(question)))
+
+
+def person_called(question: str) -> str | None:
+    """"he" or "she", as the question's first personal pronoun calls someone, else None."""
+    pronoun = re.search(r"\b(?:he|she|him|her|his|hers)\b", question, re.IGNORECASE)
+    return _PRONOUN_FORMS[pronoun.group(0).lower()] if pronoun else None
 
 
 def asks_about_a_person(question: str) -> bool:
@@ -556,6 +607,12 @@ def topic_swaps(previous: str, topic: str) -> list[str]:
 # "What about its diameter?", "the costs", "their reaction": a thing, not a name.
 _DETERMINER = re.compile(r"^(?:its|his|her|their|the|a|an|this|that|these|those|my|our|your)"
                          r"\b", re.IGNORECASE)
+
+
+# A topic that opens on a preposition is a circumstance of the question before ("on
+# Saturdays", "in 2022", "after the summit"), not a name to put in place of another.
+_CIRCUMSTANCE = re.compile(r"^(on|in|at|during|for|from|before|after|since|until|by|over"
+                           r"|between|within|outside|inside)\s+\S", re.IGNORECASE)
 
 
 def _names_a_topic(topic: str) -> bool:

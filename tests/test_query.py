@@ -12,6 +12,7 @@ from rag.query import (
     followup_names,
     names_in,
     resolve_followup,
+    without_pleasantries,
 )
 
 
@@ -222,6 +223,14 @@ def test_names_in_question():
     ("of the", ["Who is Paul Poast?"], "of the"),
     ("Why?", ["Who is Paul Poast?"], "Who is Paul Poast: Why?"),
     ("And?", ["Who is Paul Poast?"], "Who is Paul Poast: And?"),
+    # A circumstance is added to the question before, or stands in for its own kind there
+    # (a review searched "What are the opening hours of the on Saturdays?").
+    ("What about on Saturdays?", ["What are the opening hours of the Local Studies Room?"],
+     "What are the opening hours of the Local Studies Room on Saturdays?"),
+    ("What about on Saturday?", ["When does the library open on Monday?"],
+     "When does the library open on Saturday?"),
+    ("What about in the second quarter?", ["What was revenue in the first quarter?"],
+     "What was revenue in the second quarter?"),
 ])
 def test_followups(question, history, expected):
     assert resolve_followup(question, history) == expected
@@ -329,3 +338,32 @@ def test_which_and_a_role_asks_for_someone():
     assert asks_for_someone("Which inspector led the team?")
     assert not asks_for_someone("Which country signed it?")
     assert not asks_for_someone("Which year was it?")
+
+
+def test_a_he_follow_up_skips_a_person_the_documents_call_she():
+    calls = {"Kamikawa": "she", "Paul Poast": None, "Tongfi Kim": "he"}.get
+    history = ["Who is Paul Poast?", "What did Kamikawa say?"]
+    assert resolve_followup("Where does he work?", history, known_as=calls) == \
+        "Where does Paul Poast work?"
+    # Without knowing, "he" is the last person named; "she" still is Kamikawa.
+    assert resolve_followup("Where does he work?", history) == "Where does Kamikawa work?"
+    assert resolve_followup("What did she warn about?", history, known_as=calls) == \
+        "What did Kamikawa warn about?"
+    # "his" after two people, the last of whom is "she": the one before.
+    assert resolve_followup("What is his view?", ["What did Tongfi Kim and Kamikawa say?"],
+                            known_as=calls) != "What is Kamikawa’s view?"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Hello! Quick one please: how much is breakfast club at Ashcombe? Thanks so much, you're"
+     " a star 🙂", "How much is breakfast club at Ashcombe?"),
+    ("Hi there, who is Paul Poast?", "Who is Paul Poast?"),
+    ("Good morning! When was it signed? Many thanks in advance.", "When was it signed?"),
+    ("Hey team — what did Kim say? cheers", "What did Kim say?"),
+    # Kept whole: nothing to take away, or too little left to ask anything.
+    ("Who said thanks?", "Who said thanks?"),
+    ("Hi! Why?", "Hi! Why?"),
+    ("Thanks for the answer. What did he say?", "Thanks for the answer. What did he say?"),
+])
+def test_greetings_and_thanks_are_not_searched(question, expected):
+    assert without_pleasantries(question) == expected
