@@ -204,6 +204,8 @@ def names_new(question: str, sentences: list[str], labels: frozenset[str]) -> li
     if recogniser is None:
         return None
     asked = set(answer_terms([question])[0])
+    # Family share a surname: "What was Tesla's mother's name?" is answered by "Đuka Tesla".
+    by_surname = not _FAMILY.search(question)
     # A row's field named as the kind asked for names one ("Club: Drama; Cost: £4 a session"
     # for "Which club costs £4 a session?"), whatever the recogniser makes of it.
     kind = _WHICH_KIND.search(question)
@@ -214,15 +216,22 @@ def names_new(question: str, sentences: list[str], labels: frozenset[str]) -> li
         # "The PTA chair, Gemma\nWhitlock, is..." names a person only read on one line.
         docs = list(recogniser.pipe(" ".join(s.split()) for s in sentences))
     return [bool(field and field.search(sentence)) or any(
-                e.label_ in labels and not _named_in(answer_terms([e.text])[0], e.label_, asked)
+                e.label_ in labels
+                and not _named_in(answer_terms([e.text])[0], e.label_, asked, by_surname)
                 for e in doc.ents)
             for sentence, doc in zip(sentences, docs, strict=True)]
 
 
-def _named_in(terms: list[str], label: str, asked: set[str]) -> bool:
+def _named_in(terms: list[str], label: str, asked: set[str], by_surname: bool = True) -> bool:
     """Whether the question names this name already: all its words, or for a person the
     surname ("Mr Daniel Fenwick" for "Who will take over Mr Fenwick's class?")."""
-    return set(terms) <= asked or (label == "PERSON" and bool(terms) and terms[-1] in asked)
+    return set(terms) <= asked or (by_surname and label == "PERSON" and bool(terms)
+                                   and terms[-1] in asked)
+
+
+_FAMILY = re.compile(r"\b(?:mother|father|parents?|sons?|daughters?|child|children|wife|wives"
+                     r"|husband|brothers?|sisters?|siblings?|uncle|aunt|cousins?|grand\w+"
+                     r"|family|nephew|niece|spouse|widow\w*|mum|dad|twin)\b", re.IGNORECASE)
 
 
 _TITLE_PRONOUNS = {"Mr": "he", "Sir": "he", "Lord": "he", "Mrs": "she", "Ms": "she",
