@@ -608,15 +608,18 @@ class Index:
                 if not single.abstained:
                     answer = single
         topic = followup_names(alone) if earlier else []
-        if topic and query != alone and not query.endswith(f": {alone}") \
-                and _ASKS_A_STANCE.search(earlier[-1]) and (
+        joined = query.endswith(f": {alone}")
+        if topic and query != alone and (joined or _ASKS_A_STANCE.search(earlier[-1])) \
+                and not (joined and answer.abstained) and (  # asked alone above already
                 answer.abstained or not answering.names_any(answer.quotes[0].text, topic)):
             # "What about China?" after "What did Japan's foreign minister say?", searched as
             # "What did China's foreign minister say?", finds Japan's minister or nothing;
             # what the documents do say of China ("China hasn't commented on the
             # Russia-North Korea pact") is found asked alone, and given when it names China.
             # Only after a question about what someone says or thinks: "When did Japan
-            # summon Russia's ambassador?" is not answered by what Japan said.
+            # summon Russia's ambassador?" is not answered by what Japan said. Searched with
+            # the question before it ("Where does Paul Poast work: What about China?"), it
+            # is asked alone too, as a refused one is above.
             single = self._answer(question, alone, wanted, quotes_wanted, k, depth)
             if not single.abstained and answering.names_any(single.quotes[0].text, topic):
                 answer = single
